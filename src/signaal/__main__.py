@@ -1,0 +1,3 @@
+from signaal.cli import main
+
+main()

@@ -1,0 +1,42 @@
+"""The ``signaal`` command line: thin adapters over the library.
+
+Each command group lives in its own module under ``signaal.cli`` and is registered here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="signaal",
+    help="Signaal: explained signals from online sex ads, and a shared place for follow-up.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Signaal: explained signals from online sex ads, and a shared place for follow-up."""
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """List every setting with its environment variable, current value and help text."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from signaal.settings import Settings, get_settings
+
+    current = get_settings()
+    table = Table("variable", "value", "help")
+    secret = {"secret_key", "pseudonym_key", "database_url"}
+    for name, info in Settings.model_fields.items():
+        value = getattr(current, name)
+        shown = "(set)" if name in secret and value else str(value)
+        table.add_row(f"SIGNAAL_{name.upper()}", shown, info.description or "")
+    Console().print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,80 @@
+"""The exception tree of Signaal.
+
+    SignaalError                 base of every error Signaal raises on purpose
+    ├── ConfigurationError       a setting is missing, malformed or unsafe (e.g. default secret key)
+    ├── InputError               bad input from a user or a file; carries where and why
+    │   └── RecordError          one ad record is malformed (file, line, field, reason)
+    ├── NotFoundError            a requested record does not exist (or may not be seen)
+    ├── PermissionDenied         the actor may not perform the action on the resource
+    ├── AuthenticationError      wrong credentials, expired or tampered session, bad second factor
+    ├── ConflictError            the change conflicts with the current state (duplicate, stale)
+    ├── StoreError               the app store failed (wraps the database error with context)
+    └── AuditIntegrityError      the audit chain does not verify
+
+Low-level errors are wrapped with context (``raise StoreError(...) from exc``) so that callers see
+domain errors, never backend types. The web layer maps this tree onto one error shape
+(``{"error": {"code": ..., "message": ...}}``) and onto friendly error pages.
+"""
+
+from __future__ import annotations
+
+
+class SignaalError(Exception):
+    """Base class of every deliberate Signaal error."""
+
+    code: str = "error"
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(SignaalError):
+    code = "configuration"
+
+
+class InputError(SignaalError):
+    code = "invalid_input"
+    http_status = 422
+
+
+class RecordError(InputError):
+    """One input record is malformed. ``where`` is e.g. ``ads.jsonl:17``."""
+
+    code = "invalid_record"
+
+    def __init__(self, where: str, field: str | None, reason: str) -> None:
+        location = f"{where} field {field!r}" if field else where
+        super().__init__(f"{location}: {reason}")
+        self.where = where
+        self.field = field
+        self.reason = reason
+
+
+class NotFoundError(SignaalError):
+    code = "not_found"
+    http_status = 404
+
+
+class PermissionDenied(SignaalError):
+    code = "forbidden"
+    http_status = 403
+
+
+class AuthenticationError(SignaalError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+class ConflictError(SignaalError):
+    code = "conflict"
+    http_status = 409
+
+
+class StoreError(SignaalError):
+    code = "store"
+
+
+class AuditIntegrityError(SignaalError):
+    code = "audit_integrity"

@@ -1,0 +1,109 @@
+"""One typed settings object, read from ``SIGNAAL_*`` environment variables and ``.env``.
+
+Every setting has a default and a help text (``signaal settings`` lists them; a test checks that
+each is documented in docs/settings.md). Outside development mode the settings refuse to load with
+the default secret or pseudonym key.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from signaal.errors import ConfigurationError
+
+DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
+DEFAULT_PSEUDONYM_KEY = "development-only-pseudonym-key-change-me"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SIGNAAL_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="development, test or production. Outside development the default keys are "
+        "refused and cookies are only sent over HTTPS.",
+    )
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Folder for the embedded SQLite database, demo corpora and analysis output.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the app store. Empty means a SQLite file "
+        "signaal.db in the data folder; use postgresql+psycopg://… for a multi-user deployment.",
+    )
+    secret_key: str = Field(
+        default=DEFAULT_SECRET_KEY,
+        description="Key that signs session cookies and CSRF tokens; must be set outside "
+        "development.",
+    )
+    pseudonym_key: str = Field(
+        default=DEFAULT_PSEUDONYM_KEY,
+        description="Key of the keyed pseudonyms (HMAC-SHA256) of contact points. Partners that "
+        "match hit/no-hit must share it; must be set outside development.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the web app listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the web app listens on.")
+    default_locale: str = Field(
+        default="nl", description="Language of the user interface when the user has not chosen one."
+    )
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, ge=60, description="How long a login session lasts without activity."
+    )
+    login_rate_limit: int = Field(
+        default=5, ge=1, description="Failed logins per account and per address before a pause."
+    )
+    login_rate_window_seconds: int = Field(
+        default=900, ge=1, description="Window over which failed logins are counted."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_keys_outside_development(self) -> Settings:
+        if self.env is not Environment.DEVELOPMENT:
+            for name, default in (
+                ("secret_key", DEFAULT_SECRET_KEY),
+                ("pseudonym_key", DEFAULT_PSEUDONYM_KEY),
+            ):
+                value = getattr(self, name)
+                if value == default or len(value) < 32:
+                    raise ValueError(
+                        f"SIGNAAL_{name.upper()} must be set to a random value of at least "
+                        f"32 characters when SIGNAAL_ENV={self.env.value}"
+                    )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'signaal.db').as_posix()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load and validate the settings, turning validation errors into a ConfigurationError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
