@@ -1,0 +1,171 @@
+"""The vocabulary of the ads pipeline, defined once and used by every stage.
+
+Stages are pure functions from these values to these values (see ``pipeline.py``):
+
+    read       -> AdRecord (+ Quarantined for bad input)
+    normalise  AdRecord -> NormalisedAd
+    indicators NormalisedAd -> tuple[IndicatorHit, ...] per ad
+    photos     image files -> PhotoHash per image (an adapter: it reads files)
+    link       NormalisedAd + hits + photo hashes -> Linkage (links, personas, networks)
+    movement   NormalisedAd + Linkage -> MovementResult
+    risk       everything above + weights -> RiskResult (scores with reasons)
+
+Everything here is plain, immutable and picklable (no open files, no connections), so that an
+engine other than the in-process one (Spark) can ship values between workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from signaal.ads.records import AdRecord
+
+
+class ContactKind(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    HANDLE = "handle"
+    WEBSITE = "website"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPoint:
+    """A canonical contact point found in an ad.
+
+    ``value`` is canonical (E.164 for phones, lower-cased for e-mails, ``service:name`` for
+    handles). ``source`` says where it was found: a record field or the text; ``obscured`` is true
+    when the text hid it (spaced digits, letter O for zero, digits as words).
+    """
+
+    kind: ContactKind
+    value: str
+    source: str  # "field" | "text" | "title"
+    obscured: bool = False
+    span: tuple[int, int] | None = None  # character span in the text or title it came from
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedAd:
+    """An ad record with canonical values beside the original (the original is never changed)."""
+
+    record: AdRecord
+    posted_at: datetime  # timezone-aware, UTC
+    contacts: tuple[ContactPoint, ...]
+    municipality: str | None  # canonical municipality name, None when unknown
+    age: int | None
+    price_per_hour: float | None  # euro, derived from the prices object
+    language: str  # "nl" | "en" | "mixed" | "unknown"
+    problems: tuple[str, ...] = ()  # non-fatal notes, e.g. "city 'Atlantis' not recognised"
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    def contact_values(self, kind: ContactKind) -> tuple[str, ...]:
+        return tuple(sorted({c.value for c in self.contacts if c.kind is kind}))
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorHit:
+    """One indicator found in one ad, with its evidence."""
+
+    indicator_id: str  # e.g. "A05"
+    family: str  # "A" | "B" | "C" | "D" | "E"
+    weight: float
+    field: str  # "text" | "title" | "age" | ... where the evidence is
+    span: tuple[int, int] | None  # character span in that field, None for field-level cues
+    evidence: str  # the matched text or the field value
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoHash:
+    """A perceptual hash of one image (PDQ: 256 bits as 64 hex characters) and its quality."""
+
+    path: str  # as written in the ad record's images list
+    pdq: str
+    quality: int
+
+
+class LinkKind(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    HANDLE = "handle"
+    PHOTO = "photo"
+    TEXT = "text"
+    NAME = "name"  # same advertised name and matching profile on the same contact point
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Evidence that two ads are related; ``ad_id_a < ad_id_b``. Every link keeps its reason."""
+
+    ad_id_a: str
+    ad_id_b: str
+    kind: LinkKind
+    evidence: str  # e.g. a pseudonymised phone, "pdq distance 12", "text jaccard 0.87"
+
+
+@dataclass(frozen=True, slots=True)
+class Linkage:
+    """Output of the link stage: links, and every ad assigned to a persona and a network."""
+
+    links: tuple[Link, ...]
+    persona_of_ad: dict[str, str]  # ad id -> persona id
+    network_of_persona: dict[str, str]  # persona id -> network id (a persona alone is its own)
+    network_reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """A persona advertised in a new municipality."""
+
+    persona_id: str
+    network_id: str
+    from_municipality: str | None  # None for the first appearance
+    to_municipality: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MovementResult:
+    movements: tuple[Movement, ...]
+    municipalities_of_persona: dict[str, tuple[str, ...]]  # in order of first appearance
+    municipalities_of_network: dict[str, tuple[str, ...]]
+    events: dict[str, tuple[str, ...]]  # persona or network id -> explained events
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One contribution to a risk score, shown to the reviewer."""
+
+    indicator_id: str
+    family: str
+    points: float  # after family caps
+    text: str  # human-readable, e.g. "phone shared by 4 personas (phone:3f9a…)"
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    score: int  # 0-100
+    level: str  # "log" | "review" | "priority"
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskResult:
+    ads: dict[str, Score]
+    personas: dict[str, Score]
+    networks: dict[str, Score]
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A bad input record, kept with the reason so that nothing is silently lost."""
+
+    source: str  # file name
+    line: int  # 1-based line (or CSV row) number
+    field: str | None
+    reason: str
+    raw: str  # the original line (decoded with replacement characters if it was not UTF-8)
