@@ -39,15 +39,16 @@ def _default_class_shares() -> dict[str, float]:
 
 def _default_cities_per_month() -> dict[str, float]:
     # Targets for the mean number of distinct municipalities a persona advertises in per
-    # calendar month she is active; the movement parameters below are chosen to produce them.
+    # calendar month in which she has ads (partial months included, so a weekly rotation gives
+    # about 2.6 rather than 4); the movement parameters below are chosen to produce them.
     return {
-        "independent": 1.05,
-        "touring": 2.6,
+        "independent": 1.08,
+        "touring": 2.8,
         "agency": 1.0,
-        "duo": 1.05,
-        "scammer": 3.5,
+        "duo": 1.0,
+        "scammer": 3.0,
         "loverboy": 2.6,
-        "network": 3.6,
+        "network": 2.6,
     }
 
 
@@ -102,7 +103,7 @@ class SynthConfig:
     #: Days between reposts of the same listing, per class (inclusive ranges).
     repost_days: dict[str, tuple[int, int]] = field(
         default_factory=lambda: {
-            "independent": (5, 12),
+            "independent": (4, 10),
             "touring": (3, 6),
             "agency": (5, 9),
             "duo": (5, 12),

@@ -107,7 +107,9 @@ def plan(cfg: SynthConfig) -> list[GroupRef]:
     return refs
 
 
-def chunks(refs: list[GroupRef], size: int = CHUNK_ADS) -> list[list[GroupRef]]:
+def chunks(refs: list[GroupRef], size: int | None = None) -> list[list[GroupRef]]:
+    """Consecutive groups of about ``size`` ads (default ``CHUNK_ADS``); fixed by the plan."""
+    size = size if size is not None else CHUNK_ADS
     out: list[list[GroupRef]] = []
     cur: list[GroupRef] = []
     n = 0

@@ -79,27 +79,11 @@ def _piece_lang(rng: random.Random, lang: str) -> str:
     return lang
 
 
-def make_plan(
-    rng: random.Random,
-    *,
-    lang: str,
-    voice: str,
-    cues: tuple[str, ...],
-    agency: bool,
-    emoji_share: float,
-    typo_share: float,
-) -> TextPlan:
-    """Draw the shape of a text with the given cue ids planted in it."""
-    pieces: list[Piece] = []
-    for slot, p in _OPTIONAL_SLOTS:
-        if p >= 1.0 or rng.random() < p:
-            if slot == "contact":
-                pieces.append(("k", slot, _piece_lang(rng, lang), rng.randrange(1 << 16)))
-            else:
-                pieces.append(("s", slot, _piece_lang(rng, lang), rng.randrange(1 << 16)))
-    if len(pieces) > 4 and rng.random() < 0.4:  # vary the order of the middle sentences
-        i = rng.randrange(2, len(pieces) - 2)
-        pieces[i], pieces[i + 1] = pieces[i + 1], pieces[i]
+def _insert_cues(
+    rng: random.Random, pieces: list[Piece], lang: str, cues: tuple[str, ...], agency: bool
+) -> tuple[list[Piece], tuple[str, int], str | None]:
+    """Insert cue sentences at random places (one cue may go into the title instead)."""
+    pieces = list(pieces)
     title_cue: str | None = None
     title_lang = _piece_lang(rng, lang)
     titles = (phrases.TITLES_AGENCY if agency else phrases.TITLES)[title_lang]
@@ -122,6 +106,50 @@ def make_plan(
             pieces = [p for p in pieces if p[0] != "k"]
             pos = min(pos, len(pieces))
         pieces.insert(pos, ("c", cue, cue_lang, rng.randrange(1 << 16)))
+    return pieces, (title_lang, title_idx), title_cue
+
+
+def with_cues(plan: TextPlan, rng: random.Random, cues: tuple[str, ...]) -> TextPlan:
+    """A shared template (agency, loverboy, network) with this listing's own cues planted."""
+    base = [p for p in plan.pieces if p[0] != "c"]
+    pieces, title, title_cue = _insert_cues(rng, base, plan.lang, cues, plan.voice == "3")
+    n = len(pieces)
+    keep = [(i, e) for i, e in zip(plan.emoji_after, plan.emoji, strict=True) if i < n]
+    return TextPlan(
+        lang=plan.lang,
+        voice=plan.voice,
+        pieces=tuple(pieces),
+        title=title if title_cue is not None or rng.random() < 0.5 else plan.title,
+        title_cue=title_cue,
+        emoji_after=tuple(i for i, _ in keep),
+        emoji=tuple(e for _, e in keep),
+        typos=plan.typos,
+        separator=plan.separator,
+    )
+
+
+def make_plan(
+    rng: random.Random,
+    *,
+    lang: str,
+    voice: str,
+    cues: tuple[str, ...],
+    agency: bool,
+    emoji_share: float,
+    typo_share: float,
+) -> TextPlan:
+    """Draw the shape of a text with the given cue ids planted in it."""
+    pieces: list[Piece] = []
+    for slot, p in _OPTIONAL_SLOTS:
+        if p >= 1.0 or rng.random() < p:
+            if slot == "contact":
+                pieces.append(("k", slot, _piece_lang(rng, lang), rng.randrange(1 << 16)))
+            else:
+                pieces.append(("s", slot, _piece_lang(rng, lang), rng.randrange(1 << 16)))
+    if len(pieces) > 4 and rng.random() < 0.4:  # vary the order of the middle sentences
+        i = rng.randrange(2, len(pieces) - 2)
+        pieces[i], pieces[i + 1] = pieces[i + 1], pieces[i]
+    pieces, title, title_cue = _insert_cues(rng, pieces, lang, cues, agency)
     emoji_after: tuple[int, ...] = ()
     emoji: tuple[str, ...] = ()
     if rng.random() < emoji_share:
@@ -132,7 +160,7 @@ def make_plan(
         lang=lang,
         voice=voice,
         pieces=tuple(pieces),
-        title=(title_lang, title_idx),
+        title=title,
         title_cue=title_cue,
         emoji_after=emoji_after,
         emoji=emoji,
@@ -252,6 +280,9 @@ def render(
         pieces.insert(min(3, len(pieces)), ("c", "E02", "nl", rng.randrange(1 << 16)))
     for n, (kind, key, lang, idx) in enumerate(pieces):
         v = vals[lang]
+        if parts:
+            parts.append(sep)
+            pos += len(sep)
         if kind == "c":
             if key == "A09":
                 frames = phrases.A09_FRAMES[lang]
@@ -288,9 +319,6 @@ def render(
                 sentence = sentence.strip()
         if n in emoji_at:
             sentence = sentence + " " + emoji_at[n]
-        if parts:
-            parts.append(sep)
-            pos += len(sep)
         parts.append(sentence)
         pos += len(sentence)
     return title, "".join(parts), cues

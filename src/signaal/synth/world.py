@@ -176,6 +176,8 @@ AGES: dict[str, tuple[int, int, int]] = {  # (low, mode, high) of the stated age
     "loverboy": (18, 19, 21),
     "network": (19, 22, 30),
 }
+#: Classes whose personas share one to three text templates (cues drawn per listing).
+SHARED_TEMPLATE_CLASSES: frozenset[str] = frozenset({"agency", "loverboy", "network"})
 HANDLE_SERVICES: tuple[str, ...] = ("telegram", "snapchat", "instagram")
 
 
@@ -281,7 +283,7 @@ def _pick_nearby(rng: random.Random, geo: GeoTables, home: int) -> int:
     return _pick_in_province(rng, geo, geo.provinces[home], home)
 
 
-def _cue_set(rng: random.Random, cfg: SynthConfig, cls: str) -> tuple[str, ...]:
+def cue_set(rng: random.Random, cfg: SynthConfig, cls: str) -> tuple[str, ...]:
     n = rng.choices(range(len(cfg.cue_count_probs)), weights=cfg.cue_count_probs)[0]
     weights = dict(CUE_WEIGHTS[cls])
     chosen: list[str] = []
@@ -296,12 +298,15 @@ def _lang(rng: random.Random, origin_group: str) -> str:
     return rng.choices(("nl", "en", "mixed"), weights=LANG_WEIGHTS[origin_group])[0]
 
 
-def _plan(rng: random.Random, cfg: SynthConfig, cls: str, lang: str, voice: str) -> TextPlan:
+def _plan(
+    rng: random.Random, cfg: SynthConfig, cls: str, lang: str, voice: str, shared: bool = False
+) -> TextPlan:
+    """A text plan; a *shared* template gets its cues per listing (``text.with_cues``)."""
     return make_plan(
         rng,
         lang=lang,
         voice=voice,
-        cues=_cue_set(rng, cfg, cls),
+        cues=() if shared else cue_set(rng, cfg, cls),
         agency=voice == "3",
         emoji_share=cfg.emoji_share,
         typo_share=cfg.typo_text_share,
@@ -565,7 +570,7 @@ def build_group(cfg: SynthConfig, gi: int, cls: str, victim: str | None = None) 
         group.network_id = entity_id("n", cfg.seed, gi, 0)
         agency = f"{rng.choice(phrases.AGENCY_WORDS)} {rng.choice(phrases.AGENCY_KINDS)}"
         lang = rng.choices(("nl", "en", "mixed"), weights=(0.7, 0.15, 0.15))[0]
-        b.plans.append(_plan(rng, cfg, cls, lang, "3"))
+        b.plans.append(_plan(rng, cfg, cls, lang, "3", shared=True))
         group.edit_rate = 0.02
         sites = _sites(rng, cfg, 1, 2)
         home = _pick_muni(rng, geo)
@@ -605,7 +610,7 @@ def build_group(cfg: SynthConfig, gi: int, cls: str, victim: str | None = None) 
     elif cls == "loverboy":
         group.network_id = entity_id("n", cfg.seed, gi, 0)
         lang = rng.choices(("nl", "mixed"), weights=(0.85, 0.15))[0]
-        b.plans.append(_plan(rng, cfg, cls, lang, "1"))
+        b.plans.append(_plan(rng, cfg, cls, lang, "1", shared=True))
         group.edit_rate = 0.04
         start, end = _active(rng, cfg, cls)
         phone = b.new_phone("NL")  # the controller's phone
@@ -636,7 +641,7 @@ def build_group(cfg: SynthConfig, gi: int, cls: str, victim: str | None = None) 
             else ""
         )
         for _ in range(rng.randint(*cfg.network_templates)):
-            b.plans.append(_plan(rng, cfg, cls, _lang(rng, region), voice))
+            b.plans.append(_plan(rng, cfg, cls, _lang(rng, region), voice, shared=True))
         group.edit_rate = rng.uniform(*cfg.template_edit_rate)
         start, end = _active(rng, cfg, cls)
         # Phone slots: each lives 2-8 weeks, then a new number replaces it.
