@@ -22,7 +22,7 @@ from signaal.synth.geodata import tables
 from signaal.synth.phones import BLOCKS, display_forms, obfuscated_form, phone_number
 from signaal.synth.sites import SITES, ad_id_and_url
 from signaal.synth.text import Cue, render, with_cues
-from signaal.synth.world import DAY, SHARED_TEMPLATE_CLASSES, Group, Persona, cue_set
+from signaal.synth.world import DAY, Group, Persona, cue_set
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -147,8 +147,9 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
             lrng = random.Random(_h(cfg.seed, group.gi, listing, "text", 0 if prev is None else n))  # noqa: S311 (reproducible simulation, not security)
             plan_i = variant - 1 if variant > 0 else persona.plan
             plan = group.plans[plan_i]
-            if variant <= 0 and cls in SHARED_TEMPLATE_CLASSES:
-                plan = with_cues(plan, lrng, cue_set(lrng, cfg, cls))
+            # Cues are drawn per listing (not per persona or template), so that every class has
+            # the same distribution of the number of cues per ad.
+            plan = with_cues(plan, lrng, cue_set(lrng, cfg, cls))
             forms = display_forms(e164)
             shown = (
                 forms[lrng.choice(site.phone_styles) % len(forms)]

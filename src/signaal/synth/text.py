@@ -112,6 +112,8 @@ def _insert_cues(
 def with_cues(plan: TextPlan, rng: random.Random, cues: tuple[str, ...]) -> TextPlan:
     """A shared template (agency, loverboy, network) with this listing's own cues planted."""
     base = [p for p in plan.pieces if p[0] != "c"]
+    if not any(p[0] == "k" for p in base):  # the plan had an A09 cue in place of the contact
+        base.insert(max(0, len(base) - 1), ("k", "contact", _piece_lang(rng, plan.lang), 0))
     pieces, title, title_cue = _insert_cues(rng, base, plan.lang, cues, plan.voice == "3")
     n = len(pieces)
     keep = [(i, e) for i, e in zip(plan.emoji_after, plan.emoji, strict=True) if i < n]
