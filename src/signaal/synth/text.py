@@ -207,6 +207,21 @@ def _values(slots: Slots, lang: str, city: str) -> dict[str, str]:
     }
 
 
+_VALUES_CACHE: dict[tuple[int, str], tuple[Slots, dict[str, dict[str, str]]]] = {}
+
+
+def _values_cached(slots: Slots, city: str) -> dict[str, dict[str, str]]:
+    key = (id(slots), city)
+    hit = _VALUES_CACHE.get(key)
+    if hit is not None and hit[0] is slots:
+        return hit[1]
+    if len(_VALUES_CACHE) > 4096:
+        _VALUES_CACHE.clear()
+    vals = {lg: _values(slots, lg, city) for lg in ("nl", "en")}
+    _VALUES_CACHE[key] = (slots, vals)
+    return vals
+
+
 _TYPO_OPS = 3
 
 
@@ -255,7 +270,7 @@ def render(
     not in the text); ``phone_obfuscated`` is the obfuscated form for an A09 cue.
     """
     cues: list[Cue] = []
-    vals = {lg: _values(slots, lg, city) for lg in ("nl", "en")}
+    vals = _values_cached(slots, city)
     typo_rate = 0.03 if plan.typos else 0.0
 
     # Title.
