@@ -89,3 +89,25 @@ def test_unreachable_test_postgres_fails_instead_of_skipping(
     )
     with pytest.raises(pytest.fail.Exception, match="PostgreSQL is not reachable"):
         create_postgres_database()
+
+
+def test_concurrent_upgrades_of_an_empty_store_do_not_collide(store_url: str) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            db.upgrade(store_url)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "migrations deadlocked"
+    assert errors == []
+    assert db.current_revision(store_url) == db.head_revision()
+    assert db.schema_drift(store_url) == []
