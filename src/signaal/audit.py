@@ -16,9 +16,9 @@ protected by the links, so a row that is moved, removed or slipped in breaks a l
 :func:`verify` can say which of these happened.
 
 A single chain-head row (``audit_chain_head``) holds the last sequence number and hash. Every
-append locks it (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite, an update takes the database
-write lock), so concurrent writers queue up and can never fork the chain, and verification notices
-rows removed from the end.
+append starts with ``UPDATE audit_chain_head … RETURNING`` (a row lock on PostgreSQL; the database
+write lock on SQLite), so concurrent writers queue up and can never fork the chain, and
+verification notices rows removed from the end.
 
 What the chain does and does not prove: anyone who changes, removes, inserts or reorders rows
 without also recomputing every later hash *and* the head is detected by ``signaal audit verify``.
@@ -35,11 +35,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from signaal.errors import AuditIntegrityError, StoreError
 from signaal.store.models import AuditChainHead, AuditEvent
@@ -288,27 +288,37 @@ def compute_hash(row: AuditEvent) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-def _lock_chain_head(session: Session) -> AuditChainHead:
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        # SQLite has no row locks: a write takes the database write lock, which other writers
-        # wait for (busy timeout), before the head is read.
-        session.execute(
-            update(AuditChainHead)
-            .where(AuditChainHead.id == CHAIN_HEAD_ID)
-            .values(seq=AuditChainHead.seq)
-            .execution_options(synchronize_session=False)
-        )
-        head = session.get(AuditChainHead, CHAIN_HEAD_ID, populate_existing=True)
-    else:
-        head = session.get(
-            AuditChainHead, CHAIN_HEAD_ID, with_for_update=True, populate_existing=True
-        )
-    if head is None:
+# Built once: appending is on the path of every audited request.
+_ADVANCE_HEAD = (
+    update(AuditChainHead)
+    .where(AuditChainHead.id == CHAIN_HEAD_ID)
+    .values(seq=AuditChainHead.seq + 1)
+    .returning(AuditChainHead.seq, AuditChainHead.hash)
+    .execution_options(synchronize_session=False)
+)
+_SET_HEAD_HASH = (
+    update(AuditChainHead)
+    .where(AuditChainHead.id == CHAIN_HEAD_ID)
+    .values(hash=bindparam("new_hash"))
+    .execution_options(synchronize_session=False)
+)
+_AUDIT_TABLE = cast(Table, AuditEvent.__table__)
+_INSERT_EVENT = insert(_AUDIT_TABLE)
+_COLUMNS = tuple(column.key for column in _AUDIT_TABLE.columns)
+
+
+def _advance_chain_head(session: Session) -> tuple[int, str]:
+    """Take the next sequence number and return it with the hash of the current last row.
+
+    One ``UPDATE … RETURNING`` both locks the head (row lock on PostgreSQL: other writers wait
+    and then see this append; on SQLite the database write lock) and reads it.
+    """
+    advanced = session.execute(_ADVANCE_HEAD).one_or_none()
+    if advanced is None:
         raise AuditIntegrityError(
             "the audit chain head is missing; run `signaal db upgrade` or restore it"
         )
-    return head
+    return int(advanced[0]), str(advanced[1])
 
 
 def record(
@@ -328,9 +338,9 @@ def record(
     if not event.action:
         raise TypeError(f"{type(event).__name__} has no action name")
     try:
-        head = _lock_chain_head(session)
+        seq, prev_hash = _advance_chain_head(session)
         row = AuditEvent(
-            seq=head.seq + 1,
+            seq=seq,
             at=datetime.now(UTC),
             actor_user_id=actor.user_id if actor else None,
             actor_email=actor.email if actor else None,
@@ -341,13 +351,14 @@ def record(
             purpose=purpose if purpose is not None else event.purpose,
             ip=ip,
             details=canonical_details(event.details),
-            prev_hash=head.hash,
+            prev_hash=prev_hash,
         )
         row.hash = compute_hash(row)
+        session.execute(_INSERT_EVENT, {key: getattr(row, key) for key in _COLUMNS})
+        session.execute(_SET_HEAD_HASH, {"new_hash": row.hash})
+        # The row is in the database: give it to the session as a loaded object.
+        make_transient_to_detached(row)
         session.add(row)
-        head.seq = row.seq
-        head.hash = row.hash
-        session.flush()
     except SQLAlchemyError as exc:
         raise StoreError(f"could not write audit event {event.action!r}: {exc}") from exc
     return row
