@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import fastjsonschema
 import jsonschema
 import orjson
 import pytest
@@ -54,14 +55,19 @@ def test_every_record_validates_against_the_schema(
     corpus: Path, corpus_config: SynthConfig
 ) -> None:
     cfg = corpus_config
-    validator = jsonschema.Draft202012Validator(
+    # Every record with the compiled validator; every tenth also with the reference validator
+    # (jsonschema, with format checks), which is ten times slower.
+    fast = fastjsonschema.compile(ad_record_schema())
+    reference = jsonschema.Draft202012Validator(
         ad_record_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
     ids = set()
-    for line in (corpus / "ads.jsonl").read_bytes().splitlines():
+    for n, line in enumerate((corpus / "ads.jsonl").read_bytes().splitlines()):
         obj = orjson.loads(line)
-        errors = list(validator.iter_errors(obj))
-        assert not errors, (obj["id"], errors[0].message)
+        fast(obj)
+        if n % 10 == 0:
+            errors = list(reference.iter_errors(obj))
+            assert not errors, (obj["id"], errors[0].message)
         assert list(obj)[: len(AD_RECORD_FIELDS)] == list(AD_RECORD_FIELDS)
         assert AdRecord.from_json(obj).to_json() == obj
         ids.add(obj["id"])

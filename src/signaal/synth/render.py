@@ -199,6 +199,7 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
                 rng=lrng,
                 edit_rate=group.edit_rate if prev is None else group.edit_rate + 0.01,
                 school_cue=persona.minor and lrng.random() < cfg.minor_school_cue_p,
+                typo_rate=cfg.typo_word_rate,
             )
             listings[listing] = (title, text, cues, shown, e164)
         day = f"{(cfg.start + timedelta(days=t // DAY)):%Y%m%d}"

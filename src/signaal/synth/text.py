@@ -263,6 +263,7 @@ def render(
     rng: random.Random,
     edit_rate: float,
     school_cue: bool,
+    typo_rate: float = 0.03,
 ) -> tuple[str, str, list[Cue]]:
     """Fill a plan: returns (title, text, planted cues with spans).
 
@@ -271,7 +272,7 @@ def render(
     """
     cues: list[Cue] = []
     vals = _values_cached(slots, city)
-    typo_rate = 0.03 if plan.typos else 0.0
+    typo_rate = typo_rate if plan.typos else 0.0
 
     # Title.
     title_lang, title_idx = plan.title
