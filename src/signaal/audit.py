@@ -411,8 +411,10 @@ def _verify(session: Session) -> AuditReport:
     prev_seq: int | None = None
     checked = 0
 
+    prev_out_of_place = False
     for row in _rows(session):
         checked += 1
+        out_of_place = False
         if row.seq < expected_seq:
             problems.append(
                 AuditProblem(row.seq, "inserted", f"row {row.seq} lies before the first row")
@@ -436,7 +438,9 @@ def _verify(session: Session) -> AuditReport:
                 )
             )
         elif row.prev_hash != prev_hash and not gap:
-            if prev_seq is not None and row.prev_hash == prev_prev_hash:
+            links_past_previous = prev_seq is not None and row.prev_hash == prev_prev_hash
+            if links_past_previous and not prev_out_of_place:
+                assert prev_seq is not None
                 problems.append(
                     AuditProblem(
                         prev_seq,
@@ -446,15 +450,16 @@ def _verify(session: Session) -> AuditReport:
                 )
             else:
                 other = _seq_of_hash(session, row.prev_hash)
-                if other is not None:
+                if other is not None or links_past_previous:
                     problems.append(
                         AuditProblem(
                             row.seq,
                             "reordered",
-                            f"row {row.seq} follows row {other} in the chain, not row "
-                            f"{prev_seq if prev_seq is not None else 'none'}",
+                            f"row {row.seq} is out of order: in the chain it follows row "
+                            f"{other if other is not None else 'none'}",
                         )
                     )
+                    out_of_place = True
                 else:
                     blamed = prev_seq if prev_seq is not None else row.seq
                     problems.append(
@@ -465,6 +470,7 @@ def _verify(session: Session) -> AuditReport:
                             "changed and re-hashed, or a row between them was removed",
                         )
                     )
+        prev_out_of_place = out_of_place
         prev_prev_hash, prev_hash, prev_seq = prev_hash, row.hash, row.seq
         expected_seq = row.seq + 1
 
