@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyotp
@@ -21,7 +22,16 @@ from signaal.chain import accounts, sessions
 from signaal.chain.authz import roles
 from signaal.settings import Settings, load_settings
 from signaal.store.db import transaction
-from signaal.store.models import Organisation, OrganisationKind, User
+from signaal.store.models import (
+    AnalysisAd,
+    AnalysisMovement,
+    AnalysisNetwork,
+    AnalysisPersona,
+    AnalysisRun,
+    Organisation,
+    OrganisationKind,
+    User,
+)
 from signaal.web.app import WebState, create_app
 
 TEST_SECRET = "test-secret-key-0123456789abcdef-0123456789"
@@ -172,3 +182,87 @@ def _csrf_of(html: str) -> str:
 def csrf_of() -> Callable[[str], str]:
     """The CSRF token of the first form on a page."""
     return _csrf_of
+
+
+@pytest.fixture
+def seeded_analysis(state: WebState) -> int:
+    """A small stored analysis: network N-1 with persona P-1 (two ads, one move); returns the
+    run id."""
+    now = datetime.now(UTC)
+    with transaction(state.sessions) as session:
+        run = AnalysisRun(
+            source="matrix-test",
+            started_at=now - timedelta(minutes=5),
+            finished_at=now,
+            expires_at=now + timedelta(days=30),
+            n_ads=1,
+            n_personas=1,
+            n_networks=1,
+        )
+        session.add(run)
+        session.flush()
+        session.add(
+            AnalysisNetwork(
+                run_id=run.id,
+                network_id="N-1",
+                n_personas=1,
+                n_ads=2,
+                contact_points="",
+                municipalities="Amersfoort;Utrecht",
+                risk_score=80,
+                reasons="one phone number in ads of 3 personas; photos reused",
+            )
+        )
+        session.add(
+            AnalysisPersona(
+                run_id=run.id,
+                persona_id="P-1",
+                network_id="N-1",
+                n_ads=2,
+                municipalities="Amersfoort;Utrecht",
+                risk_score=75,
+                reasons="new in town; moved between 2 municipalities",
+            )
+        )
+        session.add(
+            AnalysisAd(
+                run_id=run.id,
+                ad_id="A-1",
+                persona_id="P-1",
+                network_id="N-1",
+                risk_score=70,
+                risk_level="high",
+                indicators="",
+                municipality="Utrecht",
+                title="Nieuw in Utrecht",
+                text="Synthetische testadvertentie",
+                posted_at=now - timedelta(days=1),
+            )
+        )
+        session.add(
+            AnalysisAd(
+                run_id=run.id,
+                ad_id="A-2",
+                persona_id="P-1",
+                network_id="N-1",
+                risk_score=40,
+                risk_level="review",
+                indicators="new_in_town",
+                municipality="Amersfoort",
+                title="Eerder in Amersfoort",
+                text="Nog een synthetische testadvertentie",
+                posted_at=now - timedelta(days=10),
+            )
+        )
+        session.add(
+            AnalysisMovement(
+                run_id=run.id,
+                persona_id="P-1",
+                network_id="N-1",
+                from_municipality="Amersfoort",
+                to_municipality="Utrecht",
+                at=now - timedelta(days=1),
+            )
+        )
+        run_id = run.id
+    return run_id

@@ -38,5 +38,11 @@ def show_settings() -> None:
     Console().print(table)
 
 
+from signaal.cli import web as _web  # noqa: E402
+
+app.command("serve")(_web.serve)
+app.command("demo")(_web.demo)
+
+
 def main() -> None:
     app()

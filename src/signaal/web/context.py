@@ -65,6 +65,18 @@ class RequestContext:
 
 
 @dataclass(frozen=True)
+class Viewer:
+    """Who is logged in, as the page header shows it (no database object)."""
+
+    display_name: str
+    organisation_name: str
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.display_name, user.organisation.name)
+
+
+@dataclass(frozen=True)
 class NavItem:
     href: str
     label: str
@@ -154,7 +166,7 @@ class Guard:
         csrf_token = self._csrf_token(request, token)
         request.state.locale = locale
         request.state.csrf_token = csrf_token
-        request.state.user = user
+        request.state.viewer = Viewer.of(user) if user is not None else None
         request.state.nav = _nav(actor)
         request.state.signed_in = login_session is not None
 

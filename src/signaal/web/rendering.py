@@ -147,7 +147,8 @@ class Renderer:
         locale: str = getattr(state, "locale", LOCALES[0])
         full: dict[str, Any] = {
             "request": request,
-            "user": getattr(state, "user", None),
+            # A plain snapshot: error pages render after the request's session has closed.
+            "viewer": getattr(state, "viewer", None),
             "csrf_token": getattr(state, "csrf_token", ""),
             "nav": getattr(state, "nav", ()),
             "signed_in": getattr(state, "signed_in", False),

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from signaal.chain.authz import Action, roles
+from signaal.store import analysis
 from signaal.web.context import RequestContext, guard
 
 router = APIRouter(prefix="/api/v1")
+
+MAX_LIMIT = 500
 
 
 @router.get("/me")
@@ -34,4 +37,36 @@ def me(ctx: Annotated[RequestContext, guard(Action.MANAGE_OWN_ACCOUNT)]) -> dict
         "actions": sorted(str(action) for action in role.actions) if role else [],
         "second_factor": ctx.user.totp_enabled,
         "locale": ctx.locale,
+    }
+
+
+@router.get("/analysis/networks")
+def networks(
+    ctx: Annotated[RequestContext, guard(Action.VIEW_ANALYSIS)],
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> dict[str, Any]:
+    """The networks of the latest stored analysis, highest risk first, with their reasons."""
+    run = analysis.latest_run(ctx.db)
+    if run is None:
+        return {"run": None, "networks": []}
+    rows = analysis.top_networks(ctx.db, run.id, limit=limit)
+    return {
+        "run": {
+            "id": run.id,
+            "finished_at": run.finished_at.isoformat(),
+            "n_ads": run.n_ads,
+            "n_personas": run.n_personas,
+            "n_networks": run.n_networks,
+        },
+        "networks": [
+            {
+                "network_id": row.network_id,
+                "risk_score": row.risk_score,
+                "n_personas": row.n_personas,
+                "n_ads": row.n_ads,
+                "reasons": row.reasons,
+                "municipalities": list(row.municipalities),
+            }
+            for row in rows
+        ],
     }

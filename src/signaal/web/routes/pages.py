@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from signaal.chain.authz import Action, roles
+from signaal.store import analysis
 from signaal.store.models import User
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard
@@ -43,6 +44,7 @@ def dashboard(ctx: Annotated[RequestContext, guard(Action.VIEW_DASHBOARD)]) -> R
     assert ctx.user is not None
     role = roles().get(ctx.user.role)
     context: dict[str, object] = {
+        "user": ctx.user,
         "role_label": role.label_for(ctx.locale) if role else ctx.user.role,
         "run": None,
         "networks": [],
@@ -51,6 +53,11 @@ def dashboard(ctx: Annotated[RequestContext, guard(Action.VIEW_DASHBOARD)]) -> R
         "may_manage_users": ctx.may(Action.MANAGE_USERS),
         "may_view_audit": ctx.may(Action.VIEW_AUDIT),
     }
+    if context["may_analyse"]:
+        run = analysis.latest_run(ctx.db)
+        context["run"] = run
+        if run is not None:
+            context["networks"] = analysis.top_networks(ctx.db, run.id, limit=5)
     if context["may_manage_users"]:
         context["user_count"] = ctx.db.scalar(
             select(func.count())
