@@ -210,3 +210,9 @@ def test_next_path_is_kept_but_never_offsite(client, accounts_by_role, csrf_of):
     assert 'value="/dashboard"' in page.text
     page = client.get("/login?volgende=/beheer/audit")
     assert 'value="/beheer/audit"' in page.text
+
+
+def test_htmx_request_without_login_is_sent_to_the_login_page(client):
+    response = client.get("/analyse?zoek=x", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?reden=required"

@@ -147,9 +147,13 @@ def error_page(
 def login_redirect(request: Request, reason: str) -> Response:
     target = "/login/tweede-factor" if reason == "second_factor" else "/login"
     query = f"?reden={reason}"
-    if reason != "second_factor" and request.method == "GET":
+    htmx = request.headers.get("HX-Request") == "true"
+    if reason != "second_factor" and request.method == "GET" and not htmx:
         next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         query += f"&volgende={quote(next_path, safe='/')}"
+    if htmx:
+        # A partial update would swap the login page into the table: let htmx go there instead.
+        return Response(status_code=401, headers={"HX-Redirect": target + query})
     return RedirectResponse(target + query, status_code=303)
 
 
