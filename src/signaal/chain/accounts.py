@@ -280,6 +280,26 @@ def set_user_active(
     )
 
 
+def reset_second_factor(
+    session: Session, user: User, *, actor: Actor | None, ip: str | None = None
+) -> None:
+    """Remove the user's TOTP secret (e.g. a lost phone); they enrol again at the next login."""
+    if actor is not None:
+        target = Resource("user", str(user.id), organisation_id=user.organisation_id)
+        if not allowed(actor, Action.MANAGE_USERS, target):
+            raise PermissionDenied("you may not manage this user")
+    was_enabled = user.totp_enabled
+    user.totp_secret = None
+    user.totp_enabled = False
+    user.totp_last_step = None
+    audit.record(
+        session,
+        audit.UserChanged(user_id=user.id, changes={"totp_enabled": [was_enabled, False]}),
+        actor=actor,
+        ip=ip,
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # Rate limiting
 

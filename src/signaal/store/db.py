@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from signaal.settings import Settings
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def _describe(url: str) -> str:
+def describe_url(url: str) -> str:
     """The URL without its password, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -78,7 +79,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         defaults.update(options)
         return create_engine(parsed, **defaults)
     except (SQLAlchemyError, ImportError, OSError) as exc:
-        raise StoreError(f"cannot open the app store at {_describe(url)}: {exc}") from exc
+        raise StoreError(f"cannot open the app store at {describe_url(url)}: {exc}") from exc
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -130,7 +131,7 @@ def upgrade(url: str, revision: str = "head") -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
-        raise StoreError(f"migrating the app store at {_describe(url)} failed: {exc}") from exc
+        raise StoreError(f"migrating the app store at {describe_url(url)} failed: {exc}") from exc
     finally:
         engine.dispose()
 
@@ -144,11 +145,18 @@ def downgrade(url: str, revision: str) -> None:
             config.attributes["connection"] = connection
             command.downgrade(config, revision)
     except SQLAlchemyError as exc:
-        raise StoreError(f"downgrading the app store at {_describe(url)} failed: {exc}") from exc
+        raise StoreError(f"downgrading the app store at {describe_url(url)} failed: {exc}") from exc
     finally:
         engine.dispose()
 
 
+def ensure_migrated(url: str) -> None:
+    """Upgrade the store at ``url`` only when it is not at the newest revision (cheap check)."""
+    if current_revision(url) != head_revision():
+        upgrade(url)
+
+
+@lru_cache(maxsize=1)
 def head_revision() -> str:
     """The newest migration revision shipped with this version of Signaal."""
     script = ScriptDirectory.from_config(_alembic_config("sqlite://"))
@@ -165,7 +173,7 @@ def current_revision(url: str) -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the revision of {_describe(url)}: {exc}") from exc
+        raise StoreError(f"cannot read the revision of {describe_url(url)}: {exc}") from exc
     finally:
         engine.dispose()
 
@@ -185,6 +193,6 @@ def schema_drift(url: str) -> list[Any]:
             )
             return list(compare_metadata(context, Base.metadata))
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot compare the schema of {_describe(url)}: {exc}") from exc
+        raise StoreError(f"cannot compare the schema of {describe_url(url)}: {exc}") from exc
     finally:
         engine.dispose()
