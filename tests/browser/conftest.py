@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from playwright.sync_api import Browser, sync_playwright
 
+from signaal.chain import accounts
 from signaal.settings import Settings, load_settings
 from signaal.store.db import upgrade
 from signaal.web.app import create_app
@@ -32,6 +34,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Same as in tests/web: argon2 at a test cost (the format and code paths are unchanged)."""
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    accounts._dummy_hash.cache_clear()
+    yield
+    accounts._dummy_hash.cache_clear()
 
 
 def chromium_path() -> str:
@@ -89,7 +102,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         app.state.web.engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
