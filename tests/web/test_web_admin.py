@@ -113,6 +113,10 @@ def test_audit_page_shows_the_chain_status_and_own_events_only(
     assert page.status_code == 200
     assert "De keten is intact." in page.text
     assert accounts_by_role["other_org_admin"].email not in page.text
+    # The first view is now in the log, with a readable label next to its code.
+    page = client.get("/beheer/audit")
+    assert "Auditlog ingezien" in page.text
+    assert "<code>audit.viewed</code>" in page.text
     with state.sessions() as session:
         last = session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()))
     assert last is not None

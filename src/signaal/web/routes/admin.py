@@ -41,6 +41,27 @@ FIELD_MESSAGES: dict[str, str] = {
 }
 TEMPORARY_PASSWORD_BYTES = 12
 
+# What each audit action means, for the audit page (the code itself is shown too).
+ACTION_LABELS: dict[str, str] = {
+    "login.succeeded": N_("Password accepted"),
+    "login.failed": N_("Login refused"),
+    "login.rate_limited": N_("Login paused after too many attempts"),
+    "login.second_factor_passed": N_("Verification code accepted"),
+    "login.second_factor_failed": N_("Verification code refused"),
+    "account.second_factor_enrolled": N_("Two-factor authentication set up"),
+    "logout": N_("Logged out"),
+    "organisation.created": N_("Organisation created"),
+    "user.created": N_("User created"),
+    "user.changed": N_("User changed"),
+    "analysis.stored": N_("Analysis stored"),
+    "analysis.purged": N_("Expired analyses deleted"),
+    "analysis.viewed": N_("Analysis viewed"),
+    "analysis.network_viewed": N_("Network viewed"),
+    "analysis.persona_viewed": N_("Persona viewed"),
+    "audit.viewed": N_("Audit log viewed"),
+    "access.denied": N_("Access refused"),
+}
+
 
 def _role_options(ctx: RequestContext) -> list[tuple[str, str]]:
     assert ctx.user is not None
@@ -154,5 +175,7 @@ def audit_log(ctx: AuditReader) -> Response:
         ip=ctx.ip,
     )
     return web_state(ctx.request).renderer.page(
-        ctx.request, "admin_audit.html", {"events": events, "report": report}
+        ctx.request,
+        "admin_audit.html",
+        {"events": events, "report": report, "action_labels": ACTION_LABELS},
     )

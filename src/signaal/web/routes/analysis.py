@@ -60,11 +60,10 @@ def overview(ctx: Overview, zoek: Annotated[str, Query(max_length=100)] = "") ->
             if term in network.network_id.lower()
             or any(term in place.lower() for place in network.municipalities)
         ]
-    if run is not None:
+    partial = ctx.request.headers.get("HX-Request") == "true"
+    if run is not None and not partial:  # filtering the same overview is not a new view
         audit.record(ctx.db, audit.AnalysisViewed(run_id=run.id), actor=ctx.actor, ip=ctx.ip)
-    template = (
-        "partials/networks.html" if ctx.request.headers.get("HX-Request") else "analysis.html"
-    )
+    template = "partials/networks.html" if partial else "analysis.html"
     return web_state(ctx.request).renderer.page(
         ctx.request,
         template,
