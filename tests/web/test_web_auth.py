@@ -179,7 +179,8 @@ def test_tampered_cookie_is_refused_cleanly(client, state, accounts_by_role, sig
     client.cookies.set(state.cookies.session_cookie, tampered)
     response = client.get("/dashboard")
     assert response.status_code == 303
-    assert response.headers["location"].startswith("/login?reden=required")
+    assert response.headers["location"].startswith("/login?reden=invalid")
+    assert "kon niet worden gecontroleerd" in client.get(response.headers["location"]).text
     assert "Max-Age=0" in response.headers["set-cookie"] or "expires=" in (
         response.headers["set-cookie"].lower()
     )

@@ -101,3 +101,27 @@ def test_unknown_language_is_ignored(client, csrf_of):
     response = client.post("/taal", data={"csrf_token": csrf_of(page.text), "taal": "xx"})
     assert response.status_code == 303
     assert "signaal_taal" not in response.headers.get("set-cookie", "")
+
+
+def test_every_page_renders_in_english(client, accounts_by_role, sign_in, seeded_analysis):
+    client.cookies.set("signaal_taal", "en")
+    pages = {
+        "analyst": [
+            "/dashboard",
+            "/analyse",
+            "/analyse/netwerken/N-1/personas",
+            "/analyse/personas/P-1",
+            "/analyse/personas/P-1?doel=assess_signal",
+            "/account/tweede-factor",
+        ],
+        "administrator": ["/beheer/gebruikers", "/beheer/audit", "/bestaat-niet"],
+    }
+    for role, paths in pages.items():
+        sign_in(accounts_by_role[role])
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code in (200, 404), path
+            assert '<html lang="en">' in response.text, path
+            assert "Uitloggen" not in response.text, path
+            if response.status_code == 200:  # unknown addresses never reach a guard
+                assert "Log out" in response.text, path

@@ -156,7 +156,7 @@ class Guard:
 
         state = web_state(request)
         ip = client_ip(request)
-        login_session, token, expired = self._load_login(request, db)
+        login_session, token, lost = self._load_login(request, db)
         user = None
         if login_session is not None and login_session.second_factor_done:
             user = login_session.user
@@ -202,7 +202,7 @@ class Guard:
         if actor is None:
             if login_session is not None:
                 raise LoginRequired("second_factor")
-            raise LoginRequired("expired" if expired else "required")
+            raise LoginRequired(lost or "required")
         if self.audit_denial:
             state.record_audit(
                 audit.AccessDenied(
@@ -217,23 +217,24 @@ class Guard:
 
     def _load_login(
         self, request: Request, db: Session
-    ) -> tuple[LoginSession | None, str | None, bool]:
-        """(login session, raw token, whether a cookie was present but no longer valid)."""
+    ) -> tuple[LoginSession | None, str | None, str | None]:
+        """(login session, raw token, why a cookie that was sent is not accepted: "expired"
+        for an ended session, "invalid" for a cookie we did not sign, else None)."""
         from signaal.web.app import web_state
 
         state = web_state(request)
         cookie = request.cookies.get(state.cookies.session_cookie)
         if not cookie:
-            return None, None, False
+            return None, None, None
         token = state.signer.unsign_session(cookie)
         if token is None:  # tampered or signed with another key
             state.forget_session_cookie(request)
-            return None, None, False
+            return None, None, "invalid"
         login_session = load_session(db, token, settings=state.settings)
         if login_session is None or not login_session.user.is_active:
             state.forget_session_cookie(request)
-            return None, None, True
-        return login_session, token, False
+            return None, None, "expired"
+        return login_session, token, None
 
     def _pre_session(self, request: Request) -> str:
         from signaal.web.app import web_state

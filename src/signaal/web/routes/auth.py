@@ -33,6 +33,7 @@ Public = Annotated[RequestContext, guard(Action.PUBLIC_VIEW)]
 LOGIN_NOTICES = {
     "required": N_("Please log in to continue."),
     "expired": N_("Your session has expired. Please log in again."),
+    "invalid": N_("Your login could not be checked (the cookie was changed). Please log in again."),
     "uitgelogd": N_("You have been logged out."),
     "second_factor": N_("Please finish logging in with your verification code."),
 }
