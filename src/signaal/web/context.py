@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from signaal import audit
 from signaal.chain import authz
@@ -26,13 +27,9 @@ from signaal.chain.sessions import load_session
 from signaal.errors import PermissionDenied
 from signaal.store.models import LoginSession, User
 from signaal.web.errors import CsrfFailure, LoginRequired
-from signaal.web.forms import read_form
+from signaal.web.forms import SAFE_METHODS, SubmittedForm
 from signaal.web.i18n import N_, normalise_locale
 from signaal.web.security import CSRF_FORM_FIELD, CSRF_HEADER, LOCALE_COOKIE
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# No form of Signaal comes near this; a larger body is refused before it is parsed.
-MAX_BODY_BYTES = 256 * 1024
 
 ResourceLoader = Callable[[Request], Resource | None]
 
@@ -48,6 +45,7 @@ class RequestContext:
     locale: str
     ip: str | None
     csrf_token: str
+    form: FormData
     login_session: LoginSession | None = None
     session_token: str | None = None
     user: User | None = None  # set only when the login is complete (second factor done)
@@ -129,18 +127,6 @@ def _nav(actor: Actor | None) -> list[NavItem]:
     return [item for item in items if authz.allowed(actor, item.action, None)]
 
 
-async def _submitted_csrf(request: Request) -> str:
-    header = request.headers.get(CSRF_HEADER)
-    if header:
-        return header
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await read_form(request)
-        value = form.get(CSRF_FORM_FIELD)
-        return value if isinstance(value, str) else ""
-    return ""
-
-
 class Guard:
     """The dependency of one route: ``action`` on the resource that ``resource`` loads."""
 
@@ -151,7 +137,7 @@ class Guard:
         self.resource = resource
         self.audit_denial = audit_denial
 
-    async def __call__(self, request: Request, db: Database) -> RequestContext:
+    def __call__(self, request: Request, db: Database, form: SubmittedForm) -> RequestContext:
         from signaal.web.app import web_state
 
         state = web_state(request)
@@ -171,11 +157,11 @@ class Guard:
         request.state.signed_in = login_session is not None
 
         if request.method not in SAFE_METHODS:
-            length = request.headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-                raise HTTPException(status_code=413)
             seed, kind = (token, "session") if token else (self._pre_session(request), "pre")
-            submitted = await _submitted_csrf(request)
+            field = form.get(CSRF_FORM_FIELD)
+            submitted = request.headers.get(CSRF_HEADER) or (
+                field if isinstance(field, str) else ""
+            )
             if (
                 not seed
                 or not submitted
@@ -192,6 +178,7 @@ class Guard:
             locale=locale,
             ip=ip,
             csrf_token=csrf_token,
+            form=form,
             login_session=login_session,
             session_token=token,
             user=user,

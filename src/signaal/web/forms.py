@@ -1,15 +1,17 @@
 """Reading and checking HTML form values, with errors that name the field and say why.
 
-Handlers read forms through :func:`read_form` instead of FastAPI ``Form()`` parameters so that a
-missing or absurd value re-renders the form with the message next to the field (and writes
-nothing), instead of a generic validation error.
+Handlers check ``ctx.form`` with :class:`FormCheck` instead of FastAPI ``Form()`` parameters, so
+that a missing or absurd value re-renders the form with the message next to the field (and
+writes nothing) instead of a generic validation error.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Annotated
 
+from fastapi import Depends, HTTPException
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
@@ -21,9 +23,30 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
 TOTP_CODE_PATTERN = re.compile(r"^\d{6}$")
 
 
-async def read_form(request: Request) -> FormData:
-    """The request's form (parsed once; the guard already read it for the CSRF token)."""
+# No form of Signaal comes near this; a larger body is refused before it is parsed.
+MAX_BODY_BYTES = 256 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def submitted_form(request: Request) -> FormData:
+    """The form of a state-changing request (empty for other requests), parsed once.
+
+    An async dependency, so that the guard and the handlers themselves can be plain functions
+    that FastAPI runs in its thread pool (password hashing and database work never block the
+    event loop).
+    """
+    if request.method in SAFE_METHODS:
+        return FormData()
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        raise HTTPException(status_code=413)
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return FormData()
     return await request.form(max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES)
+
+
+SubmittedForm = Annotated[FormData, Depends(submitted_form)]
 
 
 @dataclass

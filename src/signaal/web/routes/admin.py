@@ -20,7 +20,7 @@ from signaal.errors import ConflictError, FieldError
 from signaal.store.models import AuditEvent, User
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard
-from signaal.web.forms import FormCheck, read_form
+from signaal.web.forms import FormCheck
 from signaal.web.i18n import N_, Message
 
 router = APIRouter(prefix="/beheer")
@@ -117,10 +117,10 @@ def users(ctx: UserAdmin) -> Response:
 
 
 @router.post("/gebruikers")
-async def create_user(ctx: UserAdmin) -> Response:
+def create_user(ctx: UserAdmin) -> Response:
     """Create a user in the administrator's organisation with a one-time temporary password."""
     assert ctx.user is not None
-    check = FormCheck(await read_form(ctx.request))
+    check = FormCheck(ctx.form)
     email = check.email()
     display_name = check.text("display_name", max_length=200)
     role = check.choice("role", [name for name, _label in _role_options(ctx)])

@@ -22,7 +22,7 @@ from signaal.errors import AuthenticationError, TooManyAttempts
 from signaal.store.models import User
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard
-from signaal.web.forms import FormCheck, read_form, safe_next_path
+from signaal.web.forms import FormCheck, safe_next_path
 from signaal.web.i18n import LOCALES, N_, Message, normalise_locale
 from signaal.web.security import LOCALE_COOKIE
 
@@ -86,10 +86,10 @@ def login_page(ctx: Public, reden: str = "", volgende: str = "/dashboard") -> Re
 
 
 @router.post("/login")
-async def login(ctx: Public) -> Response:
+def login(ctx: Public) -> Response:
     request = ctx.request
     state = web_state(request)
-    check = FormCheck(await read_form(request))
+    check = FormCheck(ctx.form)
     email = check.email()
     password = check.text(
         "password", max_length=1024, strip=False, missing=N_("Fill in your password.")
@@ -162,14 +162,14 @@ def second_factor_page(ctx: Public, volgende: str = "/dashboard") -> Response:
 
 
 @router.post("/login/tweede-factor")
-async def second_factor(ctx: Public) -> Response:
+def second_factor(ctx: Public) -> Response:
     redirect = _second_factor_redirect(ctx)
     if redirect is not None:
         return redirect
     user = ctx.pending_user
     assert user is not None
     assert ctx.login_session is not None
-    check = FormCheck(await read_form(ctx.request))
+    check = FormCheck(ctx.form)
     code = check.totp_code()
     next_path = safe_next_path(check.form.get("volgende"))
     status = 422
@@ -220,7 +220,7 @@ def enrolment_page(ctx: Public) -> Response:
 
 
 @router.post("/account/tweede-factor")
-async def enrol(ctx: Public) -> Response:
+def enrol(ctx: Public) -> Response:
     user = ctx.user or ctx.pending_user
     if user is None:
         return _see_other("/login?reden=required")
@@ -228,7 +228,7 @@ async def enrol(ctx: Public) -> Response:
         return _see_other("/dashboard" if ctx.user else "/login/tweede-factor")
     if not user.totp_secret:
         return _see_other("/account/tweede-factor")
-    check = FormCheck(await read_form(ctx.request))
+    check = FormCheck(ctx.form)
     code = check.totp_code()
     status = 422
     if check.ok:
@@ -290,9 +290,9 @@ def logout(ctx: Public) -> Response:
 
 
 @router.post("/taal")
-async def switch_language(ctx: Public) -> Response:
+def switch_language(ctx: Public) -> Response:
     """Switch the interface language (kept in a cookie, and saved with the user's account)."""
-    form = await read_form(ctx.request)
+    form = ctx.form
     locale = normalise_locale(str(form.get("taal", "")))
     next_path = safe_next_path(form.get("volgende"), default="/", allow_login_pages=True)
     if locale is None or locale not in LOCALES:
