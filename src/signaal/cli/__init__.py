@@ -45,6 +45,10 @@ app.add_typer(_store.organisations_app, name="organisations")
 app.add_typer(_store.users_app, name="users")
 app.add_typer(_store.audit_app, name="audit")
 
+from signaal.cli.synth import synth as _synth  # noqa: E402
+
+app.command("synth")(_synth)
+
 from signaal.cli import web as _web  # noqa: E402
 
 app.command("serve")(_web.serve)
