@@ -48,11 +48,18 @@ def test_login_with_password_and_totp_reaches_dashboard(client, state, accounts_
 
     page = client.get("/login/tweede-factor")
     assert page.status_code == 200
+    half_way_cookie = client.cookies.get(state.cookies.session_cookie)
     response = client.post(
         "/login/tweede-factor", data={"csrf_token": csrf_of(page.text), "code": analyst.code()}
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/dashboard"
+    # The session got a new token with its rights: the half-way one is worth nothing now.
+    full_cookie = client.cookies.get(state.cookies.session_cookie)
+    assert full_cookie != half_way_cookie
+    with TestClient(client.app, base_url="https://testserver", follow_redirects=False) as other:
+        other.cookies.set(state.cookies.session_cookie, half_way_cookie)
+        assert other.get("/dashboard").status_code == 303
     dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200
     assert "Test analyst" in dashboard.text

@@ -120,7 +120,7 @@ def login(ctx: Public) -> Response:
         settings=state.settings,
     )
     if user.locale is None:
-        user.locale = ctx.locale
+        accounts.set_locale(ctx.db, user, ctx.locale)
     if not second_factor:
         target = next_path
     elif user.totp_enabled:
@@ -177,8 +177,7 @@ def second_factor(ctx: Public) -> Response:
         settings = web_state(ctx.request).settings
         try:
             if accounts.verify_totp(ctx.db, user, code, ip=ctx.ip, settings=settings):
-                sessions.complete_second_factor(ctx.db, ctx.login_session)
-                return _see_other(next_path)
+                return _complete_login(ctx, next_path)
             check.errors["code"] = WRONG_CODE
             status = 401
         except TooManyAttempts as exc:
@@ -190,6 +189,23 @@ def second_factor(ctx: Public) -> Response:
         {"errors": check.errors, "next_path": next_path},
         status_code=status,
     )
+
+
+def _complete_login(ctx: RequestContext, next_path: str) -> Response:
+    """The second factor is done: the session gains its rights under a new token, so that a
+    token seen before this moment (session fixation) is worth nothing."""
+    assert ctx.login_session is not None
+    sessions.complete_second_factor(ctx.db, ctx.login_session)
+    token = sessions.rotate_session(ctx.db, ctx.login_session)
+    state = web_state(ctx.request)
+    response = _see_other(next_path)
+    state.cookies.set(
+        response,
+        state.cookies.session_cookie,
+        state.signer.sign_session(token),
+        max_age=state.settings.session_absolute_max_age_seconds,
+    )
+    return response
 
 
 def _second_factor_redirect(ctx: RequestContext) -> Response | None:
@@ -242,7 +258,7 @@ def enrol(ctx: Public) -> Response:
             status = 429 if limited else 401
         else:
             if ctx.login_session is not None and not ctx.login_session.second_factor_done:
-                sessions.complete_second_factor(ctx.db, ctx.login_session)
+                return _complete_login(ctx, "/dashboard")
             return _see_other("/dashboard")
     # Show the same secret again: the user may have scanned it already.
     return _enrolment(
@@ -298,7 +314,7 @@ def switch_language(ctx: Public) -> Response:
     if locale is None or locale not in LOCALES:
         return _see_other(next_path)
     if ctx.user is not None:
-        ctx.user.locale = locale
+        accounts.set_locale(ctx.db, ctx.user, locale)
     response = _see_other(next_path)
     web_state(ctx.request).cookies.set(response, LOCALE_COOKIE, locale, max_age=LOCALE_COOKIE_AGE)
     return response
