@@ -49,6 +49,11 @@ from signaal.cli.synth import synth as _synth  # noqa: E402
 
 app.command("synth")(_synth)
 
+from signaal.cli import web as _web  # noqa: E402
+
+app.command("serve")(_web.serve)
+app.command("demo")(_web.demo)
+
 
 def main() -> None:
     app()
