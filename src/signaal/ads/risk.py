@@ -234,14 +234,22 @@ def _family_sum(tally: _Tally, families: str, weights: RiskWeights) -> float:
     return total
 
 
-def score(
+@dataclass(frozen=True, slots=True)
+class _Tallies:
+    ads_sorted: list[NormalisedAd]
+    ad: dict[str, _Tally]
+    link: dict[str, _Tally]
+    persona: dict[str, _Tally]
+    personas_of_network: dict[str, list[str]]
+
+
+def _tallies(
     ads: Sequence[NormalisedAd],
     hits: Mapping[str, tuple[IndicatorHit, ...]],
     linkage: Linkage,
     movement: MovementResult,
     weights: RiskWeights,
-) -> RiskResult:
-    """Scores with reasons for every ad, persona and network."""
+) -> _Tallies:
     ads_sorted = sorted(ads, key=lambda a: a.id)
     ads_of_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
     for ad in ads_sorted:
@@ -339,8 +347,6 @@ def score(
         link_tally[persona] = tally
 
     # Persona: the strongest ad's wording/profile/minor cues + the persona's link/movement tally.
-    persona_scores: dict[str, Score] = {}
-    persona_points: dict[str, float] = {}
     persona_tally: dict[str, _Tally] = {}
     for persona, persona_ads in ads_of_persona.items():
         best = max(
@@ -357,7 +363,37 @@ def score(
                 tally.add(key, pts, f"{text} (ad {best.id})")
         tally.merge(link_tally[persona])
         persona_tally[persona] = tally
-        persona_points[persona], persona_scores[persona] = _finish(tally, weights)
+    return _Tallies(ads_sorted, ad_tallies, link_tally, persona_tally, dict(personas_of_network))
+
+
+def persona_features(
+    ads: Sequence[NormalisedAd],
+    hits: Mapping[str, tuple[IndicatorHit, ...]],
+    linkage: Linkage,
+    movement: MovementResult,
+    weights: RiskWeights,
+) -> dict[str, dict[str, float]]:
+    """Per persona, 1.0 for every indicator that applies (before weights and caps).
+
+    These are the features the calibration fits; a zero-point reason (e.g. stolen photos) is
+    present too, so calibration can give it a weight.
+    """
+    t = _tallies(ads, hits, linkage, movement, weights)
+    return {p: dict.fromkeys(tally.items, 1.0) for p, tally in sorted(t.persona.items())}
+
+
+def score(
+    ads: Sequence[NormalisedAd],
+    hits: Mapping[str, tuple[IndicatorHit, ...]],
+    linkage: Linkage,
+    movement: MovementResult,
+    weights: RiskWeights,
+) -> RiskResult:
+    """Scores with reasons for every ad, persona and network."""
+    t = _tallies(ads, hits, linkage, movement, weights)
+    ads_sorted, ad_tallies, link_tally = t.ads_sorted, t.ad, t.link
+    persona_tally, personas_of_network = t.persona, t.personas_of_network
+    persona_scores = {p: _finish(tally, weights)[1] for p, tally in persona_tally.items()}
 
     # Ads: their own cues plus the link and movement evidence of their persona.
     ad_scores: dict[str, Score] = {}
