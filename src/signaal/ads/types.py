@@ -58,6 +58,10 @@ class NormalisedAd:
     price_per_hour: float | None  # euro, derived from the prices object
     language: str  # "nl" | "en" | "mixed" | "unknown"
     problems: tuple[str, ...] = ()  # non-fatal notes, e.g. "city 'Atlantis' not recognised"
+    # An age stated in the text ("22 jaar", "19 years") with its span in the text; used for the
+    # age when the field is empty, and to notice a field that contradicts the text (B02).
+    age_in_text: int | None = None
+    age_in_text_span: tuple[int, int] | None = None
 
     @property
     def id(self) -> str:

@@ -38,5 +38,10 @@ def show_settings() -> None:
     Console().print(table)
 
 
+from signaal.cli.synth import synth as _synth  # noqa: E402
+
+app.command("synth")(_synth)
+
+
 def main() -> None:
     app()

@@ -1,0 +1,251 @@
+"""Turning a group's schedule into ad records, truth lines, movements, photo and page tasks.
+
+Everything a posting shows is derived from the group (built by ``world.build_group``) and from
+random streams seeded by the corpus seed, the group and the listing, so the output does not depend
+on which process renders which group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from signaal.synth.config import CONTROLLED_CLASSES, SynthConfig
+from signaal.synth.geodata import tables
+from signaal.synth.phones import BLOCKS, display_forms, obfuscated_form, phone_number
+from signaal.synth.sites import SITES, ad_id_and_url
+from signaal.synth.text import Cue, render, with_cues
+from signaal.synth.world import DAY, SHARED_TEMPLATE_CLASSES, Group, Persona, cue_set
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRef:
+    """A planned group: which one, how many of its postings are kept, and its serial bases."""
+
+    gi: int
+    cls: str
+    take: int
+    victim: str | None
+    ad_base: int  # serial of the group's first posting (corpus-unique ids)
+    phone_base: tuple[tuple[str, int], ...]  # per phone block: index of the group's first phone
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoTask:
+    path: str  # relative to the corpus directory
+    owner: str  # persona key of the original photo
+    index: int  # which photo of the owner's set
+    site: str  # watermark
+    variant: str  # seeds the re-encoding, resize, crop
+
+
+@dataclass(slots=True)
+class Rendered:
+    lines: list[tuple[str, bytes, bytes]]  # (sort key, ad JSON, truth JSON)
+    moves: list[tuple[str, bytes]]  # (sort key, movement JSON)
+    photos: list[PhotoTask]
+    pages: list[tuple[str, dict[str, Any]]]  # (site key, ad record) for site-shaped pages
+
+
+@cache
+def _clock(start: date, tz_name: str, days: int) -> tuple[float, tuple[int, ...]]:
+    """Epoch of local midnight on the first day, and each day's UTC offset in seconds."""
+    tz = ZoneInfo(tz_name)
+    midnight = datetime(start.year, start.month, start.day, tzinfo=tz)
+    offsets = []
+    for d in range(days + 2):
+        noon = datetime.combine(start + timedelta(days=d), datetime.min.time()).replace(
+            hour=12, tzinfo=tz
+        )
+        off = noon.utcoffset()
+        offsets.append(int(off.total_seconds()) if off is not None else 0)
+    return midnight.timestamp(), tuple(offsets)
+
+
+def local_iso(cfg: SynthConfig, t: int) -> str:
+    """ISO 8601 local time with the UTC offset of the posting ``t`` seconds into the period."""
+    epoch, offsets = _clock(cfg.start, cfg.timezone, cfg.days)
+    off = offsets[min(max(t // DAY, 0), len(offsets) - 1)]
+    local = _EPOCH + timedelta(seconds=epoch + t + off)
+    sign = "+" if off >= 0 else "-"
+    hh, mm = divmod(abs(off) // 60, 60)
+    return f"{local.isoformat(timespec='seconds')}{sign}{hh:02d}:{mm:02d}"
+
+
+def utc_epoch(cfg: SynthConfig, t: int) -> int:
+    epoch, _ = _clock(cfg.start, cfg.timezone, cfg.days)
+    return int(epoch) + t
+
+
+def _h(*parts: object) -> int:
+    return int.from_bytes(
+        hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big"
+    )
+
+
+def page_threshold(cfg: SynthConfig) -> float:
+    if cfg.ads <= 0:
+        return 0.0
+    return min(cfg.page_share, cfg.page_max / cfg.ads)
+
+
+def wants_page(ad_id: str, threshold: float) -> bool:
+    return _h("page", ad_id) / 2**64 < threshold
+
+
+def _prices(
+    site_keys: tuple[str, ...], price60: int, rng: random.Random
+) -> dict[str, float | None]:
+    factor = {"15min": 0.4, "30min": 0.6, "45min": 0.8, "60min": 1.0, "120min": 1.8}
+    out: dict[str, float | None] = {}
+    for k in site_keys:
+        if k != "60min" and rng.random() < 0.15:
+            out[k] = None
+        else:
+            out[k] = float(5 * round(price60 * factor[k] / 5))
+    return out
+
+
+def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
+    geo = tables()
+    bases = dict(ref.phone_base)
+    numbers = [phone_number(BLOCKS[blk], bases[blk] + n) for blk, n in group.phones]
+    cls = group.cls
+    controlled = cls in CONTROLLED_CLASSES
+    events = group.events[: ref.take]
+    last_t: dict[int, int] = {}
+    for ev in events:
+        last_t[ev[1]] = ev[0]
+    listings: dict[int, tuple[str, str, list[Cue], str, str]] = {}
+    photos: dict[str, PhotoTask] = {}
+    threshold = page_threshold(cfg)
+    out = Rendered(lines=[], moves=[], photos=[], pages=[])
+    for n, (t, p, s, muni, kind, listing, phone_i, city, variant) in enumerate(events):
+        persona: Persona = group.personas[p]
+        site = SITES[s]
+        rng = random.Random(_h(cfg.seed, group.gi, listing, n))  # noqa: S311 (reproducible simulation, not security)
+        e164 = numbers[phone_i]
+        prev = listings.get(listing)
+        name = persona.name
+        photo_personas = [persona]
+        if variant > 0:
+            partner = group.personas[1]
+            name = f"{persona.name} & {partner.name}"
+            photo_personas.append(partner)
+        if prev is not None and kind == 2 and prev[4] == e164:
+            title, text, cues, shown, _ = prev
+        else:
+            lrng = random.Random(_h(cfg.seed, group.gi, listing, "text", 0 if prev is None else n))  # noqa: S311 (reproducible simulation, not security)
+            plan_i = variant - 1 if variant > 0 else persona.plan
+            plan = group.plans[plan_i]
+            if variant <= 0 and cls in SHARED_TEMPLATE_CLASSES:
+                plan = with_cues(plan, lrng, cue_set(lrng, cfg, cls))
+            forms = display_forms(e164)
+            shown = (
+                forms[lrng.choice(site.phone_styles) % len(forms)]
+                if persona.placement != "text"
+                else ""
+            )
+            in_text = forms[lrng.randrange(len(forms))] if persona.placement != "field" else None
+            obfuscated = obfuscated_form(e164, lrng, "en" if plan.lang == "en" else "nl")
+            slots = persona.slots
+            if variant > 0:
+                slots = type(slots)(
+                    **{**{f: getattr(slots, f) for f in slots.__slots__}, "name": name}
+                )
+            text_city = city if not city.isupper() and not city.islower() else geo.names[muni]
+            title, text, cues = render(
+                plan,
+                slots,
+                city=text_city,
+                phone_text=in_text,
+                phone_obfuscated=obfuscated,
+                rng=lrng,
+                edit_rate=group.edit_rate if prev is None else group.edit_rate + 0.01,
+                school_cue=persona.minor and lrng.random() < cfg.minor_school_cue_p,
+            )
+            listings[listing] = (title, text, cues, shown, e164)
+        day = f"{(cfg.start + timedelta(days=t // DAY)):%Y%m%d}"
+        ad_id, url = ad_id_and_url(
+            site, ref.ad_base + n, title=title, name=name, category=persona.category, day=day
+        )
+        images: list[str] = []
+        if cfg.photos:
+            for who in photo_personas:
+                for owner, idx in who.photo_bases:
+                    h = _h(cfg.seed, who.key, site.key, owner, idx)
+                    path = f"photos/{site.key}/{h:016x}.jpg"
+                    images.append(path)
+                    if path not in photos:
+                        photos[path] = PhotoTask(path, owner, idx, site.domain, f"{h:016x}")
+        record: dict[str, Any] = {
+            "id": ad_id,
+            "site": site.domain,
+            "url": url,
+            "posted_at": local_iso(cfg, t),
+            "title": title,
+            "text": text,
+            "city": city,
+            "phones": [shown] if shown else [],
+            "emails": list(persona.emails) if site.shows_email else [],
+            "handles": list(persona.handles) if site.shows_handles else [],
+            "name": name,
+            "age": persona.age,
+            "origin": persona.origin if site.shows_origin else None,
+            "category": persona.category,
+            "prices": _prices(site.price_keys, persona.price60, rng),
+            "images": images,
+        }
+        truth = {
+            "ad_id": ad_id,
+            "persona_id": persona.persona_id,
+            "network_id": group.network_id,
+            "worker_id": persona.worker_id,
+            "class": cls,
+            "controlled": controlled,
+            "minor": persona.minor,
+            "municipality": geo.names[muni],
+            "indicators": [
+                {
+                    "id": c.indicator,
+                    "field": c.field,
+                    "start": c.start,
+                    "end": c.end,
+                    "text": c.text,
+                }
+                for c in cues
+            ],
+            "phones": [e164],
+            "listing": f"{group.network_id}:{listing}",
+            "kind": ("new", "repost", "renewal")[kind],
+            "duo": variant > 0,
+        }
+        key = f"{utc_epoch(cfg, t):011d}\x1f{ad_id}"
+        out.lines.append((key, orjson.dumps(record), orjson.dumps(truth)))
+        if threshold and wants_page(ad_id, threshold):
+            out.pages.append((site.key, record))
+    for at, p, frm, to in group.moves:
+        persona = group.personas[p]
+        if p not in last_t or at > last_t[p]:
+            continue
+        move = {
+            "persona_id": persona.persona_id,
+            "network_id": group.network_id,
+            "worker_id": persona.worker_id,
+            "class": cls,
+            "from_municipality": geo.names[frm] if frm >= 0 else None,
+            "to_municipality": geo.names[to],
+            "at": local_iso(cfg, at),
+        }
+        out.moves.append((f"{utc_epoch(cfg, at):011d}\x1f{persona.persona_id}", orjson.dumps(move)))
+    out.photos = list(photos.values())
+    return out
