@@ -481,13 +481,9 @@ def link(
         ids, labels, name_of, name_id, age, (contacts, photos, texts), text_result
     )
     links.extend(cross_links)
-    links.sort(key=lambda lk: (lk.ad_id_a, lk.ad_id_b, lk.kind, lk.evidence))
-    deduped: list[Link] = []
-    for lk in links:
-        if not deduped or deduped[-1] != lk:
-            deduped.append(lk)
+    # The order is deterministic by construction (ads sorted by id, stable numpy orderings).
     return Linkage(
-        links=tuple(deduped),
+        links=tuple(links),
         persona_of_ad=persona_of_ad,
         network_of_persona=network_of_persona,
         network_reasons={k: tuple(v) for k, v in sorted(reasons.items())},
@@ -527,30 +523,36 @@ def _persona_links(
             if is_text
             else [0.0] * edges.shape[0]
         )
-        kinds = grp.kind
         glabels = grp.label
-        is_photo = [k is LinkKind.PHOTO for k in kinds]
+        kind_of = [
+            LinkKind.TEXT
+            if k is LinkKind.TEXT
+            else LinkKind.PHOTO
+            if k is LinkKind.PHOTO
+            else LinkKind.NAME
+            for k in grp.kind
+        ]
+        # The evidence text is the same along one persona's chain in one group: build it once.
+        profile: dict[tuple[int, int, int, int], str] = {}
         for (a, b), g, sim in zip(edges.tolist(), grp_of_edge.tolist(), sims, strict=True):
             nm = names[a] if names[a] >= 0 else names[b]
-            name = name_of.get(nm, "?") if nm >= 0 else "no name"
-            age_a, age_b = ages[a], ages[b]
-            if age_a == age_b:
-                age_text = str(age_a) if age_a >= 0 else "?"
-            else:
-                age_text = "/".join(str(x) for x in sorted({age_a, age_b} - {-1})) or "?"
-            if is_text:
-                kind = LinkKind.TEXT
-                what = f"text jaccard {sim:.2f} ({glabels[g]})"
-            else:
-                kind = LinkKind.PHOTO if is_photo[g] else LinkKind.NAME
-                what = glabels[g]
+            key = (g, nm, ages[a], ages[b])
+            text = profile.get(key)
+            if text is None:
+                name = name_of.get(nm, "?") if nm >= 0 else "no name"
+                if ages[a] == ages[b]:
+                    age_text = str(ages[a]) if ages[a] >= 0 else "?"
+                else:
+                    age_text = "/".join(str(x) for x in sorted({ages[a], ages[b]} - {-1})) or "?"
+                text = f"same persona: name {name}, age {age_text}, {glabels[g]}"
+                profile[key] = text
             ia, ib = ids[a], ids[b]
             out.append(
                 Link(
                     ia if ia < ib else ib,
                     ib if ia < ib else ia,
-                    kind,
-                    f"same persona: name {name}, age {age_text}, {what}",
+                    kind_of[g],
+                    f"{text}, text jaccard {sim:.2f}" if is_text else text,
                 )
             )
     return out

@@ -173,6 +173,7 @@ class _Tally:
     """Candidate reasons of one subject before the family caps."""
 
     items: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (points, text)
+    abe: float = 0.0  # capped points of families A, B and E (to pick a persona's strongest ad)
 
     def add(self, indicator_id: str, points: float, text: str) -> None:
         current = self.items.get(indicator_id)
@@ -278,16 +279,27 @@ def _tallies(
     movement: MovementResult,
     weights: RiskWeights,
 ) -> _Tallies:
-    ads_sorted = sorted(ads, key=lambda a: a.id)
+    ads_sorted = sorted(ads, key=lambda a: a.record.id)
     ads_of_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
+    persona_of_ad = linkage.persona_of_ad
     for ad in ads_sorted:
-        ads_of_persona[linkage.persona_of_ad[ad.id]].append(ad)
+        ads_of_persona[persona_of_ad[ad.record.id]].append(ad)
     personas_of_network: dict[str, list[str]] = defaultdict(list)
     for persona in sorted(ads_of_persona):
         personas_of_network[linkage.network_of_persona.get(persona, persona)].append(persona)
 
-    # Per-ad wording and profile tallies (A, B, E and per-ad C/D hits from the indicator stage).
-    ad_tallies = {ad.id: _ad_tally(hits.get(ad.id, ()), weights) for ad in ads_sorted}
+    # Per-ad wording and profile tallies (A, B, E and per-ad C/D hits from the indicator stage),
+    # shared between ads with the same hits (reposts).
+    cache: dict[tuple[IndicatorHit, ...], _Tally] = {}
+    ad_tallies: dict[str, _Tally] = {}
+    for ad in ads_sorted:
+        ad_hits = hits.get(ad.record.id, ())
+        tally_of_hits = cache.get(ad_hits)
+        if tally_of_hits is None:
+            tally_of_hits = _ad_tally(ad_hits, weights)
+            tally_of_hits.abe = _family_sum(tally_of_hits, "ABE", weights)
+            cache[ad_hits] = tally_of_hits
+        ad_tallies[ad.record.id] = tally_of_hits
 
     # Link and movement evidence per persona.
     link_tally: dict[str, _Tally] = {}
@@ -365,7 +377,9 @@ def _tallies(
                 weights.weight("C06"),
                 f"C06: foreign phone number ({', '.join(prefixes)}…) with a Dutch municipality",
             )
-        has_a05 = any(h.indicator_id == "A05" for ad in persona_ads for h in hits.get(ad.id, ()))
+        has_a05 = any(
+            h.indicator_id == "A05" for ad in persona_ads for h in hits.get(ad.record.id, ())
+        )
         for mev in movement.indicators.get(persona, ()):
             if mev.indicator_id == "D03":
                 if has_a05:
@@ -377,15 +391,12 @@ def _tallies(
     # Persona: the strongest ad's wording/profile/minor cues + the persona's link/movement tally.
     persona_tally: dict[str, _Tally] = {}
     for persona, persona_ads in ads_of_persona.items():
-        best = max(
-            persona_ads,
-            key=lambda a: (_family_sum(ad_tallies[a.id], "ABE", weights), a.id),
-        )
+        best = max(persona_ads, key=lambda a: (ad_tallies[a.record.id].abe, a.record.id))
         tally = _Tally()
         for ad in persona_ads:  # E cues anywhere count; A/B from the strongest ad only
-            for key, (pts, text) in ad_tallies[ad.id].items.items():
+            for key, (pts, text) in ad_tallies[ad.record.id].items.items():
                 if key.startswith("E") or key[:1] in "CD":
-                    tally.add(key, pts, f"{text} (ad {ad.id})")
+                    tally.add(key, pts, f"{text} (ad {ad.record.id})")
         for key, (pts, text) in ad_tallies[best.id].items.items():
             if key[:1] in "AB":
                 tally.add(key, pts, f"{text} (ad {best.id})")
@@ -448,12 +459,20 @@ def score(
 
     # Ads: their own cues plus the link and movement evidence of their persona.
     ad_scores: dict[str, Score] = {}
+    done: dict[tuple[str, int], Score] = {}  # (persona, id of the shared hit tally) -> score
     for ad in ads_sorted:
-        persona = linkage.persona_of_ad[ad.id]
-        tally = _Tally()
-        tally.merge(ad_tallies[ad.id])
-        tally.merge(link_tally[persona])
-        _, ad_scores[ad.id] = _finish(tally, weights, situations[persona])
+        ad_id = ad.record.id
+        persona = linkage.persona_of_ad[ad_id]
+        own = ad_tallies[ad_id]
+        key = (persona, id(own))
+        found = done.get(key)
+        if found is None:
+            tally = _Tally()
+            tally.merge(own)
+            tally.merge(link_tally[persona])
+            found = _finish(tally, weights, situations[persona])[1]
+            done[key] = found
+        ad_scores[ad_id] = found
 
     # Networks: the union of their personas' evidence (each indicator once, strongest text).
     network_scores: dict[str, Score] = {}
