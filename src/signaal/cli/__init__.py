@@ -42,6 +42,10 @@ from signaal.cli.synth import synth as _synth  # noqa: E402
 
 app.command("synth")(_synth)
 
+from signaal.cli.calibrate import calibrate as _calibrate  # noqa: E402
+
+app.command("calibrate")(_calibrate)
+
 
 def main() -> None:
     app()
