@@ -94,6 +94,8 @@ _EMAIL_OBSCURED_RE = re.compile(
     re.IGNORECASE,
 )
 
+_OBSCURED_EMAIL_HINTS = ("at]", "at)", "at}", "at ]", "at )", "@]", "@)", "apenstaartje")
+
 _SERVICES = {
     "telegram": "telegram",
     "tg": "telegram",
@@ -300,12 +302,8 @@ def find_emails(text: str, lowered: str | None = None) -> Iterator[tuple[str, in
             value = f"{match.group(1)}@{match.group(2)}".lower().strip(".")
             yield value, match.start(), match.end(), False
     lowered = text.lower() if lowered is None else lowered
-    if (
-        (" at " in lowered and " dot " in lowered)
-        or "[" in text
-        or "(" in text
-        or "apenstaartje" in lowered
-        or " punt " in lowered
+    if any(hint in lowered for hint in _OBSCURED_EMAIL_HINTS) or (
+        " at " in lowered and (" dot " in lowered or " punt " in lowered)
     ):
         for match in _EMAIL_OBSCURED_RE.finditer(text):
             parts = match.groups()
@@ -398,11 +396,15 @@ def find_websites(
         yield host, match.start(), match.end()
 
 
-def contacts_in_text(text: str, source: str) -> list[ContactPoint]:
-    """Every contact point in one text field, in order of appearance."""
+@lru_cache(maxsize=100_000)
+def contacts_in_text(text: str, source: str) -> tuple[ContactPoint, ...]:
+    """Every contact point in one text field, in order of appearance.
+
+    Cached: reposted ads repeat their text word for word.
+    """
     found: list[ContactPoint] = []
     if not text:
-        return found
+        return ()
     lowered = text.lower()
     phone_spans: list[tuple[int, int]] = []
     for value, start, end, obscured in find_phones(text, lowered):
@@ -424,7 +426,7 @@ def contacts_in_text(text: str, source: str) -> list[ContactPoint]:
         for value, start, end in find_websites(text, email_spans + handle_spans):
             found.append(ContactPoint(ContactKind.WEBSITE, value, source, False, (start, end)))
     found.sort(key=lambda c: (c.span or (0, 0), c.kind.value))
-    return found
+    return tuple(found)
 
 
 def _wa_me(text: str) -> Iterator[tuple[str, int, int]]:

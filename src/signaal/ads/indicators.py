@@ -189,6 +189,8 @@ class Matcher:
             self._automaton.add_word(folded, (len(folded), tuple(items)))
         self._automaton.make_automaton()
         self.by_id = indicators.by_id
+        self.scan_cache: dict[tuple[str, str, str], tuple[tuple[IndicatorHit, str | None], ...]]
+        self.scan_cache = {}
 
     def matches(self, folded: Folded) -> list[tuple[str, int, int, bool, str]]:
         """(indicator id, folded start, folded end, place_after, language) of bounded matches."""
@@ -274,6 +276,9 @@ def _municipality_of(place: str) -> str | None:
     return found.name if found else None
 
 
+_SCAN_CACHE_SIZE = 100_000
+
+
 def _scan_field(
     ad: NormalisedAd,
     field: str,
@@ -284,15 +289,33 @@ def _scan_field(
 ) -> None:
     if not text:
         return
+    # Cached per text: reposted ads repeat their title and text word for word.
+    key = (text, field, ad.language)
+    found = matcher.scan_cache.get(key)
+    if found is None:
+        found = _scan_text(field, text, ad.language, matcher)
+        if len(matcher.scan_cache) >= _SCAN_CACHE_SIZE:
+            matcher.scan_cache.clear()
+        matcher.scan_cache[key] = found
+    for hit, place in found:
+        hits.append(hit)
+        if place is not None:
+            places.append((place, hit))
+
+
+def _scan_text(
+    field: str, text: str, language: str, matcher: Matcher
+) -> tuple[tuple[IndicatorHit, str | None], ...]:
     folded = fold(text)
     by_id = matcher.by_id
     chosen: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    found: list[tuple[IndicatorHit, str | None]] = []
     # Longest match first, so that "24 uur per dag" wins over "24 uur" inside it.
     candidates = sorted(matcher.matches(folded), key=lambda m: (m[1], -(m[2] - m[1]), m[0]))
-    for indicator_id, start, end, place_after, language in candidates:
+    for indicator_id, start, end, place_after, pattern_language in candidates:
         indicator = by_id[indicator_id]
-        allowed = indicator.requires_language.get(language)
-        if allowed is not None and ad.language not in allowed:
+        allowed = indicator.requires_language.get(pattern_language)
+        if allowed is not None and language not in allowed:
             continue
         if indicator.not_after and _excluded_before(folded.text, start, indicator.not_after):
             continue
@@ -317,9 +340,8 @@ def _scan_field(
             (original_start, original_end),
             text[original_start:original_end],
         )
-        hits.append(hit)
-        if place is not None:
-            places.append((place, hit))
+        found.append((hit, place))
+    return tuple(found)
 
 
 def detect(ad: NormalisedAd, matcher: Matcher | None = None) -> tuple[IndicatorHit, ...]:
