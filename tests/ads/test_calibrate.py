@@ -7,7 +7,6 @@ import random
 from pathlib import Path
 
 import pytest
-from linkfixtures import hit, make_ad
 
 from signaal.ads.calibrate import fit, persona_labels, predict, reliability, save
 from signaal.ads.link import link
@@ -15,6 +14,11 @@ from signaal.ads.movement import movement
 from signaal.ads.risk import load_weights, persona_features, score
 from signaal.ads.types import IndicatorHit, NormalisedAd
 from signaal.errors import InputError
+
+try:  # tests/ads is a plain folder or a package, depending on the checkout
+    from linkfixtures import hit, make_ad
+except ImportError:  # pragma: no cover
+    from .linkfixtures import hit, make_ad
 
 CITIES = ["Utrecht", "Zwolle", "Venlo", "Breda", "Ede", "Assen", "Hoorn"]
 WORDS = ["lief", "sportief", "rustig", "gezellig", "slank"]

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from signaal.ads.graph import IntArray, chain_edges, components, run_starts
 from signaal.ads.photos import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY, near_duplicate_photos
-from signaal.ads.textsim import TextSimConfig, fold, text_links
+from signaal.ads.textsim import TextLinks, TextSimConfig, fold, text_links
 from signaal.ads.types import (
     ContactKind,
     IndicatorHit,
@@ -222,7 +222,7 @@ def _photo_groups(
 
 def _text_groups(
     ads: Sequence[NormalisedAd], names: Iterable[str], config: LinkConfig
-) -> tuple[_Group, IntArray, npt.NDArray[np.float64]]:
+) -> tuple[_Group, TextLinks]:
     texts: list[str] = []
     masks: list[list[tuple[int, int]]] = []
     places: set[str] = set(config.places) | set(_default_places())
@@ -251,8 +251,7 @@ def _text_groups(
             kind=[LinkKind.TEXT] * int(uniq.size),
             label=[f"template:{g + 1}" for g in range(int(uniq.size))],
         ),
-        result.pairs,
-        result.similarity,
+        result,
     )
 
 
@@ -376,7 +375,7 @@ def link(
 
     contacts, _ = _contact_groups(ordered, pseudonym_key)
     photos, _photo_distance = _photo_groups(ordered, photo_hashes, cfg)
-    texts, text_pairs, text_sims = _text_groups(ordered, raw_names, cfg)
+    texts, text_result = _text_groups(ordered, raw_names, cfg)
 
     # 1. Personas.
     edges = _persona_edges((contacts, photos, texts), name_id, age, t, cfg)
@@ -478,20 +477,11 @@ def link(
             f"(ads {', '.join(ev.ad_ids[:5])}{', …' if len(ev.ad_ids) > 5 else ''}){suffix}"
         )
 
-    links = _persona_links(ordered, ids, labels, name_of, name_id, age, contacts, photos, cfg)
+    links = _persona_links(
+        ids, labels, name_of, name_id, age, (contacts, photos, texts), text_result
+    )
     links.extend(cross_links)
-    for (a, b), sim in zip(text_pairs, text_sims, strict=True):
-        ia, ib = ids[int(a)], ids[int(b)]
-        same = labels[a] == labels[b]
-        links.append(
-            Link(
-                ad_id_a=min(ia, ib),
-                ad_id_b=max(ia, ib),
-                kind=LinkKind.TEXT,
-                evidence=f"text jaccard {sim:.2f}" + ("" if same else ", different persona"),
-            )
-        )
-    links.sort(key=lambda lk: (lk.ad_id_a, lk.ad_id_b, lk.kind.value, lk.evidence))
+    links.sort(key=lambda lk: (lk.ad_id_a, lk.ad_id_b, lk.kind, lk.evidence))
     deduped: list[Link] = []
     for lk in links:
         if not deduped or deduped[-1] != lk:
@@ -506,42 +496,61 @@ def link(
 
 
 def _persona_links(
-    ads: Sequence[NormalisedAd],
     ids: Sequence[str],
     labels: IntArray,
     name_of: Mapping[int, str],
     name_id: IntArray,
     age: IntArray,
-    contacts: _Group,
-    photos: _Group,
-    config: LinkConfig,
+    groups: Sequence[_Group],
+    text_result: TextLinks,
 ) -> list[Link]:
-    """Same-persona links: within each persona, a chain through the ads of each contact point and
-    photo cluster (every link says which name, age and identifier joined them)."""
-    del ads, config
+    """Same-persona links: within each persona, a chain through its ads in each contact point,
+    photo cluster and text template; each link says which name, age and identifier joined them
+    (for texts the estimated Jaccard similarity)."""
     out: list[Link] = []
-    for grp in (contacts, photos):
+    names: list[int] = name_id.tolist()
+    ages: list[int] = age.tolist()
+    for grp in groups:
         if grp.ad.size == 0:
             continue
         pl = labels[grp.ad]
         order = np.lexsort((grp.ad, pl, grp.group))
         ad, group, pers = grp.ad[order], grp.group[order], pl[order]
-        edges = chain_edges(ad, run_starts(group, pers))
+        new_run = run_starts(group, pers)
+        edges = chain_edges(ad, new_run)
         if edges.size == 0:
             continue
-        grp_of_edge = group[1:][~run_starts(group, pers)[1:]]
-        for (a, b), g in zip(edges, grp_of_edge, strict=True):
-            nm = name_id[a] if name_id[a] >= 0 else name_id[b]
-            name = name_of.get(int(nm), "?") if nm >= 0 else "no name"
-            ages = sorted({int(age[a]), int(age[b])} - {-1})
-            age_text = "/".join(str(x) for x in ages) if ages else "?"
-            ia, ib = ids[int(a)], ids[int(b)]
+        grp_of_edge = group[1:][~new_run[1:]]
+        is_text = bool(grp.kind) and grp.kind[0] is LinkKind.TEXT
+        sims = (
+            text_result.similarity_of(edges[:, 0], edges[:, 1]).tolist()
+            if is_text
+            else [0.0] * edges.shape[0]
+        )
+        kinds = grp.kind
+        glabels = grp.label
+        is_photo = [k is LinkKind.PHOTO for k in kinds]
+        for (a, b), g, sim in zip(edges.tolist(), grp_of_edge.tolist(), sims, strict=True):
+            nm = names[a] if names[a] >= 0 else names[b]
+            name = name_of.get(nm, "?") if nm >= 0 else "no name"
+            age_a, age_b = ages[a], ages[b]
+            if age_a == age_b:
+                age_text = str(age_a) if age_a >= 0 else "?"
+            else:
+                age_text = "/".join(str(x) for x in sorted({age_a, age_b} - {-1})) or "?"
+            if is_text:
+                kind = LinkKind.TEXT
+                what = f"text jaccard {sim:.2f} ({glabels[g]})"
+            else:
+                kind = LinkKind.PHOTO if is_photo[g] else LinkKind.NAME
+                what = glabels[g]
+            ia, ib = ids[a], ids[b]
             out.append(
                 Link(
-                    ad_id_a=min(ia, ib),
-                    ad_id_b=max(ia, ib),
-                    kind=LinkKind.PHOTO if grp.kind[int(g)] is LinkKind.PHOTO else LinkKind.NAME,
-                    evidence=f"name {name}, age {age_text}, {grp.label[int(g)]}",
+                    ia if ia < ib else ib,
+                    ib if ia < ib else ia,
+                    kind,
+                    f"same persona: name {name}, age {age_text}, {what}",
                 )
             )
     return out

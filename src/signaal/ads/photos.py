@@ -151,7 +151,9 @@ def near_duplicate_photos(
                 pieces.append(np.stack((left, right), axis=1))
     if not pieces:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
-    pairs = np.unique(np.sort(np.concatenate(pieces), axis=1), axis=0)
+    both = np.concatenate(pieces)
+    keys = np.unique(np.minimum(both[:, 0], both[:, 1]) * n + np.maximum(both[:, 0], both[:, 1]))
+    pairs = np.stack((keys // n, keys % n), axis=1)
     distance = _popcount64(words[pairs[:, 0]] ^ words[pairs[:, 1]]).sum(axis=1)
     keep = distance <= max_distance
     return pairs[keep], distance[keep]

@@ -58,6 +58,8 @@ class RiskWeights:
     review: float = 4.0
     priority: float = 7.0
     source: tuple[str, ...] = ()
+    #: Lower caps that apply in a situation: ``{"unlinked": {"D": 1}, "stationary": {"C": 3}}``.
+    conditional_caps: dict[str, dict[str, float]] = field(default_factory=dict)
     #: Optional calibrated model (feature names, coefficients, intercept) from ``calibrate``.
     model: dict[str, Any] = field(default_factory=dict)
 
@@ -84,9 +86,19 @@ def _read_json(text: str, where: str) -> dict[str, Any]:
 
 
 def _apply(
-    data: Mapping[str, Any], weights: dict[str, float], caps: dict[str, float], where: str
+    data: Mapping[str, Any],
+    weights: dict[str, float],
+    caps: dict[str, float],
+    where: str,
+    conditional: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, float]:
     bands: dict[str, float] = {}
+    for situation, limits in dict(data.get("conditional_caps", {})).items():
+        if conditional is None or not isinstance(limits, dict):
+            continue
+        conditional[str(situation)] = {
+            str(f): float(v) for f, v in limits.items() if isinstance(v, int | float)
+        }
     for key, value in dict(data.get("weights", {})).items():
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise ConfigurationError(f"{where}: weight of {key!r} must be a number")
@@ -121,7 +133,8 @@ def load_weights(path: Path | None = None) -> RiskWeights:
         sources.append("indicators.json")
     own = package.joinpath("risk-weights.json")
     data = _read_json(own.read_text("utf-8"), "risk-weights.json")
-    bands.update(_apply(data, weights, caps, "risk-weights.json"))
+    conditional: dict[str, dict[str, float]] = {}
+    bands.update(_apply(data, weights, caps, "risk-weights.json", conditional))
     sources.append("risk-weights.json")
     model: dict[str, Any] = {}
     if path is not None:
@@ -130,7 +143,7 @@ def load_weights(path: Path | None = None) -> RiskWeights:
         except OSError as exc:
             raise ConfigurationError(f"cannot read weights file {path}: {exc}") from exc
         data = _read_json(text, str(path))
-        bands.update(_apply(data, weights, caps, str(path)))
+        bands.update(_apply(data, weights, caps, str(path), conditional))
         model = dict(data.get("model", {}))
         sources.append(str(path))
     return RiskWeights(
@@ -139,6 +152,7 @@ def load_weights(path: Path | None = None) -> RiskWeights:
         review=bands.get("review", 4.0),
         priority=bands.get("priority", 7.0),
         source=tuple(sources),
+        conditional_caps=conditional,
         model=model,
     )
 
@@ -170,7 +184,15 @@ class _Tally:
             self.add(key, pts, text)
 
 
-def _finish(tally: _Tally, weights: RiskWeights) -> tuple[float, Score]:
+_SITUATION_TEXT = {
+    "unlinked": "no links to other personas (touring independents move too)",
+    "stationary": "the linked personas do not move (a licensed agency shares a phone too)",
+}
+
+
+def _finish(
+    tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ()
+) -> tuple[float, Score]:
     by_family: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
     for key, (pts, text) in sorted(tally.items.items()):
         by_family[_FAMILY_OF.get(key[:1], key[:1])].append((key, pts, text))
@@ -183,6 +205,12 @@ def _finish(tally: _Tally, weights: RiskWeights) -> tuple[float, Score]:
         positive = sum(p for _, p, _ in items if p > 0)
         negative = sum(p for _, p, _ in items if p < 0)
         cap = weights.cap(family)
+        why = ""
+        for situation in situations:
+            limit = weights.conditional_caps.get(situation, {}).get(family)
+            if limit is not None and limit < cap:
+                cap = limit
+                why = f"; {_SITUATION_TEXT.get(situation, situation)}"
         allowed = min(positive, cap)
         budget = allowed
         for key, pts, text in items:
@@ -191,7 +219,7 @@ def _finish(tally: _Tally, weights: RiskWeights) -> tuple[float, Score]:
             if pts > 0:
                 given = min(pts, budget)
                 budget -= given
-                note = "" if given == pts else f" (capped: family {family} at most {cap:g})"
+                note = "" if given == pts else f" (capped: family {family} at most {cap:g}{why})"
                 reasons.append(Reason(key, family, round(given, 4), text + note))
             else:
                 reasons.append(Reason(key, family, round(pts, 4), text))
@@ -366,6 +394,26 @@ def _tallies(
     return _Tallies(ads_sorted, ad_tallies, link_tally, persona_tally, dict(personas_of_network))
 
 
+def _situations(
+    linkage: Linkage, movement: MovementResult, personas_of_network: Mapping[str, list[str]]
+) -> dict[str, tuple[str, ...]]:
+    """Per persona, the situations whose conditional caps apply: "unlinked" (a network of one)
+    and "stationary" (no persona of its network rotates or co-moves)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for network, personas in personas_of_network.items():
+        moving = any(
+            ev.indicator_id in {"D01", "D02"}
+            for subject in (network, *personas)
+            for ev in movement.indicators.get(subject, ())
+        )
+        situation: tuple[str, ...] = ("unlinked",) if len(personas) == 1 else ()
+        if not moving:
+            situation = (*situation, "stationary")
+        for persona in personas:
+            out[persona] = situation
+    return out
+
+
 def persona_features(
     ads: Sequence[NormalisedAd],
     hits: Mapping[str, tuple[IndicatorHit, ...]],
@@ -393,15 +441,19 @@ def score(
     t = _tallies(ads, hits, linkage, movement, weights)
     ads_sorted, ad_tallies, link_tally = t.ads_sorted, t.ad, t.link
     persona_tally, personas_of_network = t.persona, t.personas_of_network
-    persona_scores = {p: _finish(tally, weights)[1] for p, tally in persona_tally.items()}
+    situations = _situations(linkage, movement, personas_of_network)
+    persona_scores = {
+        p: _finish(tally, weights, situations[p])[1] for p, tally in persona_tally.items()
+    }
 
     # Ads: their own cues plus the link and movement evidence of their persona.
     ad_scores: dict[str, Score] = {}
     for ad in ads_sorted:
+        persona = linkage.persona_of_ad[ad.id]
         tally = _Tally()
         tally.merge(ad_tallies[ad.id])
-        tally.merge(link_tally[linkage.persona_of_ad[ad.id]])
-        _, ad_scores[ad.id] = _finish(tally, weights)
+        tally.merge(link_tally[persona])
+        _, ad_scores[ad.id] = _finish(tally, weights, situations[persona])
 
     # Networks: the union of their personas' evidence (each indicator once, strongest text).
     network_scores: dict[str, Score] = {}
@@ -412,7 +464,7 @@ def score(
         for mev in movement.indicators.get(network, ()):
             if mev.indicator_id != "D03":
                 tally.add(mev.indicator_id, weights.weight(mev.indicator_id), mev.text)
-        _, network_scores[network] = _finish(tally, weights)
+        _, network_scores[network] = _finish(tally, weights, situations[personas[0]])
 
     return RiskResult(ads=ad_scores, personas=persona_scores, networks=network_scores)
 

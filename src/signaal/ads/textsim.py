@@ -25,9 +25,13 @@ Banding: with ``b`` bands of ``r`` rows a pair of Jaccard ``s`` becomes a candid
 while a pair of Jaccard 0.3 becomes a candidate with probability 0.12 and is then rejected by the
 verification step.
 
-Identical masked texts (reposts) are collapsed before LSH: a repost links to the first ad with the
-same masked text; LSH then runs over distinct texts only, so a text posted a hundred times costs one
+Identical texts (renewals) are collapsed before shingling: a renewal links to the first ad with
+the same text; LSH then runs over distinct texts only, so a text posted a hundred times costs one
 signature, not 4,950 candidate pairs.
+
+Tokenising is done for a whole batch of texts at once: the batch is joined with a sentinel,
+lower-cased, its ASCII punctuation turned into spaces by one ``bytes.translate`` and split by
+``bytes.split``; only distinct words go through Python (hash, masking), every other step is numpy.
 """
 
 from __future__ import annotations
@@ -46,11 +50,24 @@ NAME_TOKEN = "<name>"  # noqa: S105 (a placeholder word, not a secret)
 PLACE_TOKEN = "<place>"  # noqa: S105
 NUMBER_TOKEN = "<num>"  # noqa: S105
 
-_CONTACT_RE = re.compile(
-    r"\S+@\S+\.\S+|https?://\S+|www\.\S+|@[\w.]+|\+?\d[\d\s().-]{6,}\d", re.UNICODE
-)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _DIGIT_RE = re.compile(r"\d")
+_WEB_RE = re.compile(r"\S+@\S+|\S*://\S+|www\.\S+", re.UNICODE)
+_SENTINEL = b"\x01"
+
+# Byte translation: ASCII punctuation, symbols and controls become spaces, ASCII upper case becomes
+# lower case; bytes >= 0x80 (UTF-8 of accented letters, emoji) are kept and handled per distinct
+# word. This lets ``bytes.split`` tokenise a whole batch of texts in C.
+_TABLE = bytearray(range(256))
+for _b in range(128):
+    _c = chr(_b)
+    if not _c.isalnum():
+        _TABLE[_b] = 32
+    elif _c.isupper():
+        _TABLE[_b] = ord(_c.lower())
+_TABLE[1] = 1  # the sentinel between texts
+_BYTE_TABLE = bytes(_TABLE)
+del _b, _c, _TABLE
 
 # Odd 64-bit multipliers that mix the word hashes of one shingle position-dependently.
 _MIX = (
@@ -94,7 +111,12 @@ def fold(text: str) -> str:
 
 
 class ShingleHasher:
-    """Turns texts into arrays of 32-bit shingle hashes; caches the hash of every distinct word."""
+    """Turns texts into 32-bit shingle hashes; caches the hash of every distinct word.
+
+    A word's hash is CRC-32 of its folded form, or the hash of ``<name>``, ``<place>`` or
+    ``<num>`` when it is an advertised name, a place or contains a digit; words without letters
+    or digits (emoji) are dropped. Hashes do not depend on the rest of the corpus.
+    """
 
     def __init__(
         self,
@@ -104,58 +126,112 @@ class ShingleHasher:
         shingle_size: int = 3,
     ) -> None:
         self.shingle_size = shingle_size
-        self._cache: dict[str, int] = {}
-        name_hash = zlib.crc32(NAME_TOKEN.encode())
-        place_hash = zlib.crc32(PLACE_TOKEN.encode())
-        for place in places:
-            for word in _WORD_RE.findall(fold(place)):
-                self._cache[word] = place_hash
-        # Names win over places: "Lisse" as a name is masked the same way either way.
-        for name in names:
-            for word in _WORD_RE.findall(fold(name)):
-                self._cache[word] = name_hash
+        self._names = {w for n in names for w in _WORD_RE.findall(fold(n))}
+        self._places = {w for p in places for w in _WORD_RE.findall(fold(p))} - self._names
+        self._name_hash = zlib.crc32(NAME_TOKEN.encode())
+        self._place_hash = zlib.crc32(PLACE_TOKEN.encode())
         self._number_hash = zlib.crc32(NUMBER_TOKEN.encode())
+        # Bytes of a word (after the byte translation) -> hash; 0 means "drop"; the sentinel -1.
+        self._cache: dict[bytes, int] = {_SENTINEL: -1}
 
-    def _word_hash(self, word: str) -> int:
-        value = self._cache.get(word)
-        if value is None:
-            value = self._number_hash if _DIGIT_RE.search(word) else zlib.crc32(word.encode())
-            self._cache[word] = value
-        return value
+    def _word_hash(self, raw: bytes) -> int:
+        word = fold(raw.decode("utf-8", "replace"))
+        parts = _WORD_RE.findall(word)
+        if not parts:
+            return 0
+        word = "".join(parts)
+        if _DIGIT_RE.search(word):
+            return self._number_hash
+        if word in self._names:
+            return self._name_hash
+        if word in self._places:
+            return self._place_hash
+        return zlib.crc32(word.encode())
 
-    def words(self, text: str, extra_masks: Sequence[tuple[int, int]] = ()) -> list[int]:
-        """The word hashes of one text, contact points and ``extra_masks`` spans removed."""
-        if extra_masks:
-            parts = []
-            last = 0
-            for start, end in sorted(extra_masks):
-                if start >= last:
-                    parts.append(text[last:start])
-                    last = end
-            parts.append(text[last:])
-            text = " ".join(parts)
-        text = _CONTACT_RE.sub(" ", text.lower())
+    def word_batch(
+        self, texts: Sequence[str]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Word hashes of many texts at once, and each text's start offset (length n + 1)."""
+        joined = (" " + _SENTINEL.decode() + " ").join(texts).lower().encode("utf-8")
+        tokens = joined.translate(_BYTE_TABLE).split()
         cache = self._cache
-        out = []
-        for word in _WORD_RE.findall(text):
-            value = cache.get(word)
-            out.append(self._word_hash(word) if value is None else value)
+        get = cache.get
+        values = [get(w) for w in tokens]
+        if None in values:
+            for w in {w for w, v in zip(tokens, values, strict=True) if v is None}:
+                cache[w] = self._word_hash(w)
+            values = [cache[w] for w in tokens]
+        arr = np.fromiter(values, dtype=np.int64, count=len(values))
+        is_sep = arr == -1
+        text_of = np.cumsum(is_sep) if arr.size else np.zeros(0, dtype=np.int64)
+        keep = (~is_sep) & (arr != 0)
+        words = arr[keep]
+        counts = np.bincount(text_of[keep], minlength=len(texts)) if words.size else None
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        if counts is not None:
+            offsets[1:] = np.cumsum(counts[: len(texts)])
+        return words, offsets
+
+    def words(self, text: str) -> list[int]:
+        """The word hashes of one text after ``prepare`` (see ``word_batch``)."""
+        words, _ = self.word_batch([prepare(text)])
+        out: list[int] = words.tolist()
         return out
 
-    def shingles(self, word_hashes: Sequence[int]) -> npt.NDArray[np.uint32]:
-        """Distinct 32-bit hashes of the word ``shingle_size``-grams (all words if shorter)."""
+    def shingle_batch(
+        self, words: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+        """32-bit hashes of every run of ``shingle_size`` words inside each text, all texts at once
+        (a text shorter than that gives one shingle of all its words). Duplicates within a text
+        are kept: they do not change a MinHash."""
+        n = offsets.size - 1
+        lengths = np.diff(offsets)
         k = self.shingle_size
-        arr = np.asarray(word_hashes, dtype=np.uint64)
-        if arr.size == 0:
-            return np.zeros(0, dtype=np.uint32)
-        if arr.size < k:
-            k = int(arr.size)
-        n = arr.size - k + 1
-        acc = np.zeros(n, dtype=np.uint64)
+        total = int(offsets[-1])
+        w = words.astype(np.uint64)
+        width = np.minimum(lengths, k)  # words per shingle, per text
+        n_sh = np.where(lengths > 0, lengths - width + 1, 0)
+        sh_offsets = np.zeros(n + 1, dtype=np.int64)
+        sh_offsets[1:] = np.cumsum(n_sh)
+        count = int(sh_offsets[-1])
+        if count == 0:
+            return np.zeros(0, dtype=np.uint32), sh_offsets
+        text = np.repeat(np.arange(n), n_sh)
+        start = offsets[:-1][text] + (np.arange(count) - sh_offsets[:-1][text])
+        span = width[text]
+        acc = np.zeros(count, dtype=np.uint64)
         for j in range(k):
-            acc = acc * _MIX[j] + arr[j : j + n]  # wraps mod 2**64 on purpose
+            inside = j < span
+            idx = np.minimum(start + j, total - 1)
+            acc = np.where(inside, acc * _MIX[j] + w[idx], acc)  # wraps mod 2**64 on purpose
         acc ^= acc >> np.uint64(29)
-        return np.unique((acc & MAX_HASH).astype(np.uint32))
+        return (acc & MAX_HASH).astype(np.uint32), sh_offsets
+
+    def shingles(self, word_hashes: Sequence[int]) -> npt.NDArray[np.uint32]:
+        """Distinct shingle hashes of one text's words."""
+        words = np.asarray(word_hashes, dtype=np.int64)
+        sh, _ = self.shingle_batch(words, np.array([0, words.size], dtype=np.int64))
+        return np.unique(sh)
+
+
+def prepare(text: str, spans: Sequence[tuple[int, int]] = ()) -> str:
+    """Remove the masked spans, e-mail addresses, web addresses and handles from a text."""
+    if spans:
+        text = _apply_masks(text, spans)
+    if "@" in text or "://" in text or "www." in text:
+        text = _WEB_RE.sub(" ", text)
+    return text
+
+
+def _apply_masks(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    parts = []
+    last = 0
+    for start, end in sorted(spans):
+        if start >= last:
+            parts.append(text[last:start])
+            last = end
+    parts.append(text[last:])
+    return " ".join(parts)
 
 
 def shingle_hashes(
@@ -165,17 +241,29 @@ def shingle_hashes(
     places: Iterable[str] = (),
     shingle_size: int = 3,
     masks: Sequence[Sequence[tuple[int, int]]] | None = None,
+    batch: int = 20000,
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
-    """All texts' shingle hashes concatenated, and the start offset of each text (length n + 1)."""
+    """All texts' shingle hashes concatenated, and the start offset of each text (length n + 1).
+
+    ``masks`` are character spans per text to remove first (contact points the normaliser found).
+    """
     hasher = ShingleHasher(names=names, places=places, shingle_size=shingle_size)
     pieces: list[npt.NDArray[np.uint32]] = []
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    for i, text in enumerate(texts):
-        sh = hasher.shingles(hasher.words(text, masks[i] if masks is not None else ()))
+    counts: list[npt.NDArray[np.int64]] = []
+    for lo in range(0, len(texts), batch):
+        chunk = [
+            prepare(t, masks[lo + i] if masks is not None else ())
+            for i, t in enumerate(texts[lo : lo + batch])
+        ]
+        words, offsets = hasher.word_batch(chunk)
+        sh, sh_offsets = hasher.shingle_batch(words, offsets)
         pieces.append(sh)
-        offsets[i + 1] = offsets[i] + sh.size
+        counts.append(np.diff(sh_offsets))
+    offsets_all = np.zeros(len(texts) + 1, dtype=np.int64)
+    if counts:
+        offsets_all[1:] = np.cumsum(np.concatenate(counts))
     flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint32)
-    return flat, offsets
+    return flat, offsets_all
 
 
 def permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
@@ -228,11 +316,12 @@ def minhash(
         end_text = min(max(end_text, start_text + 1), n)
         lo, hi = int(offsets[start_text]), int(offsets[end_text])
         if hi > lo:
-            hv = mixed[lo:hi, None] * a[None, :] + b[None, :]  # wraps mod 2**32 on purpose
+            # Permutations x shingles: the reduction runs along contiguous memory.
+            hv = a[:, None] * mixed[None, lo:hi] + b[:, None]  # wraps mod 2**32 on purpose
             sub_lengths = lengths[start_text:end_text]
             nonempty = np.flatnonzero(sub_lengths)
             starts = (offsets[start_text:end_text] - lo)[nonempty]
-            out[start_text + nonempty] = np.minimum.reduceat(hv, starts, axis=0)
+            out[start_text + nonempty] = np.minimum.reduceat(hv, starts, axis=1).T
         start_text = end_text
     return out
 
@@ -254,13 +343,13 @@ def _band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt
 
 
 def candidate_pairs(
-    signatures: npt.NDArray[np.uint32], *, bands: int, rows: int, max_bucket: int = 2000
+    signatures: npt.NDArray[np.uint32], *, bands: int, rows: int, max_bucket: int = 8
 ) -> npt.NDArray[np.int64]:
     """Distinct pairs ``(i, j), i < j`` that agree on at least one band (k x 2 array).
 
-    A bucket with more than ``max_bucket`` texts is a boiler-plate text shared by very many ads;
-    its members are chained in order (i with i+1) instead of paired all-to-all, which keeps them
-    connected without a quadratic number of pairs.
+    A bucket with more than ``max_bucket`` texts pairs each member with its first (smallest)
+    member only instead of all-to-all: the members stay connected without a quadratic number of
+    candidate pairs (a template posted a thousand times would otherwise give half a million).
     """
     n = signatures.shape[0]
     if n < 2:
@@ -285,7 +374,9 @@ def candidate_pairs(
         starts, sizes = starts[multi], sizes[multi]
         if starts.size == 0:
             continue
-        # All pairs inside small buckets, vectorised by bucket size.
+        # All pairs inside small buckets, vectorised by bucket size; larger buckets (many
+        # near-identical texts) pair every member with the bucket's first member only, which
+        # keeps them connected with a linear number of candidates.
         small = sizes <= max_bucket
         for size in np.unique(sizes[small]):
             s = starts[small][sizes[small] == size]
@@ -293,14 +384,22 @@ def candidate_pairs(
             left = ii[s[:, None] + iu[None, :]].ravel()
             right = ii[s[:, None] + ju[None, :]].ravel()
             pieces.append(np.stack((left, right), axis=1))
-        for s, size in zip(starts[~small], sizes[~small], strict=True):
-            members = ii[s : s + size]
-            pieces.append(np.stack((members[:-1], members[1:]), axis=1))
+        big_starts, big_sizes = starts[~small], sizes[~small]
+        if big_starts.size:
+            owner = np.repeat(big_starts, big_sizes)
+            member = np.arange(int(big_sizes.sum())) + np.repeat(
+                big_starts - np.concatenate(([0], np.cumsum(big_sizes)[:-1])), big_sizes
+            )
+            not_first = member != owner
+            pieces.append(np.stack((ii[owner[not_first]], ii[member[not_first]]), axis=1))
     if not pieces:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(pieces)
-    pairs = np.sort(pairs, axis=1)
-    return np.unique(pairs, axis=0)
+    # Distinct pairs through one 64-bit key per pair (much faster than a row-wise unique).
+    lo = np.minimum(pairs[:, 0], pairs[:, 1])
+    hi = np.maximum(pairs[:, 0], pairs[:, 1])
+    keys = np.unique(lo * np.int64(n) + hi)
+    return np.stack((keys // n, keys % n), axis=1)
 
 
 def near_duplicate_pairs(
@@ -326,6 +425,19 @@ class TextLinks:
     pairs: npt.NDArray[np.int64]  # k x 2, i < j
     similarity: npt.NDArray[np.float64]  # estimated Jaccard of each pair (1.0 for identical)
     usable: npt.NDArray[np.bool_]  # texts with at least ``min_shingles`` shingles
+    signatures: npt.NDArray[np.uint32]  # one row per distinct usable text
+    signature_of: npt.NDArray[np.int64]  # per input text: its row in ``signatures``, or -1
+
+    def similarity_of(
+        self, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        """Estimated Jaccard of any pairs of input texts (0.0 when either is not usable)."""
+        si, sj = self.signature_of[i], self.signature_of[j]
+        ok = (si >= 0) & (sj >= 0)
+        out = np.zeros(i.size, dtype=np.float64)
+        if ok.any():
+            out[ok] = np.mean(self.signatures[si[ok]] == self.signatures[sj[ok]], axis=1)
+        return out
 
 
 def text_links(
@@ -338,47 +450,47 @@ def text_links(
 ) -> TextLinks:
     """Near-duplicate pairs among ``texts`` after masking (see the module docstring).
 
-    Texts with identical shingle sets are linked to the first of them (similarity 1.0); the
-    distinct shingle sets go through MinHash and LSH.
+    Texts that are identical after removing the masked spans are linked to the first of them
+    (similarity 1.0) and shingled once; the distinct texts go through MinHash and LSH.
     """
     cfg = config or TextSimConfig()
-    flat, offsets = shingle_hashes(
-        texts, names=names, places=places, shingle_size=cfg.shingle_size, masks=masks
-    )
     n = len(texts)
-    lengths = np.diff(offsets)
-    usable = lengths >= cfg.min_shingles
-    # Collapse identical shingle sets: a 64-bit digest of each set (sorted, distinct already).
-    digest = np.zeros(n, dtype=np.uint64)
-    if flat.size:
-        mixed = flat.astype(np.uint64) * _MIX[0]
-        mixed ^= mixed >> np.uint64(31)
-        mixed *= _MIX[1]
-        sums = np.add.reduceat(mixed, np.minimum(offsets[:-1], flat.size - 1))
-        digest = np.where(lengths > 0, sums ^ lengths.astype(np.uint64), np.uint64(0))
-    idx = np.flatnonzero(usable)
-    order = idx[np.lexsort((idx, digest[idx]))]
-    sorted_digest = digest[order]
-    first_of_run = np.ones(order.size, dtype=bool)
-    first_of_run[1:] = sorted_digest[1:] != sorted_digest[:-1]
-    run_id = np.cumsum(first_of_run) - 1
-    representatives = order[first_of_run]
-    rep_of = representatives[run_id]
-    dup_mask = ~first_of_run
-    dup_pairs = np.stack((rep_of[dup_mask], order[dup_mask]), axis=1)
-
-    rep_offsets = np.zeros(representatives.size + 1, dtype=np.int64)
-    rep_lengths = lengths[representatives]
-    rep_offsets[1:] = np.cumsum(rep_lengths)
-    total = int(rep_offsets[-1])
-    gather = np.repeat(offsets[representatives] - rep_offsets[:-1], rep_lengths) + np.arange(
-        total, dtype=np.int64
+    prepared = [prepare(t, masks[i] if masks is not None else ()) for i, t in enumerate(texts)]
+    first: dict[str, int] = {}
+    rep_of = np.fromiter(
+        (first.setdefault(t, i) for i, t in enumerate(prepared)), dtype=np.int64, count=n
     )
-    rep_flat = flat[gather] if total else np.zeros(0, dtype=np.uint32)
-    sigs = minhash(rep_flat, rep_offsets, num_perm=cfg.num_perm, seed=cfg.seed)
+    representatives = np.flatnonzero(rep_of == np.arange(n))
+    flat, offsets = shingle_hashes(
+        [prepared[int(r)] for r in representatives],
+        names=names,
+        places=places,
+        shingle_size=cfg.shingle_size,
+    )
+    rep_usable = np.diff(offsets) >= cfg.min_shingles
+    sigs = minhash(flat, offsets, num_perm=cfg.num_perm, seed=cfg.seed)
+    # Only usable texts take part in LSH.
+    usable_rows = np.flatnonzero(rep_usable)
+    sigs = sigs[usable_rows]
+    row_of_rep = np.full(representatives.size, -1, dtype=np.int64)
+    row_of_rep[usable_rows] = np.arange(usable_rows.size)
+    position = np.full(n, -1, dtype=np.int64)
+    position[representatives] = np.arange(representatives.size)
+    signature_of = row_of_rep[position[rep_of]]
+    usable = signature_of >= 0
+
+    dup = (rep_of != np.arange(n)) & usable
+    dup_pairs = np.stack((rep_of[dup], np.flatnonzero(dup)), axis=1)
     lsh_pairs, sims = near_duplicate_pairs(sigs, cfg)
-    lsh_pairs = representatives[lsh_pairs] if lsh_pairs.size else lsh_pairs
+    text_of_row = representatives[usable_rows]
+    lsh_pairs = text_of_row[lsh_pairs] if lsh_pairs.size else lsh_pairs.reshape(0, 2)
     all_pairs = np.concatenate((dup_pairs.astype(np.int64), lsh_pairs.astype(np.int64)))
     all_sims = np.concatenate((np.ones(dup_pairs.shape[0]), sims))
     all_pairs = np.sort(all_pairs, axis=1) if all_pairs.size else all_pairs.reshape(0, 2)
-    return TextLinks(pairs=all_pairs, similarity=all_sims, usable=usable)
+    return TextLinks(
+        pairs=all_pairs,
+        similarity=all_sims,
+        usable=usable,
+        signatures=sigs,
+        signature_of=signature_of,
+    )

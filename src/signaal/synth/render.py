@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -21,8 +22,8 @@ from signaal.synth.config import CONTROLLED_CLASSES, SynthConfig
 from signaal.synth.geodata import tables
 from signaal.synth.phones import BLOCKS, display_forms, obfuscated_form, phone_number
 from signaal.synth.sites import SITES, ad_id_and_url
-from signaal.synth.text import Cue, render, with_cues
-from signaal.synth.world import DAY, SHARED_TEMPLATE_CLASSES, Group, Persona, cue_set
+from signaal.synth.text import Cue, TextPlan, render, with_cues
+from signaal.synth.world import DAY, Group, Persona, cue_set
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -71,19 +72,38 @@ def _clock(start: date, tz_name: str, days: int) -> tuple[float, tuple[int, ...]
     return midnight.timestamp(), tuple(offsets)
 
 
+@cache
+def _days(start: date, tz_name: str, days: int) -> tuple[tuple[str, str], ...]:
+    """Per day of the period: the date prefix and the UTC offset suffix of its timestamps."""
+    _, offsets = _clock(start, tz_name, days)
+    out = []
+    for d, off in enumerate(offsets):
+        sign = "+" if off >= 0 else "-"
+        hh, mm = divmod(abs(off) // 60, 60)
+        out.append(((start + timedelta(days=d)).isoformat() + "T", f"{sign}{hh:02d}:{mm:02d}"))
+    return tuple(out)
+
+
 def local_iso(cfg: SynthConfig, t: int) -> str:
-    """ISO 8601 local time with the UTC offset of the posting ``t`` seconds into the period."""
-    epoch, offsets = _clock(cfg.start, cfg.timezone, cfg.days)
-    off = offsets[min(max(t // DAY, 0), len(offsets) - 1)]
-    local = _EPOCH + timedelta(seconds=epoch + t + off)
-    sign = "+" if off >= 0 else "-"
-    hh, mm = divmod(abs(off) // 60, 60)
-    return f"{local.isoformat(timespec='seconds')}{sign}{hh:02d}:{mm:02d}"
+    """ISO 8601 local time with the UTC offset of the posting ``t`` seconds into the period.
+
+    ``t`` counts seconds of local clock time from midnight of the first day (the schedule is
+    drawn in local hours), so the day and the clock time follow from it directly.
+    """
+    table = _days(cfg.start, cfg.timezone, cfg.days)
+    d, rest = divmod(max(t, 0), DAY)
+    d = min(d, len(table) - 1)
+    h, rest = divmod(rest, 3600)
+    m, sec = divmod(rest, 60)
+    prefix, suffix = table[d]
+    return f"{prefix}{h:02d}:{m:02d}:{sec:02d}{suffix}"
 
 
 def utc_epoch(cfg: SynthConfig, t: int) -> int:
-    epoch, _ = _clock(cfg.start, cfg.timezone, cfg.days)
-    return int(epoch) + t
+    """Seconds since 1970 (UTC) of the local clock time ``t`` (see ``local_iso``)."""
+    epoch, offsets = _clock(cfg.start, cfg.timezone, cfg.days)
+    d = min(max(t, 0) // DAY, len(offsets) - 1)
+    return int(epoch) + t - (offsets[d] - offsets[0])
 
 
 def _h(*parts: object) -> int:
@@ -99,7 +119,7 @@ def page_threshold(cfg: SynthConfig) -> float:
 
 
 def wants_page(ad_id: str, threshold: float) -> bool:
-    return _h("page", ad_id) / 2**64 < threshold
+    return zlib.crc32(ad_id.encode()) / 2**32 < threshold
 
 
 def _prices(
@@ -126,13 +146,16 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
     for ev in events:
         last_t[ev[1]] = ev[0]
     listings: dict[int, tuple[str, str, list[Cue], str, str]] = {}
+    listing_plans: dict[int, TextPlan] = {}
     photos: dict[str, PhotoTask] = {}
     threshold = page_threshold(cfg)
     out = Rendered(lines=[], moves=[], photos=[], pages=[])
+    # One stream for the whole group: a group is always rendered whole, in order, by one process.
+    rng = random.Random(cfg.seed * 2_000_029 + group.gi * 11 + 5)  # noqa: S311 (simulation)
+    lrng = rng
     for n, (t, p, s, muni, kind, listing, phone_i, city, variant) in enumerate(events):
         persona: Persona = group.personas[p]
         site = SITES[s]
-        rng = random.Random(_h(cfg.seed, group.gi, listing, n))  # noqa: S311 (reproducible simulation, not security)
         e164 = numbers[phone_i]
         prev = listings.get(listing)
         name = persona.name
@@ -144,11 +167,15 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
         if prev is not None and kind == 2 and prev[4] == e164:
             title, text, cues, shown, _ = prev
         else:
-            lrng = random.Random(_h(cfg.seed, group.gi, listing, "text", 0 if prev is None else n))  # noqa: S311 (reproducible simulation, not security)
             plan_i = variant - 1 if variant > 0 else persona.plan
-            plan = group.plans[plan_i]
-            if variant <= 0 and cls in SHARED_TEMPLATE_CLASSES:
-                plan = with_cues(plan, lrng, cue_set(lrng, cfg, cls))
+            # Cues are drawn per listing (not per persona or template), so that every class has
+            # the same distribution of the number of cues per ad; reposts keep them.
+            plan_or_none = listing_plans.get(listing)
+            if plan_or_none is None:
+                plan = with_cues(group.plans[plan_i], lrng, cue_set(lrng, cfg, cls))
+                listing_plans[listing] = plan
+            else:
+                plan = plan_or_none
             forms = display_forms(e164)
             shown = (
                 forms[lrng.choice(site.phone_styles) % len(forms)]

@@ -112,6 +112,8 @@ def _insert_cues(
 def with_cues(plan: TextPlan, rng: random.Random, cues: tuple[str, ...]) -> TextPlan:
     """A shared template (agency, loverboy, network) with this listing's own cues planted."""
     base = [p for p in plan.pieces if p[0] != "c"]
+    if not any(p[0] == "k" for p in base):  # the plan had an A09 cue in place of the contact
+        base.insert(max(0, len(base) - 1), ("k", "contact", _piece_lang(rng, plan.lang), 0))
     pieces, title, title_cue = _insert_cues(rng, base, plan.lang, cues, plan.voice == "3")
     n = len(pieces)
     keep = [(i, e) for i, e in zip(plan.emoji_after, plan.emoji, strict=True) if i < n]
@@ -205,6 +207,21 @@ def _values(slots: Slots, lang: str, city: str) -> dict[str, str]:
     }
 
 
+_VALUES_CACHE: dict[tuple[int, str], tuple[Slots, dict[str, dict[str, str]]]] = {}
+
+
+def _values_cached(slots: Slots, city: str) -> dict[str, dict[str, str]]:
+    key = (id(slots), city)
+    hit = _VALUES_CACHE.get(key)
+    if hit is not None and hit[0] is slots:
+        return hit[1]
+    if len(_VALUES_CACHE) > 4096:
+        _VALUES_CACHE.clear()
+    vals = {lg: _values(slots, lg, city) for lg in ("nl", "en")}
+    _VALUES_CACHE[key] = (slots, vals)
+    return vals
+
+
 _TYPO_OPS = 3
 
 
@@ -253,7 +270,7 @@ def render(
     not in the text); ``phone_obfuscated`` is the obfuscated form for an A09 cue.
     """
     cues: list[Cue] = []
-    vals = {lg: _values(slots, lg, city) for lg in ("nl", "en")}
+    vals = _values_cached(slots, city)
     typo_rate = 0.03 if plan.typos else 0.0
 
     # Title.
