@@ -49,21 +49,24 @@ _LETTER_DIGITS = {"o": "0", "O": "0", "l": "1", "I": "1"}
 
 _WORD_ALTERNATIVES = "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))
 _WORD_UNIT = rf"(?<![^\W\d_])(?:{_WORD_ALTERNATIVES})(?![^\W\d_])"
-_LETTER_UNIT = r"(?<![^\W\d_])[OolI](?![^\W\d_])"
+_LETTER_UNIT = r"(?<![^\W\d_])(?:[Oo]+|[lI])(?![^\W\d_])"
 _UNIT = rf"(?:\d|{_LETTER_UNIT}|{_WORD_UNIT})"
 _FIRST = rf"(?:0|{_LETTER_UNIT}|(?<![^\W\d_])(?:nul|zero|oh)(?![^\W\d_]))"
 _SEP = r"[ \-./()\u00a0]{0,3}"
 # A run of at least eight units that starts like a phone number: "+", or a zero (or its disguise)
 # not glued to a preceding word or number.
 _PHONE_RUN_RE = re.compile(
-    rf"(?:\+[ ]?\d|(?<![\w+]){_FIRST}){_SEP}(?:{_UNIT}{_SEP}){{6,18}}{_UNIT}",
+    rf"(?:\+[ ]?\d|(?<![^\W\d_])plus\s+{_UNIT}|(?<![\w+]){_FIRST})"
+    rf"{_SEP}(?:{_UNIT}{_SEP}){{6,18}}{_UNIT}",
     re.IGNORECASE,
 )
 _UNIT_RE = re.compile(rf"\d+|{_LETTER_UNIT}|{_WORD_UNIT}", re.IGNORECASE)
 _DATE_RE = re.compile(r"(?<!\d)\d{1,2}[-./]\d{1,2}[-./](?:19|20)\d{2}(?!\d)")
 # Where a phone number can start; the full run pattern is tried only at these positions, which
 # is several times faster than letting it scan every position of a long text.
-_START_RE = re.compile(r"\+[ ]?\d|0|[oli](?=[ \-./]{0,3}\d)|\b(?:nul|zero|oh)\b", re.IGNORECASE)
+_START_RE = re.compile(
+    r"\+[ ]?\d|0|(?<![a-z])(?:o+|l|i)(?=[ \-./]{0,3}\d)|\b(?:nul|zero|oh|plus)\b", re.IGNORECASE
+)
 # Plain numbers (digits and separators only) are found by this cheap scan; the slow complete scan
 # runs only when the text shows signs of disguised digits (letters next to digits, digit words).
 _PLAIN_RUN_RE = re.compile(r"[+0][\d \-./()\u00a0]{7,40}")
@@ -73,7 +76,7 @@ _SPACED_LETTER_DIGIT_RE = re.compile(r"[oli][ \-./]{1,3}\d")
 
 def _looks_disguised(lowered: str) -> bool:
     """Letters or words standing for digits ("O6", "nul zes", "o 6 1 2"), not "Bel 06"."""
-    if _DISGUISE_RE.search(lowered):
+    if _DISGUISE_RE.search(lowered) or "plus " in lowered:
         return True
     for match in _SPACED_LETTER_DIGIT_RE.finditer(lowered):
         start = match.start()
@@ -90,6 +93,8 @@ _EMAIL_OBSCURED_RE = re.compile(
     r"(nl|com|net|org|eu|be|de)\b",
     re.IGNORECASE,
 )
+
+_OBSCURED_EMAIL_HINTS = ("at]", "at)", "at}", "at ]", "at )", "@]", "@)", "apenstaartje")
 
 _SERVICES = {
     "telegram": "telegram",
@@ -141,8 +146,8 @@ def _units(raw: str) -> list[tuple[str, int, int]]:
         token = match.group()
         if token.isdigit():
             digits = token
-        elif token in _LETTER_DIGITS:
-            digits = _LETTER_DIGITS[token]
+        elif token in _LETTER_DIGITS or not token.strip("oO"):
+            digits = "".join(_LETTER_DIGITS[char] for char in token)
         else:
             digits = _DIGIT_WORDS[token.lower()]
         groups.append((digits, match.start(), match.end()))
@@ -173,8 +178,7 @@ def canonical_phone(number: str, region: str = DEFAULT_REGION) -> str | None:
 
 def _window_number(groups: list[tuple[str, int, int]], raw: str, i: int, j: int) -> str:
     """The digits to dial for groups i..j-1 (``+`` kept; "(0)" after a country code dropped)."""
-    start = groups[i][1]
-    plus = start > 0 and raw[:start].rstrip().endswith("+") and i == 0
+    plus = i == 0 and _plus_before(raw, groups[i][1]) >= 0
     digits = "".join(g[0] for g in groups[i:j])
     if plus:
         # "+31 (0)6 …": the trunk zero in brackets is not dialled after the country code.
@@ -218,18 +222,33 @@ def _parse_run(raw: str) -> tuple[tuple[str, int, int, bool], ...]:
             continue
         canonical, j = best
         start = groups[i][1]
-        if i == 0 and raw[:start].rstrip().endswith("+"):
-            start = raw.rindex("+", 0, start)
+        plus = _plus_before(raw, start) if i == 0 else -1
+        obscured = _is_obscured(groups[i:j], raw)
+        if plus >= 0:
+            # The word "plus", or a country code split over groups ("+3.45.91…"), hides it.
+            country = phonenumbers.parse(canonical).country_code
+            obscured = obscured or raw[plus] != "+" or len(groups[i][0]) < len(str(country))
+            start = plus
         end = groups[j - 1][2]
-        found.append((canonical, start, end, _is_obscured(groups[i:j], raw)))
+        found.append((canonical, start, end, obscured))
         i = j
     return tuple(found)
+
+
+def _plus_before(raw: str, start: int) -> int:
+    """Where a "+" (or the word "plus") right before ``start`` begins, or -1."""
+    before = raw[:start].rstrip()
+    if before.endswith("+"):
+        return len(before) - 1
+    if before.lower().endswith("plus") and (len(before) == 4 or not before[-5].isalpha()):
+        return len(before) - 4
+    return -1
 
 
 def _starts_like_phone(groups: list[tuple[str, int, int]], raw: str, i: int) -> bool:
     if groups[i][0].startswith("0"):
         return True
-    return i == 0 and raw[: groups[i][1]].rstrip().endswith("+")
+    return i == 0 and _plus_before(raw, groups[i][1]) >= 0
 
 
 def _is_obscured(groups: list[tuple[str, int, int]], raw: str) -> bool:
@@ -283,12 +302,8 @@ def find_emails(text: str, lowered: str | None = None) -> Iterator[tuple[str, in
             value = f"{match.group(1)}@{match.group(2)}".lower().strip(".")
             yield value, match.start(), match.end(), False
     lowered = text.lower() if lowered is None else lowered
-    if (
-        (" at " in lowered and " dot " in lowered)
-        or "[" in text
-        or "(" in text
-        or "apenstaartje" in lowered
-        or " punt " in lowered
+    if any(hint in lowered for hint in _OBSCURED_EMAIL_HINTS) or (
+        " at " in lowered and (" dot " in lowered or " punt " in lowered)
     ):
         for match in _EMAIL_OBSCURED_RE.finditer(text):
             parts = match.groups()
@@ -381,11 +396,15 @@ def find_websites(
         yield host, match.start(), match.end()
 
 
-def contacts_in_text(text: str, source: str) -> list[ContactPoint]:
-    """Every contact point in one text field, in order of appearance."""
+@lru_cache(maxsize=100_000)
+def contacts_in_text(text: str, source: str) -> tuple[ContactPoint, ...]:
+    """Every contact point in one text field, in order of appearance.
+
+    Cached: reposted ads repeat their text word for word.
+    """
     found: list[ContactPoint] = []
     if not text:
-        return found
+        return ()
     lowered = text.lower()
     phone_spans: list[tuple[int, int]] = []
     for value, start, end, obscured in find_phones(text, lowered):
@@ -407,7 +426,7 @@ def contacts_in_text(text: str, source: str) -> list[ContactPoint]:
         for value, start, end in find_websites(text, email_spans + handle_spans):
             found.append(ContactPoint(ContactKind.WEBSITE, value, source, False, (start, end)))
     found.sort(key=lambda c: (c.span or (0, 0), c.kind.value))
-    return found
+    return tuple(found)
 
 
 def _wa_me(text: str) -> Iterator[tuple[str, int, int]]:

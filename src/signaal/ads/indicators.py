@@ -21,7 +21,7 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -64,7 +64,14 @@ class Indicator:
     languages: tuple[str, ...]
     patterns: Mapping[str, tuple[str, ...]]
     note: str = ""
-    requires_language: tuple[str, ...] = ()
+    # Pattern language -> ad languages in which patterns of that language count (A11: English
+    # "only English" is a mismatch only in a Dutch ad). Languages not listed always count.
+    requires_language: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Words that, right before a match, make it something else ("22 jaar jong" is an idiom).
+    not_after: tuple[str, ...] = ()  # "#number": any number ("20 jong")
+    # Words that, right after a match, make it something else ("Friese van afkomst" restates
+    # the origin field; it is not a selling point).
+    not_before: tuple[str, ...] = ()
     place_after: tuple[str, ...] = ()
     age_range: tuple[int, int] | None = None
     requires: tuple[str, ...] = ()
@@ -112,7 +119,11 @@ def _indicator(raw: Mapping[str, Any]) -> Indicator:
         languages=tuple(raw.get("languages", ())),
         patterns={lang: tuple(p) for lang, p in raw.get("patterns", {}).items()},
         note=raw.get("note", ""),
-        requires_language=tuple(raw.get("requires_language", ())),
+        requires_language={
+            lang: tuple(allowed) for lang, allowed in raw.get("requires_language", {}).items()
+        },
+        not_after=tuple(raw.get("not_after", ())),
+        not_before=tuple(fold_pattern(p) for p in raw.get("not_before", ())),
         place_after=tuple(raw.get("place_after", ())),
         age_range=(int(age_range[0]), int(age_range[1])) if age_range else None,
         requires=tuple(raw.get("requires", ())),
@@ -153,6 +164,7 @@ class _Entry:
     indicator_id: str
     prefix: bool  # the pattern ended in "*": no word boundary needed after it
     place_after: bool  # counts only when a place name follows ("nieuw in Utrecht")
+    language: str  # the language of the pattern
 
 
 class Matcher:
@@ -163,13 +175,13 @@ class Matcher:
         entries: dict[str, list[_Entry]] = defaultdict(list)
         for indicator in indicators.indicators:
             place_after = {fold_pattern(p) for p in indicator.place_after}
-            for patterns in indicator.patterns.values():
+            for language, patterns in indicator.patterns.items():
                 for pattern in patterns:
                     prefix = pattern.endswith("*")
                     folded = fold_pattern(pattern.rstrip("*"))
                     if not folded:
                         continue
-                    entry = _Entry(indicator.id, prefix, folded in place_after)
+                    entry = _Entry(indicator.id, prefix, folded in place_after, language)
                     if entry not in entries[folded]:
                         entries[folded].append(entry)
         self._automaton = ahocorasick.Automaton()
@@ -177,12 +189,14 @@ class Matcher:
             self._automaton.add_word(folded, (len(folded), tuple(items)))
         self._automaton.make_automaton()
         self.by_id = indicators.by_id
+        self.scan_cache: dict[tuple[str, str, str], tuple[tuple[IndicatorHit, str | None], ...]]
+        self.scan_cache = {}
 
-    def matches(self, folded: Folded) -> list[tuple[str, int, int, bool]]:
-        """(indicator id, folded start, folded end, place_after) of every bounded match."""
+    def matches(self, folded: Folded) -> list[tuple[str, int, int, bool, str]]:
+        """(indicator id, folded start, folded end, place_after, language) of bounded matches."""
         text = folded.text
         length = len(text)
-        found: list[tuple[str, int, int, bool]] = []
+        found: list[tuple[str, int, int, bool, str]] = []
         for last, (size, entries) in self._automaton.iter(text):
             start = last - size + 1
             end = last + 1
@@ -192,7 +206,7 @@ class Matcher:
             for entry in entries:
                 if right_open and not entry.prefix:
                     continue
-                found.append((entry.indicator_id, start, end, entry.place_after))
+                found.append((entry.indicator_id, start, end, entry.place_after, entry.language))
         return found
 
     def __reduce__(self) -> tuple[type[Matcher], tuple[IndicatorSet]]:
@@ -205,13 +219,64 @@ def default_matcher() -> Matcher:
     return Matcher(default_indicators())
 
 
-_PLACE_AFTER_RE = re.compile(r"[ \t]+((?:'s-)?[A-Z][\w'-]+(?:[ -][A-Z][\w'-]+)?)")
+# A place name after "nieuw in": capitalised words, with the small words of Dutch place names
+# between them ("Dijk en Waard", "Wijk bij Duurstede", "Bergen op Zoom", "'s-Hertogenbosch").
+_PLACE_AFTER_RE = re.compile(
+    r"[ \t]+((?:'s-|'t )?[A-Z][\w'-]*(?:[ -](?:(?:en|aan|bij|op|de|den|der|van|ter|ten|in|"
+    r"a/d)[ -])?[A-Z][\w'-]*){0,3})"
+)
+
+
+def _excluded_before(text: str, start: int, words: tuple[str, ...]) -> bool:
+    word = _word_before(text, start)
+    return word in words or ("#number" in words and word.isdigit())
+
+
+def _excluded_after(text: str, end: int, phrases: tuple[str, ...]) -> bool:
+    following = text[end : end + 40].lstrip(" ,-")
+    return any(
+        following.startswith(phrase)
+        and (len(following) == len(phrase) or not is_word_char(following[len(phrase)]))
+        for phrase in phrases
+    )
+
+
+def _word_before(text: str, start: int) -> str:
+    end = start
+    while end > 0 and text[end - 1] == " ":
+        end -= 1
+    begin = end
+    while begin > 0 and is_word_char(text[begin - 1]):
+        begin -= 1
+    return text[begin:end]
+
+
+def _place_after(text: str, position: int) -> tuple[str, int] | None:
+    """The longest known place right after ``position`` and where it ends."""
+    match = _PLACE_AFTER_RE.match(text, position)
+    if match is None:
+        return None
+    words = match.group(1)
+    base = match.start(1)
+    cut = len(words)
+    while cut > 0:
+        candidate = words[:cut].rstrip(" -")
+        if candidate and candidate[-1].isalpha() and _municipality_of(candidate) is not None:
+            return candidate, base + len(candidate)
+        space = max(words.rfind(" ", 0, cut), words.rfind("-", 0, cut))
+        if space <= 0:
+            return None
+        cut = space
+    return None
 
 
 @lru_cache(maxsize=65536)
 def _municipality_of(place: str) -> str | None:
     found = resolve_place(place)
     return found.name if found else None
+
+
+_SCAN_CACHE_SIZE = 100_000
 
 
 def _scan_field(
@@ -224,14 +289,37 @@ def _scan_field(
 ) -> None:
     if not text:
         return
+    # Cached per text: reposted ads repeat their title and text word for word.
+    key = (text, field, ad.language)
+    found = matcher.scan_cache.get(key)
+    if found is None:
+        found = _scan_text(field, text, ad.language, matcher)
+        if len(matcher.scan_cache) >= _SCAN_CACHE_SIZE:
+            matcher.scan_cache.clear()
+        matcher.scan_cache[key] = found
+    for hit, place in found:
+        hits.append(hit)
+        if place is not None:
+            places.append((place, hit))
+
+
+def _scan_text(
+    field: str, text: str, language: str, matcher: Matcher
+) -> tuple[tuple[IndicatorHit, str | None], ...]:
     folded = fold(text)
     by_id = matcher.by_id
     chosen: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    found: list[tuple[IndicatorHit, str | None]] = []
     # Longest match first, so that "24 uur per dag" wins over "24 uur" inside it.
     candidates = sorted(matcher.matches(folded), key=lambda m: (m[1], -(m[2] - m[1]), m[0]))
-    for indicator_id, start, end, place_after in candidates:
+    for indicator_id, start, end, place_after, pattern_language in candidates:
         indicator = by_id[indicator_id]
-        if indicator.requires_language and ad.language not in indicator.requires_language:
+        allowed = indicator.requires_language.get(pattern_language)
+        if allowed is not None and language not in allowed:
+            continue
+        if indicator.not_after and _excluded_before(folded.text, start, indicator.not_after):
+            continue
+        if indicator.not_before and _excluded_after(folded.text, end, indicator.not_before):
             continue
         spans = chosen[indicator_id]
         if any(start < e and s < end for s, e in spans):
@@ -239,11 +327,10 @@ def _scan_field(
         original_start, original_end = folded.original_span(start, end)
         place = None
         if place_after:
-            after = _PLACE_AFTER_RE.match(text, original_end)
-            if after is None or _municipality_of(after.group(1)) is None:
+            after = _place_after(text, original_end)
+            if after is None:
                 continue
-            place = after.group(1)
-            original_end = after.end()
+            place, original_end = after
         spans.append((start, end))
         hit = IndicatorHit(
             indicator_id,
@@ -253,9 +340,8 @@ def _scan_field(
             (original_start, original_end),
             text[original_start:original_end],
         )
-        hits.append(hit)
-        if place is not None:
-            places.append((place, hit))
+        found.append((hit, place))
+    return tuple(found)
 
 
 def detect(ad: NormalisedAd, matcher: Matcher | None = None) -> tuple[IndicatorHit, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from signaal.ads.contacts import (
     contacts_in_text,
@@ -67,6 +68,7 @@ _EN_WORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)
 def duration_minutes(key: str) -> float | None:
     """Minutes of a prices key such as '15min', '30 min', '1u', '1 uur', '2h', 'kwartier'."""
     text = key.strip().lower().replace("_", " ")
@@ -96,6 +98,7 @@ def price_per_hour(prices: dict[str, float | None]) -> float | None:
     return round(best[2], 2) if best else None
 
 
+@lru_cache(maxsize=100_000)
 def detect_language(lowered: str) -> str:
     """ "nl", "en", "mixed" or "unknown" from common words (a heuristic, good enough for A11)."""
     words = set(lowered.split())
@@ -108,6 +111,7 @@ def detect_language(lowered: str) -> str:
     return "nl" if nl >= en else "en"
 
 
+@lru_cache(maxsize=100_000)
 def age_in_text(text: str, lowered: str) -> tuple[int, int, int] | None:
     """The first stated age in a text ("22 jaar", "19 years", "negentien jaar") and its span."""
     if not any(hint in lowered for hint in _AGE_HINTS):

@@ -49,7 +49,6 @@ class ParsedLine:
     record: AdRecord
     line: int
     digest: bytes
-    raw: str  # kept only to quarantine a conflicting duplicate with its text
 
 
 @dataclass(slots=True)
@@ -161,7 +160,8 @@ def _posted_at_problem(value: str) -> str | None:
     return None
 
 
-def _clip(text: str) -> str:
+def _clip(raw: str | bytes) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     return text if len(text) <= MAX_RAW_CHARS else text[:MAX_RAW_CHARS] + "…"
 
 
@@ -170,7 +170,9 @@ def content_digest(obj: dict[str, Any]) -> bytes:
     return hashlib.blake2b(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
 
 
-def record_from_object(obj: Any, source: str, line: int, raw: str) -> ParsedLine | Quarantined:
+def record_from_object(
+    obj: Any, source: str, line: int, raw: str | bytes
+) -> ParsedLine | Quarantined:
     """Validate one decoded JSON value and build the record (pure)."""
     if not isinstance(obj, dict):
         kind = type(obj).__name__.replace("dict", "object").replace("list", "array")
@@ -181,7 +183,7 @@ def record_from_object(obj: Any, source: str, line: int, raw: str) -> ParsedLine
     date_problem = _posted_at_problem(obj["posted_at"])
     if date_problem is not None:
         return Quarantined(source, line, "posted_at", date_problem, _clip(raw))
-    return ParsedLine(AdRecord.from_json(obj), line, content_digest(obj), raw)
+    return ParsedLine(AdRecord.from_json(obj), line, content_digest(obj))
 
 
 def parse_line(data: bytes, source: str, line: int) -> ParsedLine | Quarantined | None:
@@ -211,7 +213,7 @@ def parse_line(data: bytes, source: str, line: int) -> ParsedLine | Quarantined 
                 _clip(stripped.decode("utf-8", "replace")),
             )
         return Quarantined(source, line, None, f"malformed JSON: {exc}", _clip(text))
-    return record_from_object(obj, source, line, stripped.decode("utf-8"))
+    return record_from_object(obj, source, line, stripped)
 
 
 class Deduplicator:
@@ -235,7 +237,7 @@ class Deduplicator:
             "id",
             f"conflicting record: id {record.id!r} was already read on line {previous[1]} "
             "with different content",
-            _clip(parsed.raw),
+            _clip(orjson.dumps(record.to_json())),
         )
 
 
@@ -249,9 +251,8 @@ def read_jsonl(path: Path, stats: ReadStats | None = None) -> Iterator[AdRecord 
     """Ad records and quarantined lines of a JSON Lines file, in file order (duplicates dropped)."""
     stats = stats if stats is not None else ReadStats()
     source = path.name
-    yield from _deduplicated(
-        (parse_line(data, source, number) for number, data in iter_lines(path)), source, stats
-    )
+    items = (parse_line(data, source, number) for number, data in iter_lines(path))
+    yield from _deduplicated(items, source, stats)
 
 
 def _deduplicated(
@@ -389,21 +390,32 @@ def _parse_csv_lines(data: bytes, source: str) -> Iterator[ParsedLine | Quaranti
     yield from (bad[n] for n in sorted(bad))
 
 
-def read_records(path: Path, stats: ReadStats | None = None) -> Iterator[AdRecord | Quarantined]:
-    """Records from a .jsonl/.json/.ndjson file, a .csv file, or a folder of saved HTML pages."""
+def parsed_items(path: Path) -> Iterator[ParsedLine | Quarantined | None]:
+    """Parsed, validated items of an input in file order, before deduplication.
+
+    ``path`` is a .jsonl/.ndjson/.json file, a .csv file or a folder of saved HTML pages.
+    Raises InputError for a missing path or an unknown format.
+    """
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if path.is_dir():
-        return _read_pages(path, stats if stats is not None else ReadStats())
+        return _parse_pages(path)
     suffix = path.suffix.lower()
+    source = path.name
     if suffix == ".csv":
-        return read_csv(path, stats)
+        return _parse_csv(path, source)
     if suffix in (".jsonl", ".ndjson", ".json"):
-        return read_jsonl(path, stats)
+        return (parse_line(data, source, number) for number, data in iter_lines(path))
     raise InputError(f"{path}: unknown input format {suffix!r} (use .jsonl, .csv or a folder)")
 
 
-def _read_pages(folder: Path, stats: ReadStats) -> Iterator[AdRecord | Quarantined]:
+def read_records(path: Path, stats: ReadStats | None = None) -> Iterator[AdRecord | Quarantined]:
+    """Records from a .jsonl/.json/.ndjson file, a .csv file, or a folder of saved HTML pages."""
+    items = parsed_items(path)
+    return _deduplicated(items, path.name, stats if stats is not None else ReadStats())
+
+
+def _parse_pages(folder: Path) -> Iterator[ParsedLine | Quarantined | None]:
     try:
         sites = importlib.import_module("signaal.ads.sources.sites")
     except ImportError as exc:
@@ -413,20 +425,13 @@ def _read_pages(folder: Path, stats: ReadStats) -> Iterator[AdRecord | Quarantin
     pages = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".html", ".htm"))
     if not pages:
         raise InputError(f"{folder}: no saved HTML pages (*.html) in this folder")
-    dedup = Deduplicator()
-    for item in sites.parse_pages(pages):
-        stats.lines += 1
+    return _page_items(sites.parse_pages(pages))
+
+
+def _page_items(items: Iterable[AdRecord | Quarantined]) -> Iterator[ParsedLine | Quarantined]:
+    for number, item in enumerate(items, start=1):
         if isinstance(item, Quarantined):
-            stats.count_quarantined(item)
             yield item
-            continue
-        parsed = ParsedLine(item, stats.lines, content_digest(item.to_json()), "")
-        checked = dedup.check(parsed, item.extra.get("source_page", folder.name))
-        if checked is None:
-            stats.duplicates += 1
-        elif isinstance(checked, Quarantined):
-            stats.count_quarantined(checked)
-            yield checked
         else:
-            stats.records += 1
-            yield checked
+            obj = item.to_json()
+            yield ParsedLine(item, number, content_digest(obj))

@@ -42,6 +42,10 @@ from signaal.cli.synth import synth as _synth  # noqa: E402
 
 app.command("synth")(_synth)
 
+from signaal.cli.analyse import analyse as _analyse  # noqa: E402
+
+app.command("analyse")(_analyse)
+
 from signaal.cli.calibrate import calibrate as _calibrate  # noqa: E402
 
 app.command("calibrate")(_calibrate)

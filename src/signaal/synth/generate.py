@@ -132,6 +132,10 @@ class _ChunkResult:
     moves: list[tuple[str, bytes]]
     photos: list[PhotoTask]
     pages: int
+    by_class: dict[str, int]
+    personas: int
+    networks: int
+    phones: int
 
 
 def _render_chunk(
@@ -143,9 +147,16 @@ def _render_chunk(
     moves: list[tuple[str, bytes]] = []
     photos: list[PhotoTask] = []
     pages = 0
+    by_class: Counter[str] = Counter()
+    personas = networks = phones = 0
     for ref in refs:
         group = build_group(cfg, ref.gi, ref.cls, ref.victim)
         r = render_group(cfg, ref, group)
+        # Groups share no persona, network or phone, so counts add up over groups and chunks.
+        by_class[ref.cls] += len(r.lines)
+        personas += len({group.personas[e[1]].persona_id for e in group.events[: ref.take]})
+        networks += 1
+        phones += len({e[6] for e in group.events[: ref.take]})
         lines.extend(r.lines)
         moves.extend(r.moves)
         photos.extend(r.photos)
@@ -156,7 +167,9 @@ def _render_chunk(
     path = os.path.join(tmp, f"chunk-{index:05d}")
     with open(path, "wb") as fh:
         fh.writelines(k.encode() + b"\t" + a + b"\t" + t + b"\n" for k, a, t in lines)
-    return _ChunkResult(index, path, len(lines), moves, photos, pages)
+    return _ChunkResult(
+        index, path, len(lines), moves, photos, pages, dict(by_class), personas, networks, phones
+    )
 
 
 def _read_lines(fh: BinaryIO) -> Iterator[bytes]:
@@ -254,33 +267,35 @@ def generate(
 
 
 def _merge(out_dir: Path, results: list[_ChunkResult]) -> dict[str, Any]:
-    by_class: Counter[str] = Counter()
-    personas: set[bytes] = set()
-    networks: set[bytes] = set()
-    phones: set[bytes] = set()
+    """Merge the sorted chunk files into ads.jsonl and truth.jsonl (streaming)."""
     n = 0
     with ExitStack() as stack:
         files = [stack.enter_context(open(r.path, "rb")) for r in results]
         ads = stack.enter_context(open(out_dir / "ads.jsonl", "wb"))
         truth = stack.enter_context(open(out_dir / "truth.jsonl", "wb"))
+        ad_buf: list[bytes] = []
+        truth_buf: list[bytes] = []
         for line in heapq.merge(*(_read_lines(f) for f in files)):
             _, ad, tr = line.split(b"\t")
-            ads.write(ad + b"\n")
-            truth.write(tr)
-            n += 1
-            # Counts by cheap byte scans of the truth line (its keys are written in fixed order).
-            cls_start = tr.index(b'"class":"') + 9
-            by_class[tr[cls_start : tr.index(b'"', cls_start)].decode()] += 1
-            p = tr.index(b'"persona_id":"') + 14
-            personas.add(tr[p : tr.index(b'"', p)])
-            q = tr.index(b'"network_id":"') + 14
-            networks.add(tr[q : tr.index(b'"', q)])
-            r = tr.index(b'"phones":["') + 11
-            phones.add(tr[r : tr.index(b'"', r)])
+            ad_buf.append(ad)
+            truth_buf.append(tr)
+            if len(ad_buf) >= 10_000:
+                n += len(ad_buf)
+                ads.write(b"\n".join(ad_buf) + b"\n")
+                truth.write(b"".join(truth_buf))
+                ad_buf.clear()
+                truth_buf.clear()
+        if ad_buf:
+            n += len(ad_buf)
+            ads.write(b"\n".join(ad_buf) + b"\n")
+            truth.write(b"".join(truth_buf))
+    by_class: Counter[str] = Counter()
+    for r in results:
+        by_class.update(r.by_class)
     return {
         "ads": n,
         "ads_by_class": {c: by_class.get(c, 0) for c in CLASSES},
-        "personas": len(personas),
-        "networks": len(networks),
-        "phones": len(phones),
+        "personas": sum(r.personas for r in results),
+        "networks": sum(r.networks for r in results),
+        "phones": sum(r.phones for r in results),
     }
