@@ -189,6 +189,9 @@ class Matcher:
             self._automaton.add_word(folded, (len(folded), tuple(items)))
         self._automaton.make_automaton()
         self.by_id = indicators.by_id
+        self.combinations = tuple(
+            i for i in indicators.indicators if i.rule == "combination" and i.requires
+        )
         self.scan_cache: dict[tuple[str, str, str], tuple[tuple[IndicatorHit, str | None], ...]]
         self.scan_cache = {}
 
@@ -384,20 +387,20 @@ def detect(ad: NormalisedAd, matcher: Matcher | None = None) -> tuple[IndicatorH
     if b02 is not None:
         hits.extend(_contradictions(ad, b02, places))
 
-    for indicator in matcher.indicators.indicators:
-        if indicator.rule == "combination" and indicator.requires:
-            present = {h.indicator_id for h in hits}
-            if all(required in present for required in indicator.requires):
-                hits.append(
-                    IndicatorHit(
-                        indicator.id,
-                        indicator.family,
-                        indicator.points,
-                        "ad",
-                        None,
-                        " + ".join(indicator.requires),
-                    )
+    if matcher.combinations:
+        present = {h.indicator_id for h in hits}
+    for indicator in matcher.combinations:
+        if all(required in present for required in indicator.requires):
+            hits.append(
+                IndicatorHit(
+                    indicator.id,
+                    indicator.family,
+                    indicator.points,
+                    "ad",
+                    None,
+                    " + ".join(indicator.requires),
                 )
+            )
     hits.sort(key=_hit_order)
     return tuple(hits)
 
