@@ -38,6 +38,13 @@ def show_settings() -> None:
     Console().print(table)
 
 
+from signaal.cli import store as _store  # noqa: E402  (registers after app exists)
+
+app.add_typer(_store.db_app, name="db")
+app.add_typer(_store.organisations_app, name="organisations")
+app.add_typer(_store.users_app, name="users")
+app.add_typer(_store.audit_app, name="audit")
+
 from signaal.cli.synth import synth as _synth  # noqa: E402
 
 app.command("synth")(_synth)
