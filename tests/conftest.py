@@ -61,7 +61,10 @@ def create_postgres_database(template: str | None = None) -> str:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         else:
             conn.execute(f'CREATE DATABASE "{name}"')
-    return make_url(postgres_server_url()).set(database=name).render_as_string(False)
+    # Test data need not survive a crash: not waiting for the WAL flush makes commits cheap.
+    url = make_url(postgres_server_url()).set(database=name)
+    url = url.update_query_dict({"options": "-c synchronous_commit=off"})
+    return url.render_as_string(hide_password=False)
 
 
 def drop_postgres_database(url: str) -> None:
@@ -119,13 +122,19 @@ def reset_postgres_store(url: str) -> None:
     from signaal.audit import CHAIN_HEAD_ID, GENESIS_HASH
     from signaal.store.models import Base
 
-    tables = ", ".join(f'"{name}"' for name in Base.metadata.tables)
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.begin() as conn:
-            # Replica mode: the append-only triggers do not fire for this cleanup.
+            # Replica mode: the append-only triggers do not fire for this cleanup. DELETE is
+            # several times faster than TRUNCATE on tables this small.
             conn.execute(text("SET LOCAL session_replication_role = replica"))
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(text(f'DELETE FROM "{table.name}"'))
+            sequences = conn.execute(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+            ).scalars()
+            for sequence in list(sequences):
+                conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
             conn.execute(
                 text("INSERT INTO audit_chain_head (id, seq, hash) VALUES (:id, 0, :genesis)"),
                 {"id": CHAIN_HEAD_ID, "genesis": GENESIS_HASH},

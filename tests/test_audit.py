@@ -313,3 +313,25 @@ def test_every_event_type_has_a_unique_action_name() -> None:
     names = [e.action for e in events]  # type: ignore[attr-defined]
     assert all(names)
     assert len(names) == len(set(names))
+
+
+def test_list_events_filters_and_pages(db_session: Session) -> None:
+    write_events(db_session, 5)
+    other = Actor(8, "x@ggd.example", 4, OrganisationKind.GGD, "viewer", False)
+    audit.record(db_session, audit.Logout(user_id=8), actor=other, ip=None)
+    db_session.commit()
+    newest = audit.list_events(db_session, limit=3)
+    assert [e.seq for e in newest] == [6, 5, 4]
+    assert [e.seq for e in audit.list_events(db_session, before_seq=4, limit=10)] == [3, 2, 1]
+    assert [e.seq for e in audit.list_events(db_session, organisation_id=4)] == [6]
+    assert [e.seq for e in audit.list_events(db_session, action_prefix="analysis.")] == [
+        5,
+        4,
+        3,
+        2,
+        1,
+    ]
+    assert [
+        e.seq for e in audit.list_events(db_session, record_type="persona", record_id="P002")
+    ] == [3]
+    assert audit.list_events(db_session, action_prefix="analysis%") == []

@@ -354,6 +354,43 @@ def record(
 
 
 # ----------------------------------------------------------------------------------------------
+# Reading
+
+
+def list_events(
+    session: Session,
+    *,
+    organisation_id: int | None = None,
+    action_prefix: str | None = None,
+    record_type: str | None = None,
+    record_id: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """The newest audit rows first, filtered; page with ``before_seq`` (the last seq shown).
+
+    ``organisation_id`` limits the rows to actors of that organisation (what an organisation's
+    administrator may read; see ``Action.VIEW_AUDIT``).
+    """
+    statement = select(AuditEvent)
+    if organisation_id is not None:
+        statement = statement.where(AuditEvent.organisation_id == organisation_id)
+    if action_prefix:
+        statement = statement.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
+    if record_type is not None:
+        statement = statement.where(AuditEvent.record_type == record_type)
+    if record_id is not None:
+        statement = statement.where(AuditEvent.record_id == record_id)
+    if before_seq is not None:
+        statement = statement.where(AuditEvent.seq < before_seq)
+    statement = statement.order_by(AuditEvent.seq.desc()).limit(max(1, min(limit, 1000)))
+    try:
+        return list(session.scalars(statement))
+    except SQLAlchemyError as exc:
+        raise StoreError(f"could not read the audit log: {exc}") from exc
+
+
+# ----------------------------------------------------------------------------------------------
 # Verifying
 
 

@@ -522,3 +522,55 @@ def test_change_password(db_session: Session, officer: User, settings: Settings)
         ip="1.1.1.1",
         settings=settings,
     )
+
+
+def test_set_role_checks_fit_rights_and_audits(
+    db_session: Session, officer: User, police: Organisation
+) -> None:
+    with pytest.raises(FieldError) as unfit:
+        accounts.set_role(db_session, officer, "outreach_worker", actor=None)
+    assert unfit.value.field == "role"
+    with pytest.raises(FieldError):
+        accounts.set_role(db_session, officer, "nonsense", actor=None)
+    admin = create_user(
+        db_session,
+        email="beheer@politie.example",
+        password=PASSWORD,
+        display_name="Beheer",
+        organisation=police,
+        role="administrator",
+    )
+    with pytest.raises(PermissionDenied):
+        accounts.set_role(db_session, officer, "platform_administrator", actor=actor_for(admin))
+    accounts.set_role(db_session, officer, "analyst", actor=actor_for(admin), ip="10.0.0.1")
+    db_session.commit()
+    assert officer.role == "analyst"
+    last = db_session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert last is not None
+    assert last.action == "user.changed"
+    assert '"role":["police_officer","analyst"]' in last.details
+    assert last.actor_email == "beheer@politie.example"
+
+
+def test_list_users_and_locale(db_session: Session, officer: User, police: Organisation) -> None:
+    other = create_organisation(db_session, name="GGD Test", kind="ggd")
+    create_user(
+        db_session,
+        email="arts@ggd.example",
+        password=PASSWORD,
+        display_name="Arts",
+        organisation=other,
+        role="care_coordinator",
+    )
+    assert [u.email for u in accounts.list_users(db_session)] == [
+        "agent@politie.example",
+        "arts@ggd.example",
+    ]
+    assert [u.email for u in accounts.list_users(db_session, organisation_id=police.id)] == [
+        "agent@politie.example"
+    ]
+    accounts.set_locale(db_session, officer, "en")
+    assert officer.locale == "en"
+    with pytest.raises(FieldError) as raised:
+        accounts.set_locale(db_session, officer, "fr")
+    assert raised.value.field == "locale"

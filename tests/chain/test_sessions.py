@@ -172,3 +172,21 @@ def test_revoke_all_and_purge(db_session: Session, user: User, settings: Setting
     assert revoke_all_sessions(db_session, user) == 2
     db_session.commit()
     assert all(load_session(db_session, t, settings=settings) is None for t in tokens)
+
+
+def test_rotate_replaces_the_token(db_session: Session, user: User, settings: Settings) -> None:
+    from signaal.chain.sessions import rotate_session
+
+    token = start(db_session, user, settings, done=False)
+    loaded = load_session(db_session, token, settings=settings)
+    assert loaded is not None
+    complete_second_factor(db_session, loaded)
+    created = loaded.created_at
+    new_token = rotate_session(db_session, loaded)
+    db_session.commit()
+    assert new_token != token
+    assert load_session(db_session, token, settings=settings) is None
+    rotated = load_session(db_session, new_token, settings=settings)
+    assert rotated is not None
+    assert rotated.second_factor_done
+    assert rotated.created_at == created

@@ -243,6 +243,53 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
+def list_users(session: Session, *, organisation_id: int | None = None) -> list[User]:
+    """Users ordered by organisation and e-mail; only one organisation's when given."""
+    statement = select(User).order_by(User.organisation_id, User.email)
+    if organisation_id is not None:
+        statement = statement.where(User.organisation_id == organisation_id)
+    return list(session.scalars(statement))
+
+
+def set_role(
+    session: Session, user: User, role: str, *, actor: Actor | None, ip: str | None = None
+) -> None:
+    """Give ``user`` another role (FieldError when unknown or unfit; audited)."""
+    definition = roles().get(role)
+    if definition is None:
+        raise FieldError("role", f"{role!r} is not a role; choose one of {', '.join(roles())}")
+    if not definition.fits(user.organisation.kind):
+        raise FieldError(
+            "role",
+            f"role {role!r} does not fit an organisation of kind {user.organisation.kind.value!r}",
+        )
+    if actor is not None:
+        target = Resource("user", str(user.id), organisation_id=user.organisation_id)
+        if not allowed(actor, Action.MANAGE_USERS, target) or not may_assign_role(actor, role):
+            raise PermissionDenied(f"you may not give the role {role!r} to this user")
+    if user.role == role:
+        return
+    old = user.role
+    user.role = role
+    audit.record(
+        session,
+        audit.UserChanged(user_id=user.id, changes={"role": [old, role]}),
+        actor=actor,
+        ip=ip,
+    )
+
+
+SUPPORTED_LOCALES = ("nl", "en")
+
+
+def set_locale(session: Session, user: User, locale: str | None) -> None:
+    """The user's language for the interface (None: the deployment's default)."""
+    if locale is not None and locale not in SUPPORTED_LOCALES:
+        raise FieldError("locale", f"{locale!r} is not one of {', '.join(SUPPORTED_LOCALES)}")
+    user.locale = locale
+    session.flush()
+
+
 def change_password(
     session: Session, user: User, *, current: str, new: str, ip: str | None = None
 ) -> None:

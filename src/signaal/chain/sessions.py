@@ -101,6 +101,30 @@ def complete_second_factor(session: Session, login_session: LoginSession) -> Non
     session.flush()
 
 
+def rotate_session(session: Session, login_session: LoginSession) -> str:
+    """Replace the session's token by a new one (same session otherwise) and return it.
+
+    Call it when the session gains rights — after the second factor — so that a token seen
+    before that moment (session fixation) is worth nothing.
+    """
+    token = secrets.token_urlsafe(32)
+    replacement = LoginSession(
+        id=token_hash(token),
+        user_id=login_session.user_id,
+        created_at=login_session.created_at,
+        last_seen_at=datetime.now(UTC),
+        expires_at=login_session.expires_at,
+        second_factor_done=login_session.second_factor_done,
+        ip=login_session.ip,
+        user_agent=login_session.user_agent,
+    )
+    session.delete(login_session)
+    session.flush()
+    session.add(replacement)
+    session.flush()
+    return token
+
+
 def revoke_session(session: Session, token: str, *, ip: str | None = None) -> None:
     """Log out: delete the session of ``token`` (no error if it is already gone)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:

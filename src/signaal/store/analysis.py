@@ -14,12 +14,15 @@ audits that it did.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select
+import psycopg
+from psycopg import sql as psycopg_sql
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -33,6 +36,7 @@ from signaal.store.models import (
     AnalysisNetwork,
     AnalysisPersona,
     AnalysisRun,
+    Base,
 )
 
 RISK_LEVELS = ("log", "review", "priority")
@@ -101,199 +105,238 @@ class PersonaDetail:
 
 
 # ----------------------------------------------------------------------------------------------
-# Checking input values
+# Checking input values, a column at a time (few function calls per row: 100k ads in seconds)
+
+Columns = dict[str, list[Any]]
 
 
-class _Row:
-    """One input row with typed getters that raise RecordError naming table, row and field."""
-
-    def __init__(self, table: str, number: int, values: Mapping[str, object]) -> None:
-        self.table = table
-        self.number = number
-        self.values = values
-
-    def error(self, field: str, reason: str) -> RecordError:
-        return RecordError(f"{self.table} row {self.number}", field, reason)
-
-    def _raw(self, field: str) -> object:
-        value = self.values.get(field)
-        if isinstance(value, str):
-            value = value.strip()
-            return value or None
+def _number(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
         return value
-
-    def text(self, field: str, max_length: int, *, required: bool = True) -> str | None:
-        value = self._raw(field)
-        if value is None:
-            if required:
-                raise self.error(field, "is missing")
-            return None
-        if not isinstance(value, str):
-            value = str(value)
-        if len(value) > max_length:
-            raise self.error(field, f"longer than {max_length} characters")
-        return value
-
-    def required_text(self, field: str, max_length: int) -> str:
-        value = self.text(field, max_length)
-        assert value is not None
-        return value
-
-    def integer(self, field: str, low: int, high: int) -> int:
-        value = self._raw(field)
-        if value is None:
-            raise self.error(field, "is missing")
-        number: int | None = None
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        elif isinstance(value, float) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str):
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
             try:
-                number = int(value)
+                as_float = float(value)
             except ValueError:
-                try:
-                    as_float = float(value)
-                except ValueError:
-                    number = None
-                else:
-                    number = int(as_float) if as_float.is_integer() else None
-        if number is None:
-            raise self.error(field, f"{value!r} is not a whole number")
-        if not low <= number <= high:
-            raise self.error(field, f"{number} is outside {low}–{high}")
-        return number
+                return None
+            return int(as_float) if as_float.is_integer() else None
+    return None
 
-    def moment(self, field: str, *, required: bool) -> datetime | None:
-        value = self._raw(field)
-        if value is None:
-            if required:
-                raise self.error(field, "is missing")
+
+def _moment(value: object) -> datetime | None:
+    """An aware UTC datetime, or None when ``value`` is not a time. Naive times are UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
             return None
-        if isinstance(value, datetime):
-            moment = value
-        elif isinstance(value, str):
-            try:
-                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                raise self.error(field, f"{value!r} is not an ISO 8601 time") from None
-        else:
-            raise self.error(field, f"{value!r} is not a time")
-        # The pipeline works in UTC; a time without zone is taken to be UTC.
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-    def joined(self, field: str, separator: str, max_length: int) -> tuple[str, ...]:
-        value = self.values.get(field)
-        if value is None or value == "":
-            return ()
-        if isinstance(value, str):
-            parts = [p.strip() for p in value.split(separator.strip() or None)]
-        elif isinstance(value, Iterable):
-            parts = [str(p).strip() for p in value]
-        else:
-            raise self.error(field, f"{value!r} is not a list")
-        parts = [p for p in parts if p]
-        if sum(len(p) + 1 for p in parts) > max_length:
-            raise self.error(field, f"longer than {max_length} characters")
-        return tuple(parts)
-
-    def reasons(self, field: str) -> str:
-        value = self.values.get(field)
-        if value is None:
-            return ""
-        if not isinstance(value, str) and isinstance(value, Iterable):
-            value = "\n".join(str(v) for v in value)
-        text = str(value).strip()
-        if len(text) > MAX_TEXT_LENGTH:
-            raise self.error(field, f"longer than {MAX_TEXT_LENGTH} characters")
-        return text
+    if not isinstance(value, datetime):
+        return None
+    # The pipeline works in UTC; a time without zone is taken to be UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _ad(row: _Row, run_id: int) -> dict[str, Any]:
-    level = row.required_text("risk_level", 16)
-    if level not in RISK_LEVELS:
-        raise row.error("risk_level", f"{level!r} is not one of {', '.join(RISK_LEVELS)}")
-    return {
-        "run_id": run_id,
-        "ad_id": row.required_text("ad_id", 200),
-        "persona_id": row.required_text("persona_id", 100),
-        "network_id": row.required_text("network_id", 100),
-        "risk_score": row.integer("risk_score", 0, 100),
-        "risk_level": level,
-        "indicators": " ".join(row.joined("indicators", " ", MAX_TEXT_LENGTH)),
-        "posted_at": row.moment("posted_at", required=False),
-        "site": row.text("site", 200, required=False),
-        "municipality": row.text("municipality", 100, required=False),
-        "title": row.text("title", MAX_TEXT_LENGTH, required=False),
-        "text": row.text("text", MAX_TEXT_LENGTH, required=False),
+class _Input:
+    """The rows of one input table, checked a column at a time.
+
+    Every getter returns the column's checked values or raises RecordError naming the table,
+    the row (1-based) and the field.
+    """
+
+    def __init__(self, name: str, rows: Sequence[Mapping[str, object]]) -> None:
+        self.name = name
+        self.rows = rows
+
+    def error(self, index: int, field: str, reason: str) -> RecordError:
+        return RecordError(f"{self.name} row {index + 1}", field, reason)
+
+    def _raw(self, field: str) -> list[object]:
+        column: list[object] = []
+        for row in self.rows:
+            value = row.get(field)
+            if value.__class__ is str:
+                value = value.strip() or None
+            column.append(value)
+        return column
+
+    def text(self, field: str, max_length: int, *, required: bool = True) -> list[str | None]:
+        column: list[str | None] = []
+        for index, value in enumerate(self._raw(field)):
+            if value is None:
+                if required:
+                    raise self.error(index, field, "is missing")
+                column.append(None)
+                continue
+            text = value if isinstance(value, str) else str(value)
+            if len(text) > max_length:
+                raise self.error(index, field, f"longer than {max_length} characters")
+            column.append(text)
+        return column
+
+    def choice(self, field: str, choices: Sequence[str]) -> list[str]:
+        column = self.text(field, 32)
+        allowed_values = set(choices)
+        for index, value in enumerate(column):
+            if value not in allowed_values:
+                raise self.error(index, field, f"{value!r} is not one of {', '.join(choices)}")
+        return cast(list[str], column)
+
+    def integer(self, field: str, low: int, high: int) -> list[int]:
+        column: list[int] = []
+        for index, value in enumerate(self._raw(field)):
+            if value is None:
+                raise self.error(index, field, "is missing")
+            number = _number(value)
+            if number is None:
+                raise self.error(index, field, f"{value!r} is not a whole number")
+            if not low <= number <= high:
+                raise self.error(index, field, f"{number} is outside {low}–{high}")
+            column.append(number)
+        return column
+
+    def moment(self, field: str, *, required: bool) -> list[datetime | None]:
+        column: list[datetime | None] = []
+        for index, value in enumerate(self._raw(field)):
+            if value is None:
+                if required:
+                    raise self.error(index, field, "is missing")
+                column.append(None)
+                continue
+            moment = _moment(value)
+            if moment is None:
+                raise self.error(index, field, f"{value!r} is not an ISO 8601 time")
+            column.append(moment)
+        return column
+
+    def joined(self, field: str, separator: str, max_length: int) -> list[tuple[str, ...]]:
+        """A list field: a string split on ``separator`` or a sequence of strings."""
+        split_on = separator.strip() or None
+        column: list[tuple[str, ...]] = []
+        for index, row in enumerate(self.rows):
+            value = row.get(field)
+            if value is None or value == "":
+                column.append(())
+                continue
+            if isinstance(value, str):
+                parts = tuple(p for p in (p.strip() for p in value.split(split_on)) if p)
+            elif isinstance(value, Iterable):
+                parts = tuple(p for p in (str(p).strip() for p in value) if p)
+            else:
+                raise self.error(index, field, f"{value!r} is not a list")
+            if sum(map(len, parts)) + len(parts) > max_length:
+                raise self.error(index, field, f"longer than {max_length} characters")
+            column.append(parts)
+        return column
+
+    def reasons(self, field: str) -> list[str]:
+        column: list[str] = []
+        for index, row in enumerate(self.rows):
+            value = row.get(field)
+            if value is None:
+                column.append("")
+                continue
+            if not isinstance(value, str) and isinstance(value, Iterable):
+                value = "\n".join(str(v) for v in value)
+            text = str(value).strip()
+            if len(text) > MAX_TEXT_LENGTH:
+                raise self.error(index, field, f"longer than {MAX_TEXT_LENGTH} characters")
+            column.append(text)
+        return column
+
+    def unique(self, field: str, column: Sequence[object]) -> None:
+        if len(set(column)) == len(column):
+            return
+        seen: set[object] = set()
+        for index, value in enumerate(column):
+            if value in seen:
+                raise self.error(index, field, f"duplicate {value!r}")
+            seen.add(value)
+
+
+def _ads(rows: Sequence[Mapping[str, object]]) -> Columns:
+    table = _Input("ads", rows)
+    columns: Columns = {
+        "ad_id": table.text("ad_id", 200),
+        "persona_id": table.text("persona_id", 100),
+        "network_id": table.text("network_id", 100),
+        "risk_score": table.integer("risk_score", 0, 100),
+        "risk_level": table.choice("risk_level", RISK_LEVELS),
+        "indicators": [" ".join(p) for p in table.joined("indicators", " ", MAX_TEXT_LENGTH)],
+        "posted_at": table.moment("posted_at", required=False),
+        "site": table.text("site", 200, required=False),
+        "municipality": table.text("municipality", 100, required=False),
+        "title": table.text("title", MAX_TEXT_LENGTH, required=False),
+        "text": table.text("text", MAX_TEXT_LENGTH, required=False),
     }
+    table.unique("ad_id", columns["ad_id"])
+    return columns
 
 
-def _persona(row: _Row, run_id: int) -> dict[str, Any]:
-    first_seen = row.moment("first_seen", required=False)
-    last_seen = row.moment("last_seen", required=False)
-    if first_seen and last_seen and last_seen < first_seen:
-        raise row.error("last_seen", "is before first_seen")
-    return {
-        "run_id": run_id,
-        "persona_id": row.required_text("persona_id", 100),
-        "network_id": row.required_text("network_id", 100),
-        "n_ads": row.integer("n_ads", 0, 10_000_000),
-        "first_seen": first_seen,
-        "last_seen": last_seen,
-        "municipalities": ";".join(row.joined("municipalities", ";", MAX_TEXT_LENGTH)),
-        "risk_score": row.integer("risk_score", 0, 100),
-        "reasons": row.reasons("reasons"),
+def _personas(rows: Sequence[Mapping[str, object]]) -> Columns:
+    table = _Input("personas", rows)
+    columns: Columns = {
+        "persona_id": table.text("persona_id", 100),
+        "network_id": table.text("network_id", 100),
+        "n_ads": table.integer("n_ads", 0, 10_000_000),
+        "first_seen": table.moment("first_seen", required=False),
+        "last_seen": table.moment("last_seen", required=False),
+        "municipalities": [
+            ";".join(p) for p in table.joined("municipalities", ";", MAX_TEXT_LENGTH)
+        ],
+        "risk_score": table.integer("risk_score", 0, 100),
+        "reasons": table.reasons("reasons"),
     }
+    for index, (first, last) in enumerate(
+        zip(columns["first_seen"], columns["last_seen"], strict=True)
+    ):
+        if first is not None and last is not None and last < first:
+            raise table.error(index, "last_seen", "is before first_seen")
+    table.unique("persona_id", columns["persona_id"])
+    return columns
 
 
-def _network(row: _Row, run_id: int) -> dict[str, Any]:
-    contact_points = row.joined("contact_points", ";", MAX_TEXT_LENGTH)
-    for point in contact_points:
-        if not PSEUDONYM.match(point):
-            raise row.error(
-                "contact_points",
-                f"{point[:4]}… is not a pseudonym (kind:hex); contact points are stored "
-                "pseudonymised only",
-            )
-    return {
-        "run_id": run_id,
-        "network_id": row.required_text("network_id", 100),
-        "n_personas": row.integer("n_personas", 0, 10_000_000),
-        "n_ads": row.integer("n_ads", 0, 10_000_000),
-        "contact_points": ";".join(contact_points),
-        "municipalities": ";".join(row.joined("municipalities", ";", MAX_TEXT_LENGTH)),
-        "risk_score": row.integer("risk_score", 0, 100),
-        "reasons": row.reasons("reasons"),
+def _networks(rows: Sequence[Mapping[str, object]]) -> Columns:
+    table = _Input("networks", rows)
+    contact_points = table.joined("contact_points", ";", MAX_TEXT_LENGTH)
+    for index, points in enumerate(contact_points):
+        for point in points:
+            if not PSEUDONYM.match(point):
+                raise table.error(
+                    index,
+                    "contact_points",
+                    f"{point[:4]}… is not a pseudonym (kind:hex); contact points are stored "
+                    "pseudonymised only",
+                )
+    columns: Columns = {
+        "network_id": table.text("network_id", 100),
+        "n_personas": table.integer("n_personas", 0, 10_000_000),
+        "n_ads": table.integer("n_ads", 0, 10_000_000),
+        "contact_points": [";".join(p) for p in contact_points],
+        "municipalities": [
+            ";".join(p) for p in table.joined("municipalities", ";", MAX_TEXT_LENGTH)
+        ],
+        "risk_score": table.integer("risk_score", 0, 100),
+        "reasons": table.reasons("reasons"),
     }
+    table.unique("network_id", columns["network_id"])
+    return columns
 
 
-def _movement(row: _Row, run_id: int) -> dict[str, Any]:
+def _movements(rows: Sequence[Mapping[str, object]]) -> Columns:
+    table = _Input("movements", rows)
     return {
-        "run_id": run_id,
-        "persona_id": row.required_text("persona_id", 100),
-        "network_id": row.required_text("network_id", 100),
-        "from_municipality": row.text("from_municipality", 100, required=False),
-        "to_municipality": row.required_text("to_municipality", 100),
-        "at": row.moment("at", required=True),
+        "persona_id": table.text("persona_id", 100),
+        "network_id": table.text("network_id", 100),
+        "from_municipality": table.text("from_municipality", 100, required=False),
+        "to_municipality": table.text("to_municipality", 100),
+        "at": table.moment("at", required=True),
     }
-
-
-def _check_rows(
-    table: str,
-    rows: Sequence[Mapping[str, object]],
-    convert: Callable[[_Row, int], dict[str, Any]],
-    key: str | None,
-) -> list[dict[str, Any]]:
-    # run_id 0 is a placeholder filled in after the run row exists.
-    checked = [convert(_Row(table, i, values), 0) for i, values in enumerate(rows, start=1)]
-    if key is not None:
-        seen: set[str] = set()
-        for number, values in enumerate(checked, start=1):
-            if values[key] in seen:
-                raise RecordError(f"{table} row {number}", key, f"duplicate {values[key]!r}")
-            seen.add(values[key])
-    return checked
 
 
 # ----------------------------------------------------------------------------------------------
@@ -331,10 +374,12 @@ def save_analysis(
         raise RecordError("analysis run", "n_quarantined", "is negative")
     source = source.strip()[:500] or "(unnamed)"
 
-    ad_rows = _check_rows("ads", ads, _ad, "ad_id")
-    persona_rows = _check_rows("personas", personas, _persona, "persona_id")
-    network_rows = _check_rows("networks", networks, _network, "network_id")
-    movement_rows = _check_rows("movements", movements, _movement, None)
+    tables: list[tuple[type[Base], Columns, int]] = [
+        (AnalysisNetwork, _networks(networks), len(networks)),
+        (AnalysisPersona, _personas(personas), len(personas)),
+        (AnalysisAd, _ads(ads), len(ads)),
+        (AnalysisMovement, _movements(movements), len(movements)),
+    ]
 
     now = datetime.now(UTC)
     try:
@@ -344,25 +389,18 @@ def save_analysis(
             finished_at=finished_at,
             stored_at=now,
             expires_at=now + timedelta(days=settings.analysis_retention_days),
-            n_ads=len(ad_rows),
-            n_personas=len(persona_rows),
-            n_networks=len(network_rows),
-            n_movements=len(movement_rows),
+            n_ads=len(ads),
+            n_personas=len(personas),
+            n_networks=len(networks),
+            n_movements=len(movements),
             n_quarantined=n_quarantined,
             stored_by_user_id=actor.user_id if actor else None,
         )
         session.add(run)
         session.flush()
-        for model, rows in (
-            (AnalysisNetwork, network_rows),
-            (AnalysisPersona, persona_rows),
-            (AnalysisAd, ad_rows),
-            (AnalysisMovement, movement_rows),
-        ):
-            for values in rows:
-                values["run_id"] = run.id
-            for start in range(0, len(rows), BATCH_SIZE):
-                session.execute(insert(model), rows[start : start + BATCH_SIZE])
+        for model, columns, n_rows in tables:
+            columns["run_id"] = [run.id] * n_rows
+            _bulk_insert(session, cast(Table, model.__table__), columns, n_rows)
         audit.record(
             session,
             audit.AnalysisStored(
@@ -376,9 +414,55 @@ def save_analysis(
             actor=actor,
             ip=ip,
         )
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
         raise StoreError(f"storing the analysis of {source!r} failed: {exc}") from exc
     return run.id
+
+
+def _bulk_insert(session: Session, table: Table, columns: Columns, n_rows: int) -> None:
+    """Insert the rows given as columns in the session's transaction, fast.
+
+    PostgreSQL: COPY (an order of magnitude faster than executemany). SQLite: one DB-API
+    executemany. Values go through the columns' own bind processors, so they are stored exactly
+    as the ORM would store them.
+    """
+    if n_rows == 0:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(columns)
+    processed: list[list[Any]] = []
+    for name in names:
+        process = table.c[name].type.bind_processor(dialect)
+        column = columns[name]
+        processed.append([process(v) for v in column] if process else column)
+    values = list(zip(*processed, strict=True))
+    driver = connection.connection.driver_connection
+    if driver is None:
+        raise StoreError("the database connection is closed")
+    if dialect.name == "postgresql":
+        statement = psycopg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+            psycopg_sql.Identifier(table.name),
+            psycopg_sql.SQL(", ").join(psycopg_sql.Identifier(n) for n in names),
+        )
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row_values in values:
+                copy.write_row(row_values)
+        return
+    if dialect.name == "sqlite":
+        # Table and column names come from the models, never from input.
+        quoted = ", ".join(f'"{name}"' for name in names)
+        placeholders = ", ".join("?" for _ in names)
+        statement_text = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})'  # noqa: S608
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(statement_text, values)
+        finally:
+            cursor.close()
+        return
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    for start in range(0, n_rows, BATCH_SIZE):
+        session.execute(insert(table), rows[start : start + BATCH_SIZE])
 
 
 def purge_expired(
