@@ -128,3 +128,17 @@ def test_platform_administrator_sees_every_organisation(client, accounts_by_role
     page = client.get("/beheer/gebruikers")
     assert accounts_by_role["other_org_admin"].email in page.text
     assert accounts_by_role["viewer"].email in page.text
+
+
+def test_audit_page_warns_when_the_chain_is_broken(client, state, accounts_by_role, sign_in):
+    from sqlalchemy import text
+
+    sign_in(accounts_by_role["administrator"])
+    client.get("/beheer/audit")
+    with state.engine.begin() as connection:  # an attacker with database access (SQLite)
+        connection.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+        connection.execute(text("UPDATE audit_events SET actor_email = 'x@y.z' WHERE seq = 1"))
+    page = client.get("/beheer/audit")
+    assert page.status_code == 200
+    assert "De auditketen klopt niet." in page.text
+    assert "gewijzigd nadat hij was geschreven" in page.text

@@ -41,6 +41,14 @@ FIELD_MESSAGES: dict[str, str] = {
 }
 TEMPORARY_PASSWORD_BYTES = 12
 
+# How a row of the audit chain failed verification (signaal.audit.ProblemKind).
+PROBLEM_LABELS: dict[str, str] = {
+    "changed": N_("changed after it was written"),
+    "removed": N_("removed"),
+    "inserted": N_("slipped in"),
+    "reordered": N_("moved"),
+}
+
 # What each audit action means, for the audit page (the code itself is shown too).
 ACTION_LABELS: dict[str, str] = {
     "login.succeeded": N_("Password accepted"),
@@ -177,5 +185,10 @@ def audit_log(ctx: AuditReader) -> Response:
     return web_state(ctx.request).renderer.page(
         ctx.request,
         "admin_audit.html",
-        {"events": events, "report": report, "action_labels": ACTION_LABELS},
+        {
+            "events": events,
+            "report": report,
+            "action_labels": ACTION_LABELS,
+            "problem_labels": PROBLEM_LABELS,
+        },
     )
