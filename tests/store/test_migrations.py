@@ -77,3 +77,15 @@ def test_bad_url_is_a_store_error() -> None:
 def test_unreachable_database_is_a_store_error_with_context() -> None:
     with pytest.raises(StoreError, match="migrating the app store at postgresql"):
         db.upgrade("postgresql+psycopg://nobody:secret@127.0.0.1:1/nothing?connect_timeout=2")
+
+
+def test_unreachable_test_postgres_fails_instead_of_skipping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conftest import create_postgres_database
+
+    monkeypatch.setenv(
+        "SIGNAAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:1/test"
+    )
+    with pytest.raises(pytest.fail.Exception, match="PostgreSQL is not reachable"):
+        create_postgres_database()
