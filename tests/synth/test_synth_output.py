@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import fastjsonschema
@@ -138,3 +139,25 @@ def test_movements_follow_the_ads(corpus: Path) -> None:
         if m["class"] == "network":
             seq.setdefault(m["network_id"], []).append(m["to_municipality"])
     assert any(len(s) > 5 for s in seq.values())
+
+
+def test_origin_field_and_text_agree(corpus: Path) -> None:
+    from signaal.synth.phrases import ORIGINS
+
+    compatible: dict[str, set[str | None]] = {}
+    for options in ORIGINS.values():
+        for written, nl, en in options:
+            for word in (nl, en):
+                if word.lower() not in {"local", "exotic", "exotische"}:
+                    compatible.setdefault(word, set()).add(written)
+    pattern = re.compile(
+        r"\b(" + "|".join(map(re.escape, sorted(compatible, key=len)[::-1])) + r")\b"
+    )
+    checked = 0
+    for ad, _ in read_pairs(corpus):
+        if ad["origin"] is None:
+            continue
+        for word in pattern.findall(ad["text"]):
+            assert ad["origin"] in compatible[word], (ad["id"], ad["origin"], word)
+            checked += 1
+    assert checked > 1000

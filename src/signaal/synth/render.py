@@ -183,7 +183,11 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
                 else ""
             )
             in_text = forms[lrng.randrange(len(forms))] if persona.placement != "field" else None
-            obfuscated = obfuscated_form(e164, lrng, "en" if plan.lang == "en" else "nl")
+            obfuscated = (
+                obfuscated_form(e164, lrng, "en" if plan.lang == "en" else "nl")
+                if any(piece[1] == "A09" for piece in plan.pieces if piece[0] == "c")
+                else None
+            )
             slots = persona.slots
             if variant > 0:
                 slots = type(slots)(
