@@ -58,6 +58,10 @@ class NormalisedAd:
     price_per_hour: float | None  # euro, derived from the prices object
     language: str  # "nl" | "en" | "mixed" | "unknown"
     problems: tuple[str, ...] = ()  # non-fatal notes, e.g. "city 'Atlantis' not recognised"
+    # An age stated in the text ("22 jaar", "19 years") with its span in the text; used for the
+    # age when the field is empty, and to notice a field that contradicts the text (B02).
+    age_in_text: int | None = None
+    age_in_text_span: tuple[int, int] | None = None
 
     @property
     def id(self) -> str:
@@ -108,6 +112,23 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedEvidence:
+    """One thing (a contact point, a photo, a text template) used by several personas.
+
+    ``key`` is a pseudonym for contact points (never the value itself), ``photo:<n>`` or
+    ``template:<n>`` for clusters. ``joins_network`` is false for evidence that does not link
+    personas into a network on its own (a photo shared without any other link: stolen photos).
+    """
+
+    kind: LinkKind
+    key: str
+    personas: tuple[str, ...]  # sorted persona ids
+    ad_ids: tuple[str, ...]  # one example ad per persona, in the order of ``personas``
+    joins_network: bool = True
+    first_persona: str | None = None  # the persona that used it first (the photo's owner)
+
+
+@dataclass(frozen=True, slots=True)
 class Linkage:
     """Output of the link stage: links, and every ad assigned to a persona and a network."""
 
@@ -115,6 +136,8 @@ class Linkage:
     persona_of_ad: dict[str, str]  # ad id -> persona id
     network_of_persona: dict[str, str]  # persona id -> network id (a persona alone is its own)
     network_reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Evidence shared across personas, per persona id (the same object under every persona).
+    shared: dict[str, tuple[SharedEvidence, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +152,26 @@ class Movement:
 
 
 @dataclass(frozen=True, slots=True)
+class MovementEvent:
+    """A movement pattern that counts as an indicator (D01-D04) for a persona or network."""
+
+    indicator_id: str  # "D01" | "D02" | "D03" | "D04" (D03 needs A05 hits: risk adds them)
+    subject_id: str  # persona or network id
+    text: str  # explained, e.g. "3 municipalities in 30 days: Utrecht, Zeist, Ede (...)"
+    municipalities: tuple[str, ...] = ()
+    ad_ids: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MovementResult:
     movements: tuple[Movement, ...]
     municipalities_of_persona: dict[str, tuple[str, ...]]  # in order of first appearance
     municipalities_of_network: dict[str, tuple[str, ...]]
     events: dict[str, tuple[str, ...]]  # persona or network id -> explained events
+    #: The events that are indicators, per persona or network id (their texts are in ``events``).
+    indicators: dict[str, tuple[MovementEvent, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

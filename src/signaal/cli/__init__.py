@@ -49,6 +49,19 @@ from signaal.cli.synth import synth as _synth  # noqa: E402
 
 app.command("synth")(_synth)
 
+from signaal.cli import web as _web  # noqa: E402
+
+app.command("serve")(_web.serve)
+app.command("demo")(_web.demo)
+
+from signaal.cli.analyse import analyse as _analyse  # noqa: E402
+
+app.command("analyse")(_analyse)
+
+from signaal.cli.calibrate import calibrate as _calibrate  # noqa: E402
+
+app.command("calibrate")(_calibrate)
+
 
 def main() -> None:
     app()

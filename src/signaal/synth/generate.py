@@ -71,10 +71,27 @@ def class_budgets(cfg: SynthConfig) -> dict[str, int]:
     return out
 
 
-def plan(cfg: SynthConfig) -> list[GroupRef]:
-    """The groups of the corpus, in index order, with what each contributes."""
+def _count_groups(
+    cfg: SynthConfig, cls: str, items: list[tuple[int, str | None]]
+) -> list[tuple[int, tuple[str, ...]]]:
+    """What planning needs of each group: its number of postings and its phones' blocks."""
+    out = []
+    for gi, victim in items:
+        group = build_group(cfg, gi, cls, victim)
+        out.append((len(group.events), tuple(blk for blk, _ in group.phones)))
+    return out
+
+
+def plan(cfg: SynthConfig, pool: Executor | None = None) -> list[GroupRef]:
+    """The groups of the corpus, in index order, with what each contributes.
+
+    Groups are built in batches (in parallel when ``pool`` is given) of sizes fixed by the
+    configuration alone: the first batch of a class has 8 groups, each next one twice as many
+    (at most 512). Groups of the last batch beyond the class's budget are not used and their
+    indices are skipped, so the plan does not depend on the number of workers.
+    """
     cfg.validate()
-    rng = random.Random(cfg.seed * 7919 + 17)  # noqa: S311 (reproducible simulation, not security)
+    rng = random.Random(cfg.seed * 7919 + 17)  # noqa: S311 (reproducible simulation)
     refs: list[GroupRef] = []
     phone_counts: Counter[str] = Counter()
     victims: list[str] = []
@@ -83,27 +100,40 @@ def plan(cfg: SynthConfig) -> list[GroupRef]:
     for cls, budget in class_budgets(cfg).items():
         got = 0
         empty = 0
+        batch = 8
         while got < budget:
-            victim = rng.choice(victims) if cls == "scammer" and victims else None
-            group = build_group(cfg, gi, cls, victim)
-            n = len(group.events)
-            if n == 0:
-                empty += 1
-                if empty > 1000:
-                    raise RuntimeError(f"class {cls} produces no postings; check the config")
-                gi += 1
-                continue
-            take = min(n, budget - got)
-            blocks = sorted({blk for blk, _ in group.phones})
-            base = tuple((blk, phone_counts[blk]) for blk in blocks)
-            for blk, _ in group.phones:
-                phone_counts[blk] += 1
-            refs.append(GroupRef(gi, cls, take, victim, ad_base, base))
-            ad_base += take
-            got += take
-            if cls in ("independent", "touring"):
-                victims.append(f"{gi}.0")
-            gi += 1
+            indices = list(range(gi, gi + batch))
+            picks = [rng.choice(victims) if cls == "scammer" and victims else None for _ in indices]
+            items = list(zip(indices, picks, strict=True))
+            if pool is not None and batch >= 64:
+                parts = [items[i : i + 32] for i in range(0, batch, 32)]
+                counted = [
+                    c
+                    for part in pool.map(
+                        _count_groups, [cfg] * len(parts), [cls] * len(parts), parts
+                    )
+                    for c in part
+                ]
+            else:
+                counted = _count_groups(cfg, cls, items)
+            for g, victim, (n, blocks) in zip(indices, picks, counted, strict=True):
+                if got >= budget:
+                    break
+                if n == 0:
+                    empty += 1
+                    if empty > 1000:
+                        raise RuntimeError(f"class {cls} produces no postings; check the config")
+                    continue
+                take = min(n, budget - got)
+                base = tuple((blk, phone_counts[blk]) for blk in sorted(set(blocks)))
+                phone_counts.update(blocks)
+                refs.append(GroupRef(g, cls, take, victim, ad_base, base))
+                ad_base += take
+                got += take
+                if cls in ("independent", "touring"):
+                    victims.append(f"{g}.0")
+            gi += batch
+            batch = min(batch * 2, 512)
     return refs
 
 
@@ -132,6 +162,10 @@ class _ChunkResult:
     moves: list[tuple[str, bytes]]
     photos: list[PhotoTask]
     pages: int
+    by_class: dict[str, int]
+    personas: int
+    networks: int
+    phones: int
 
 
 def _render_chunk(
@@ -143,9 +177,16 @@ def _render_chunk(
     moves: list[tuple[str, bytes]] = []
     photos: list[PhotoTask] = []
     pages = 0
+    by_class: Counter[str] = Counter()
+    personas = networks = phones = 0
     for ref in refs:
         group = build_group(cfg, ref.gi, ref.cls, ref.victim)
         r = render_group(cfg, ref, group)
+        # Groups share no persona, network or phone, so counts add up over groups and chunks.
+        by_class[ref.cls] += len(r.lines)
+        personas += len({group.personas[e[1]].persona_id for e in group.events[: ref.take]})
+        networks += 1
+        phones += len({e[6] for e in group.events[: ref.take]})
         lines.extend(r.lines)
         moves.extend(r.moves)
         photos.extend(r.photos)
@@ -156,7 +197,9 @@ def _render_chunk(
     path = os.path.join(tmp, f"chunk-{index:05d}")
     with open(path, "wb") as fh:
         fh.writelines(k.encode() + b"\t" + a + b"\t" + t + b"\n" for k, a, t in lines)
-    return _ChunkResult(index, path, len(lines), moves, photos, pages)
+    return _ChunkResult(
+        index, path, len(lines), moves, photos, pages, dict(by_class), personas, networks, phones
+    )
 
 
 def _read_lines(fh: BinaryIO) -> Iterator[bytes]:
@@ -189,14 +232,19 @@ def generate(
             shutil.rmtree(out_dir / stale)
     n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     tables()  # load the geography once, before worker processes fork
-    refs = plan(config)
+    pool = _executor(n_workers)
+    try:
+        refs = plan(config, pool)
+    except BaseException:
+        if pool is not None:
+            pool.shutdown()
+        raise
     if progress:
         progress("plan", 1, 1)
     parts = chunks(refs)
     results: list[_ChunkResult | None] = [None] * len(parts)
     done = 0
     with tempfile.TemporaryDirectory(prefix="signaal-synth-", dir=out_dir) as tmp:
-        pool = _executor(n_workers)
         try:
             if pool is None:
                 for i, part in enumerate(parts):
@@ -254,33 +302,35 @@ def generate(
 
 
 def _merge(out_dir: Path, results: list[_ChunkResult]) -> dict[str, Any]:
-    by_class: Counter[str] = Counter()
-    personas: set[bytes] = set()
-    networks: set[bytes] = set()
-    phones: set[bytes] = set()
+    """Merge the sorted chunk files into ads.jsonl and truth.jsonl (streaming)."""
     n = 0
     with ExitStack() as stack:
         files = [stack.enter_context(open(r.path, "rb")) for r in results]
         ads = stack.enter_context(open(out_dir / "ads.jsonl", "wb"))
         truth = stack.enter_context(open(out_dir / "truth.jsonl", "wb"))
+        ad_buf: list[bytes] = []
+        truth_buf: list[bytes] = []
         for line in heapq.merge(*(_read_lines(f) for f in files)):
             _, ad, tr = line.split(b"\t")
-            ads.write(ad + b"\n")
-            truth.write(tr)
-            n += 1
-            # Counts by cheap byte scans of the truth line (its keys are written in fixed order).
-            cls_start = tr.index(b'"class":"') + 9
-            by_class[tr[cls_start : tr.index(b'"', cls_start)].decode()] += 1
-            p = tr.index(b'"persona_id":"') + 14
-            personas.add(tr[p : tr.index(b'"', p)])
-            q = tr.index(b'"network_id":"') + 14
-            networks.add(tr[q : tr.index(b'"', q)])
-            r = tr.index(b'"phones":["') + 11
-            phones.add(tr[r : tr.index(b'"', r)])
+            ad_buf.append(ad)
+            truth_buf.append(tr)
+            if len(ad_buf) >= 10_000:
+                n += len(ad_buf)
+                ads.write(b"\n".join(ad_buf) + b"\n")
+                truth.write(b"".join(truth_buf))
+                ad_buf.clear()
+                truth_buf.clear()
+        if ad_buf:
+            n += len(ad_buf)
+            ads.write(b"\n".join(ad_buf) + b"\n")
+            truth.write(b"".join(truth_buf))
+    by_class: Counter[str] = Counter()
+    for r in results:
+        by_class.update(r.by_class)
     return {
         "ads": n,
         "ads_by_class": {c: by_class.get(c, 0) for c in CLASSES},
-        "personas": len(personas),
-        "networks": len(networks),
-        "phones": len(phones),
+        "personas": sum(r.personas for r in results),
+        "networks": sum(r.networks for r in results),
+        "phones": sum(r.phones for r in results),
     }

@@ -1,0 +1,558 @@
+"""The link stage: ads -> links, personas and networks.
+
+Persona versus network is the crux. A *persona* is one advertised person; a *network* is a set of
+personas under shared control. Evidence therefore works on two levels:
+
+1. **Same persona** needs a shared identifier *and* a compatible profile. Ads are joined when they
+   share a contact point (phone, e-mail, handle, website), a photo (PDQ within
+   ``photo_max_distance``) or a near-duplicate text (MinHash/LSH on masked text), **and** carry
+   the same advertised name (accent- and case-folded) and a compatible age (equal, or one year
+   apart when the younger age comes first in time). Unnamed ads join the single named persona of
+   their contact point, or each other by age.
+2. **Same network** joins personas that share a contact point (C01/C05) or a text template
+   (near-duplicate text under different names, C03). A photo shared by personas with nothing
+   else in common does *not* join them: that is the pattern of a scammer advertising with stolen
+   photos under another name and phone, and merging would put the scammer into the victim's
+   network. The shared photo is still recorded as evidence (``SharedEvidence.joins_network`` is
+   false) so that risk and a reviewer see it.
+
+All grouping is vectorised with numpy over (ad, evidence group) memberships; components come from
+``graph.components``. Ads are processed in order of their id, so the result does not depend on
+the input order, and ids are derived from the smallest ad id of each persona (``P-``) or
+network (``N-``): the same input gives the same ids on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from signaal.ads.graph import IntArray, chain_edges, components, run_starts
+from signaal.ads.photos import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY, near_duplicate_photos
+from signaal.ads.textsim import TextLinks, TextSimConfig, fold, text_links
+from signaal.ads.types import (
+    ContactKind,
+    IndicatorHit,
+    Link,
+    Linkage,
+    LinkKind,
+    NormalisedAd,
+    PhotoHash,
+    SharedEvidence,
+)
+from signaal.privacy.pseudonyms import pseudonym
+
+_KIND_OF_CONTACT = {
+    ContactKind.PHONE: LinkKind.PHONE,
+    ContactKind.EMAIL: LinkKind.EMAIL,
+    ContactKind.HANDLE: LinkKind.HANDLE,
+    ContactKind.WEBSITE: LinkKind.HANDLE,
+}
+_NAME_CLEAN = re.compile(r"[^a-z]+")
+_DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class LinkConfig:
+    """Parameters of the link stage (defaults tuned on synthetic corpora, see docs)."""
+
+    text: TextSimConfig = field(default_factory=TextSimConfig)
+    #: Photos within this Hamming distance (of 256 bits) are the same picture.
+    photo_max_distance: int = DEFAULT_MAX_DISTANCE
+    #: Photos below this PDQ quality are ignored (too little structure to match).
+    photo_min_quality: int = DEFAULT_MIN_QUALITY
+    #: Ages this far apart may be one persona when the younger age was advertised first.
+    age_tolerance: int = 1
+    #: Days the age-change ordering may overlap (an old ad still online after a birthday).
+    age_overlap_days: float = 7.0
+    #: Extra place names to mask in texts (municipalities from ``signaal.geo`` are added).
+    places: tuple[str, ...] = ()
+    #: A contact point used by more personas than this is treated as boiler-plate (e.g. a
+    #: site's own number): it is reported but joins nothing.
+    max_personas_per_contact: int = 60
+    #: A template shared by more personas than this is generic wording, not a network template.
+    max_personas_per_template: int = 25
+    #: Emit every same-persona link (large) or only the cross-persona links and one chain per
+    #: persona and evidence group.
+    all_links: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Memberships of ads in evidence groups: parallel arrays, one row per (ad, group)."""
+
+    ad: IntArray
+    group: IntArray
+    kind: list[LinkKind]  # per group
+    label: list[str]  # per group: pseudonym or cluster name
+
+
+def persona_id(smallest_ad_id: str) -> str:
+    """``P-`` and 12 hex characters of SHA-256 of the persona's smallest ad id."""
+    return "P-" + hashlib.sha256(smallest_ad_id.encode("utf-8")).hexdigest()[:12]
+
+
+def network_id(smallest_ad_id: str) -> str:
+    """``N-`` and 12 hex characters of SHA-256 of the network's smallest ad id."""
+    return "N-" + hashlib.sha256(smallest_ad_id.encode("utf-8")).hexdigest()[:12]
+
+
+def normalise_name(name: str | None) -> str | None:
+    """Advertised names compared case-, accent- and punctuation-blind (``Zoë!`` -> ``zoe``)."""
+    if not name:
+        return None
+    cleaned = _NAME_CLEAN.sub("", fold(name))
+    return cleaned or None
+
+
+def _default_places() -> tuple[str, ...]:
+    try:
+        geo = importlib.import_module("signaal.geo")
+    except ImportError:
+        return ()
+    names = getattr(geo, "municipality_names", None)
+    if callable(names):
+        try:
+            return tuple(str(n) for n in names())
+        except Exception:  # geo data missing: masking falls back to the corpus's own places
+            return ()
+    return ()
+
+
+def _text_of(ad: NormalisedAd) -> tuple[str, list[tuple[int, int]]]:
+    title = ad.record.title or ""
+    text = ad.record.text or ""
+    offset = len(title) + 1
+    masks: list[tuple[int, int]] = []
+    for contact in ad.contacts:
+        if contact.span is None:
+            continue
+        if contact.source == "title":
+            masks.append(contact.span)
+        elif contact.source == "text":
+            masks.append((contact.span[0] + offset, contact.span[1] + offset))
+    return f"{title}\n{text}", masks
+
+
+def _contact_groups(
+    ads: Sequence[NormalisedAd], pseudonym_key: str
+) -> tuple[_Group, dict[str, str]]:
+    index: dict[tuple[ContactKind, str], int] = {}
+    ad_rows: list[int] = []
+    group_rows: list[int] = []
+    kinds: list[LinkKind] = []
+    labels: list[str] = []
+    for i, ad in enumerate(ads):
+        seen: set[int] = set()
+        for contact in ad.contacts:
+            key = (contact.kind, contact.value)
+            g = index.get(key)
+            if g is None:
+                g = len(index)
+                index[key] = g
+                kinds.append(_KIND_OF_CONTACT[contact.kind])
+                labels.append(pseudonym(contact.kind.value, contact.value, pseudonym_key))
+            if g not in seen:
+                seen.add(g)
+                ad_rows.append(i)
+                group_rows.append(g)
+    values = {labels[g]: value for (_, value), g in index.items()}
+    return (
+        _Group(
+            ad=np.asarray(ad_rows, dtype=np.int64),
+            group=np.asarray(group_rows, dtype=np.int64),
+            kind=kinds,
+            label=labels,
+        ),
+        values,
+    )
+
+
+def _photo_groups(
+    ads: Sequence[NormalisedAd],
+    photo_hashes: Mapping[str, Sequence[PhotoHash]],
+    config: LinkConfig,
+) -> tuple[_Group, dict[tuple[int, int], int]]:
+    """Photo clusters (connected near-duplicate hashes) and each ad's membership."""
+    hex_index: dict[str, int] = {}
+    ad_rows: list[int] = []
+    hash_rows: list[int] = []
+    for i, ad in enumerate(ads):
+        for ph in photo_hashes.get(ad.id, ()):
+            if ph.quality < config.photo_min_quality:
+                continue
+            h = hex_index.setdefault(ph.pdq.lower(), len(hex_index))
+            ad_rows.append(i)
+            hash_rows.append(h)
+    hexes = sorted(hex_index, key=hex_index.__getitem__)
+    pairs, distances = near_duplicate_photos(hexes, max_distance=config.photo_max_distance)
+    labels_of_hash = components(len(hexes), pairs)
+    distance_of_pair = {
+        (int(a), int(b)): int(d) for (a, b), d in zip(pairs, distances, strict=True)
+    }
+    ad_arr = np.asarray(ad_rows, dtype=np.int64)
+    cluster = labels_of_hash[np.asarray(hash_rows, dtype=np.int64)] if hash_rows else ad_arr
+    # Renumber clusters densely in order of first appearance (ads are sorted by id).
+    uniq, first = np.unique(cluster, return_index=True)
+    rank = np.empty(uniq.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(uniq.size)
+    dense = rank[np.searchsorted(uniq, cluster)] if cluster.size else cluster
+    keep = np.unique(np.stack((ad_arr, dense), axis=1), axis=0) if dense.size else None
+    if keep is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Group(ad=empty, group=empty, kind=[], label=[]), distance_of_pair
+    n_groups = int(uniq.size)
+    return (
+        _Group(
+            ad=keep[:, 0],
+            group=keep[:, 1],
+            kind=[LinkKind.PHOTO] * n_groups,
+            label=[f"photo:{g + 1}" for g in range(n_groups)],
+        ),
+        distance_of_pair,
+    )
+
+
+def _text_groups(
+    ads: Sequence[NormalisedAd], names: Iterable[str], config: LinkConfig
+) -> tuple[_Group, TextLinks]:
+    texts: list[str] = []
+    masks: list[list[tuple[int, int]]] = []
+    places: set[str] = set(config.places) | set(_default_places())
+    for ad in ads:
+        text, mask = _text_of(ad)
+        texts.append(text)
+        masks.append(mask)
+        if ad.record.city:
+            places.add(ad.record.city)
+        if ad.municipality:
+            places.add(ad.municipality)
+    result = text_links(texts, names=names, places=sorted(places), masks=masks, config=config.text)
+    n = len(ads)
+    labels = components(n, result.pairs)
+    in_pair = np.zeros(n, dtype=bool)
+    if result.pairs.size:
+        in_pair[result.pairs.ravel()] = True
+    members = np.flatnonzero(in_pair)
+    roots = labels[members]
+    uniq = np.unique(roots)
+    dense = np.searchsorted(uniq, roots)
+    return (
+        _Group(
+            ad=members.astype(np.int64),
+            group=dense.astype(np.int64),
+            kind=[LinkKind.TEXT] * int(uniq.size),
+            label=[f"template:{g + 1}" for g in range(int(uniq.size))],
+        ),
+        result,
+    )
+
+
+def _persona_edges(
+    groups: Sequence[_Group],
+    name_id: IntArray,
+    age: IntArray,
+    t: npt.NDArray[np.float64],
+    config: LinkConfig,
+) -> IntArray:
+    """Same-persona edges: same group, same name, compatible age."""
+    pieces: list[IntArray] = []
+    offset = 0
+    all_ad: list[IntArray] = []
+    all_group: list[IntArray] = []
+    for grp in groups:
+        all_ad.append(grp.ad)
+        all_group.append(grp.group + offset)
+        offset += len(grp.kind)
+    if not all_ad:
+        return np.zeros((0, 2), dtype=np.int64)
+    ad = np.concatenate(all_ad)
+    group = np.concatenate(all_group)
+    named = name_id[ad] >= 0
+    ad, group = ad[named], group[named]
+    nm, ag = name_id[ad], age[ad]
+    order = np.lexsort((ad, ag, nm, group))
+    ad, group, nm, ag = ad[order], group[order], nm[order], ag[order]
+    new_run = run_starts(group, nm, ag)
+    pieces.append(chain_edges(ad, new_run))
+    # Age drift: adjacent runs of one (group, name) whose ages differ by at most the tolerance,
+    # the younger advertised before the older (with some overlap allowed).
+    starts = np.flatnonzero(new_run)
+    if starts.size >= 2 and config.age_tolerance > 0:
+        ends = np.append(starts[1:], ad.size)
+        tt = t[ad]
+        tmin = np.minimum.reduceat(tt, starts)
+        tmax = np.maximum.reduceat(tt, starts)
+        rg, rn, ra = group[starts], nm[starts], ag[starts]
+        first = ad[starts]
+        ok = (
+            (rg[1:] == rg[:-1])
+            & (rn[1:] == rn[:-1])
+            & (ra[:-1] >= 0)
+            & (ra[1:] - ra[:-1] <= config.age_tolerance)
+            & (tmax[:-1] <= tmin[1:] + config.age_overlap_days * _DAY)
+        )
+        del ends
+        pieces.append(np.stack((first[:-1][ok], first[1:][ok]), axis=1))
+    return np.concatenate(pieces) if pieces else np.zeros((0, 2), dtype=np.int64)
+
+
+def _attach_unnamed(
+    contacts: _Group, name_id: IntArray, age: IntArray, labels: IntArray
+) -> IntArray:
+    """Edges that attach unnamed ads to the only named persona of their contact point, or to each
+    other by age when the contact point has no named persona; none when it has several."""
+    if contacts.ad.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    ad, group = contacts.ad, contacts.group
+    named = name_id[ad] >= 0
+    # Distinct named personas per group.
+    g_named = group[named]
+    p_named = labels[ad[named]]
+    pairs = np.unique(np.stack((g_named, p_named), axis=1), axis=0) if g_named.size else None
+    n_groups = len(contacts.kind)
+    count = np.zeros(n_groups, dtype=np.int64)
+    only = np.full(n_groups, -1, dtype=np.int64)
+    if pairs is not None:
+        np.add.at(count, pairs[:, 0], 1)
+        only[pairs[:, 0]] = pairs[:, 1]
+    unnamed_ad = ad[~named]
+    unnamed_group = group[~named]
+    single = count[unnamed_group] == 1
+    edges = [np.stack((unnamed_ad[single], only[unnamed_group[single]]), axis=1)]
+    none = count[unnamed_group] == 0
+    ua, ug = unnamed_ad[none], unnamed_group[none]
+    ages = age[ua]
+    order = np.lexsort((ua, ages, ug))
+    ua, ug, ages = ua[order], ug[order], ages[order]
+    edges.append(chain_edges(ua, run_starts(ug, ages)))
+    return np.concatenate(edges)
+
+
+def link(
+    ads: Sequence[NormalisedAd],
+    hits: Mapping[str, tuple[IndicatorHit, ...]],
+    photo_hashes: Mapping[str, Sequence[PhotoHash]],
+    *,
+    pseudonym_key: str,
+    config: LinkConfig | None = None,
+) -> Linkage:
+    """Link ads into personas and networks; every link keeps its kind and evidence.
+
+    ``hits`` is accepted for engines that pass every stage the same inputs; linking does not
+    depend on wording cues. ``photo_hashes`` maps ad ids to the hashes of their images.
+    """
+    del hits
+    cfg = config or LinkConfig()
+    ordered = sorted(ads, key=lambda a: a.id)
+    ids = [a.id for a in ordered]
+    if len(set(ids)) != len(ids):
+        raise ValueError("ad ids must be unique within one link run")
+    n = len(ordered)
+    if n == 0:
+        return Linkage(links=(), persona_of_ad={}, network_of_persona={})
+
+    # Profile columns.
+    name_index: dict[str, int] = {}
+    name_id = np.full(n, -1, dtype=np.int64)
+    raw_names: set[str] = set()
+    for i, ad in enumerate(ordered):
+        if ad.record.name:
+            raw_names.add(ad.record.name)
+        key = normalise_name(ad.record.name)
+        if key is not None:
+            name_id[i] = name_index.setdefault(key, len(name_index))
+    name_of = {v: k for k, v in name_index.items()}
+    age = np.asarray([a.age if a.age is not None else -1 for a in ordered], dtype=np.int64)
+    t = np.asarray([a.posted_at.timestamp() for a in ordered], dtype=np.float64)
+
+    contacts, _ = _contact_groups(ordered, pseudonym_key)
+    photos, _photo_distance = _photo_groups(ordered, photo_hashes, cfg)
+    texts, text_result = _text_groups(ordered, raw_names, cfg)
+
+    # 1. Personas.
+    edges = _persona_edges((contacts, photos, texts), name_id, age, t, cfg)
+    labels = components(n, edges)
+    attach = _attach_unnamed(contacts, name_id, age, labels)
+    if attach.size:
+        labels = components(n, np.concatenate((edges, attach)))
+    persona_of = [persona_id(ids[int(x)]) for x in labels]
+
+    # 2. Networks: contact points and templates shared by several personas.
+    shared: list[SharedEvidence] = []
+    net_edges: list[IntArray] = []
+    cross_links: list[Link] = []
+    group_sets: list[tuple[_Group, bool, int]] = [
+        (contacts, True, cfg.max_personas_per_contact),
+        (texts, True, cfg.max_personas_per_template),
+        (photos, False, cfg.max_personas_per_contact),
+    ]
+    for grp, joins, limit in group_sets:
+        if grp.ad.size == 0:
+            continue
+        pl = labels[grp.ad]
+        rows = np.unique(np.stack((grp.group, pl, grp.ad), axis=1), axis=0)
+        # First ad (smallest index = smallest id) of each persona in each group.
+        first = run_starts(rows[:, 0], rows[:, 1])
+        gp = rows[first]
+        multi_start = run_starts(gp[:, 0])
+        counts = np.diff(np.append(np.flatnonzero(multi_start), gp.shape[0]))
+        group_of_start = gp[multi_start, 0]
+        many = group_of_start[counts >= 2]
+        if many.size == 0:
+            continue
+        sel = np.isin(gp[:, 0], many)
+        gp = gp[sel]
+        starts = np.flatnonzero(run_starts(gp[:, 0]))
+        bounds = np.append(starts, gp.shape[0])
+        for s, e in itertools.pairwise(bounds):
+            g = int(gp[s, 0])
+            member_ads = gp[s:e, 2]
+            personas = [persona_of[int(a)] for a in member_ads]
+            order = sorted(range(len(personas)), key=lambda k: personas[k])
+            too_many = len(personas) > limit
+            joins_here = joins and not too_many
+            # The first user of the evidence: the persona whose first ad in the group is earliest.
+            earliest = int(member_ads[np.argmin(t[member_ads])])
+            shared.append(
+                SharedEvidence(
+                    kind=grp.kind[g],
+                    key=grp.label[g],
+                    personas=tuple(personas[k] for k in order),
+                    ad_ids=tuple(ids[int(member_ads[k])] for k in order),
+                    joins_network=joins_here,
+                    first_persona=persona_of[earliest],
+                )
+            )
+            if joins_here:
+                net_edges.append(np.stack((member_ads[:-1], member_ads[1:]), axis=1))
+            for a, b in itertools.pairwise(member_ads):
+                ia, ib = ids[int(a)], ids[int(b)]
+                note = "" if joins_here else (" (too common to link)" if too_many else "")
+                cross_links.append(
+                    Link(
+                        ad_id_a=min(ia, ib),
+                        ad_id_b=max(ia, ib),
+                        kind=grp.kind[g],
+                        evidence=f"{grp.label[g]} shared by {len(personas)} personas{note}",
+                    )
+                )
+    all_net = (
+        np.concatenate([edges, attach, *net_edges])
+        if net_edges
+        else np.concatenate((edges, attach))
+    )
+    net_labels = components(n, all_net)
+    network_of_ad = [network_id(ids[int(x)]) for x in net_labels]
+
+    network_of_persona: dict[str, str] = {}
+    persona_of_ad: dict[str, str] = {}
+    for i in range(n):
+        persona_of_ad[ids[i]] = persona_of[i]
+        network_of_persona.setdefault(persona_of[i], network_of_ad[i])
+
+    shared_of: dict[str, list[SharedEvidence]] = {}
+    reasons: dict[str, list[str]] = {}
+    for ev in shared:
+        for p in ev.personas:
+            shared_of.setdefault(p, []).append(ev)
+        net = network_of_persona[ev.personas[0]]
+        what = {
+            LinkKind.PHONE: "phone",
+            LinkKind.EMAIL: "e-mail",
+            LinkKind.HANDLE: "handle",
+            LinkKind.PHOTO: "photo",
+            LinkKind.TEXT: "text template",
+        }.get(ev.kind, ev.kind.value)
+        suffix = "" if ev.joins_network else " (recorded, not linked on its own)"
+        reasons.setdefault(net, []).append(
+            f"{what} {ev.key} shared by {len(ev.personas)} personas "
+            f"(ads {', '.join(ev.ad_ids[:5])}{', …' if len(ev.ad_ids) > 5 else ''}){suffix}"
+        )
+
+    links = _persona_links(
+        ids, labels, name_of, name_id, age, (contacts, photos, texts), text_result
+    )
+    links.extend(cross_links)
+    # The order is deterministic by construction (ads sorted by id, stable numpy orderings).
+    return Linkage(
+        links=tuple(links),
+        persona_of_ad=persona_of_ad,
+        network_of_persona=network_of_persona,
+        network_reasons={k: tuple(v) for k, v in sorted(reasons.items())},
+        shared={k: tuple(v) for k, v in sorted(shared_of.items())},
+    )
+
+
+def _persona_links(
+    ids: Sequence[str],
+    labels: IntArray,
+    name_of: Mapping[int, str],
+    name_id: IntArray,
+    age: IntArray,
+    groups: Sequence[_Group],
+    text_result: TextLinks,
+) -> list[Link]:
+    """Same-persona links: within each persona, a chain through its ads in each contact point,
+    photo cluster and text template; each link says which name, age and identifier joined them
+    (for texts the estimated Jaccard similarity)."""
+    out: list[Link] = []
+    names: list[int] = name_id.tolist()
+    ages: list[int] = age.tolist()
+    for grp in groups:
+        if grp.ad.size == 0:
+            continue
+        pl = labels[grp.ad]
+        order = np.lexsort((grp.ad, pl, grp.group))
+        ad, group, pers = grp.ad[order], grp.group[order], pl[order]
+        new_run = run_starts(group, pers)
+        edges = chain_edges(ad, new_run)
+        if edges.size == 0:
+            continue
+        grp_of_edge = group[1:][~new_run[1:]]
+        is_text = bool(grp.kind) and grp.kind[0] is LinkKind.TEXT
+        sims = (
+            text_result.similarity_of(edges[:, 0], edges[:, 1]).tolist()
+            if is_text
+            else [0.0] * edges.shape[0]
+        )
+        glabels = grp.label
+        kind_of = [
+            LinkKind.TEXT
+            if k is LinkKind.TEXT
+            else LinkKind.PHOTO
+            if k is LinkKind.PHOTO
+            else LinkKind.NAME
+            for k in grp.kind
+        ]
+        # The evidence text is the same along one persona's chain in one group: build it once.
+        profile: dict[tuple[int, int, int, int], str] = {}
+        for (a, b), g, sim in zip(edges.tolist(), grp_of_edge.tolist(), sims, strict=True):
+            nm = names[a] if names[a] >= 0 else names[b]
+            key = (g, nm, ages[a], ages[b])
+            text = profile.get(key)
+            if text is None:
+                name = name_of.get(nm, "?") if nm >= 0 else "no name"
+                if ages[a] == ages[b]:
+                    age_text = str(ages[a]) if ages[a] >= 0 else "?"
+                else:
+                    age_text = "/".join(str(x) for x in sorted({ages[a], ages[b]} - {-1})) or "?"
+                text = f"same persona: name {name}, age {age_text}, {glabels[g]}"
+                profile[key] = text
+            ia, ib = ids[a], ids[b]
+            out.append(
+                Link(
+                    ia if ia < ib else ib,
+                    ib if ia < ib else ia,
+                    kind_of[g],
+                    f"{text}, text jaccard {sim:.2f}" if is_text else text,
+                )
+            )
+    return out

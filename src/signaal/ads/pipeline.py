@@ -1,0 +1,449 @@
+"""The ads pipeline: read -> normalise -> indicators -> link -> movement -> risk.
+
+Each stage is a pure function over records or tables (``normalise.normalise``,
+``indicators.detect``, ``indicators.price_hits``, ``link.link``, ``movement.movement``,
+``risk.score``); this module only chains them. The per-ad stages (parsing, normalising,
+indicators) run chunk by chunk through an engine (``signaal.engines.local.LocalEngine``: one or
+more local processes; a Spark engine can run the same chunk functions), and come back in input
+order. Linking, movement and risk need the whole corpus and run once, in this process.
+
+The same input gives the same result on every run and for every number of workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import orjson
+
+from signaal.ads.indicators import IndicatorSet, Matcher, default_matcher, detect, price_hits
+from signaal.ads.normalise import normalise, parse_posted_at
+from signaal.ads.read import (
+    Deduplicator,
+    ParsedLine,
+    ReadStats,
+    content_digest,
+    iter_lines,
+    parse_line,
+    parsed_items,
+)
+from signaal.ads.records import AdRecord
+from signaal.ads.types import (
+    IndicatorHit,
+    Linkage,
+    MovementResult,
+    NormalisedAd,
+    PhotoHash,
+    Quarantined,
+    RiskResult,
+)
+from signaal.engines.local import LocalEngine, chunked
+
+#: ``progress(stage, done, total)``; total is None while unknown. The CLI draws bars with it.
+Progress = Callable[[str, int, int | None], None]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+STAGES = ("read", "normalise", "indicators", "photos", "link", "movement", "risk")
+
+
+class Engine(Protocol):
+    workers: int
+
+    def map_chunks(self, function: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """What a run needs besides the records. ``pseudonym_key`` keys the contact pseudonyms."""
+
+    pseudonym_key: str
+    workers: int = 1
+    chunk_size: int = 2000
+    #: Folder that relative image paths are resolved against (default: the input's folder).
+    photos_dir: Path | None = None
+    #: Hash photos (off: images are ignored, e.g. for corpora without photo files).
+    photos: bool = True
+    weights_path: Path | None = None
+    indicators: IndicatorSet | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageTiming:
+    """Seconds spent in one stage: wall time, and CPU seconds summed over workers."""
+
+    stage: str
+    items: int
+    wall_seconds: float
+    cpu_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisResult:
+    """Everything the outputs need. ``ads`` are in input order (first occurrence)."""
+
+    ads: tuple[NormalisedAd, ...]
+    hits: Mapping[str, tuple[IndicatorHit, ...]]
+    photo_hashes: Mapping[str, tuple[PhotoHash, ...]]
+    linkage: Linkage
+    movement: MovementResult
+    risk: RiskResult
+    quarantined: tuple[Quarantined, ...]
+    stats: ReadStats
+    timings: tuple[StageTiming, ...] = ()
+    lines: Mapping[str, int] = field(default_factory=dict)  # ad id -> line in its input file
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _AdResult:
+    """Output of the per-ad stages for one input line or record."""
+
+    item: ParsedLine | Quarantined | None
+    ad: NormalisedAd | None
+    hits: tuple[IndicatorHit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkResult:
+    results: tuple[_AdResult, ...]
+    seconds: dict[str, float]
+
+
+# Reposts repeat everything but their id, address and time: the per-ad stages of an earlier
+# ad with the same content are reused (per worker process, bounded).
+_REPOST_CACHE: dict[tuple[object, ...], tuple[NormalisedAd, tuple[IndicatorHit, ...]]] = {}
+_REPOST_CACHE_SIZE = 50_000
+
+
+def _content_key(record: AdRecord) -> tuple[object, ...]:
+    return (
+        record.title,
+        record.text,
+        record.city,
+        record.phones,
+        record.emails,
+        record.handles,
+        record.age,
+        tuple(record.prices.items()),
+    )
+
+
+def _per_ad(parsed: ParsedLine, matcher: Matcher, seconds: dict[str, float]) -> _AdResult:
+    started = time.process_time()
+    record = parsed.record
+    key = _content_key(record)
+    cached = _REPOST_CACHE.get(key) if matcher is _REPOST_MATCHER[0] else None
+    if cached is not None:
+        template, cached_hits = cached
+        try:
+            posted_at = parse_posted_at(record.posted_at)
+        except ValueError:
+            posted_at = None
+        if posted_at is not None:
+            ad = replace(template, record=record, posted_at=posted_at)
+            seconds["normalise"] += time.process_time() - started
+            return _AdResult(parsed, ad, cached_hits)
+    try:
+        ad = normalise(record)
+    except ValueError as exc:
+        # Only records built in code can get here (the readers validate posted_at).
+        raw = orjson.dumps(parsed.record.to_json()).decode()
+        bad = Quarantined("", parsed.line, "posted_at", str(exc), raw)
+        return _AdResult(bad, None, ())
+    normalised = time.process_time()
+    hits = detect(ad, matcher)
+    seconds["normalise"] += normalised - started
+    seconds["indicators"] += time.process_time() - normalised
+    if _REPOST_MATCHER[0] is not matcher:
+        _REPOST_CACHE.clear()
+        _REPOST_MATCHER[0] = matcher
+    if len(_REPOST_CACHE) >= _REPOST_CACHE_SIZE:
+        _REPOST_CACHE.clear()
+    _REPOST_CACHE[key] = (ad, hits)
+    return _AdResult(parsed, ad, hits)
+
+
+_REPOST_MATCHER: list[Matcher | None] = [None]
+
+
+@dataclass(frozen=True, slots=True)
+class LineChunk:
+    """A chunk of raw JSON Lines for a worker: parse, normalise and detect in one go."""
+
+    source: str
+    lines: tuple[tuple[int, bytes], ...]
+    indicators: IndicatorSet | None = None
+
+
+def process_line_chunk(chunk: LineChunk) -> _ChunkResult:
+    """The per-ad stages over raw lines (runs in a worker process)."""
+    matcher = _matcher(chunk.indicators)
+    seconds = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
+    results: list[_AdResult] = []
+    for number, data in chunk.lines:
+        started = time.process_time()
+        item = parse_line(data, chunk.source, number)
+        seconds["read"] += time.process_time() - started
+        if isinstance(item, ParsedLine):
+            results.append(_per_ad(item, matcher, seconds))
+        else:
+            results.append(_AdResult(item, None, ()))
+    return _ChunkResult(tuple(results), seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChunk:
+    """A chunk of already-read records (from CSV, site pages or code)."""
+
+    items: tuple[ParsedLine | Quarantined, ...]
+    indicators: IndicatorSet | None = None
+
+
+def process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
+    matcher = _matcher(chunk.indicators)
+    seconds = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
+    results = [
+        _per_ad(item, matcher, seconds)
+        if isinstance(item, ParsedLine)
+        else _AdResult(item, None, ())
+        for item in chunk.items
+    ]
+    return _ChunkResult(tuple(results), seconds)
+
+
+_MATCHERS: dict[int, Matcher] = {}
+
+
+def _matcher(indicators: IndicatorSet | None) -> Matcher:
+    if indicators is None:
+        return default_matcher()
+    key = id(indicators)
+    if key not in _MATCHERS:
+        _MATCHERS.clear()
+        _MATCHERS[key] = Matcher(indicators)
+    return _MATCHERS[key]
+
+
+def _record_items(
+    records: Iterable[AdRecord | Quarantined],
+) -> Iterator[ParsedLine | Quarantined]:
+    for number, item in enumerate(records, start=1):
+        if isinstance(item, Quarantined):
+            yield item
+        else:
+            yield ParsedLine(item, number, content_digest(item.to_json()))
+
+
+def run(
+    records: Iterable[AdRecord | Quarantined],
+    config: PipelineConfig,
+    *,
+    progress: Progress | None = None,
+    engine: Engine | None = None,
+    source: str = "",
+) -> AnalysisResult:
+    """Analyse ad records (as read by ``read_records``; quarantined items are passed through)."""
+    engine = engine or LocalEngine(config.workers)
+    chunks = (
+        RecordChunk(tuple(chunk), config.indicators)
+        for chunk in chunked(_record_items(records), config.chunk_size)
+    )
+    results = engine.map_chunks(process_record_chunk, chunks)
+    return _finish(results, config, progress, source=source, base_dir=config.photos_dir)
+
+
+def run_file(
+    path: Path,
+    config: PipelineConfig,
+    *,
+    progress: Progress | None = None,
+    engine: Engine | None = None,
+) -> AnalysisResult:
+    """Analyse a JSON Lines or CSV file, or a folder of saved pages (InputError if unreadable).
+
+    JSON Lines are parsed in the worker processes too (parsing is a large share of the work);
+    CSV files and pages are parsed here and analysed in the workers.
+    """
+    engine = engine or LocalEngine(config.workers)
+    base_dir = config.photos_dir or (path if path.is_dir() else path.parent)
+    source = path.name
+    results: Iterable[_ChunkResult]
+    if path.is_file() and path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        line_chunks = (
+            LineChunk(source, tuple(chunk), config.indicators)
+            for chunk in chunked(iter_lines(path), config.chunk_size)
+        )
+        results = engine.map_chunks(process_line_chunk, line_chunks)
+    else:
+        items = (item for item in parsed_items(path) if item is not None)
+        record_chunks = (
+            RecordChunk(tuple(chunk), config.indicators)
+            for chunk in chunked(items, config.chunk_size)
+        )
+        results = engine.map_chunks(process_record_chunk, record_chunks)
+    return _finish(results, config, progress, source=source, base_dir=base_dir)
+
+
+def _finish(
+    results: Iterable[_ChunkResult],
+    config: PipelineConfig,
+    progress: Progress | None,
+    *,
+    source: str,
+    base_dir: Path | None,
+) -> AnalysisResult:
+    from signaal.ads.link import link
+    from signaal.ads.movement import movement
+    from signaal.ads.risk import load_weights, score
+
+    report = progress or (lambda stage, done, total: None)
+    stats = ReadStats()
+    dedup = Deduplicator()
+    ads: list[NormalisedAd] = []
+    hits: dict[str, tuple[IndicatorHit, ...]] = {}
+    lines: dict[str, int] = {}
+    quarantined: list[Quarantined] = []
+    cpu = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
+    wall_started = time.perf_counter()
+    for chunk in results:
+        for name, seconds in chunk.seconds.items():
+            cpu[name] += seconds
+        for result in chunk.results:
+            item = result.item
+            if item is None:
+                continue
+            stats.lines += 1
+            if isinstance(item, Quarantined):
+                bad = item if item.source else replace(item, source=source)
+                stats.count_quarantined(bad)
+                quarantined.append(bad)
+                continue
+            checked = dedup.check(item, source)
+            if checked is None:
+                stats.duplicates += 1
+                continue
+            if isinstance(checked, Quarantined):
+                stats.count_quarantined(checked)
+                quarantined.append(checked)
+                continue
+            assert result.ad is not None
+            stats.records += 1
+            ads.append(result.ad)
+            hits[result.ad.id] = result.hits
+            lines[result.ad.id] = item.line
+        report("analyse ads", stats.lines, None)
+    per_ad_wall = time.perf_counter() - wall_started
+    timings = [
+        StageTiming(name, stats.lines if name == "read" else len(ads), per_ad_wall, seconds)
+        for name, seconds in cpu.items()
+    ]
+
+    def timed(stage: str, items: int) -> _Timer:
+        return _Timer(stage, items, timings, report)
+
+    with timed("indicators (corpus)", len(ads)):
+        for ad_id, hit in price_hits(ads, config.indicators).items():
+            hits[ad_id] = tuple(sorted(hits[ad_id] + (hit,), key=_hit_key))
+
+    photo_hashes: dict[str, tuple[PhotoHash, ...]] = {}
+    if config.photos:
+        with timed("photos", sum(len(a.record.images) for a in ads)):
+            photo_hashes, photo_problems = hash_ad_photos(
+                ads, base_dir or Path("."), workers=config.workers, lines=lines, source=source
+            )
+        for problem in photo_problems:
+            stats.count_quarantined(problem)
+            quarantined.append(problem)
+
+    with timed("link", len(ads)):
+        linkage = link(ads, hits, photo_hashes, pseudonym_key=config.pseudonym_key)
+    with timed("movement", len(ads)):
+        moves = movement(ads, linkage)
+    with timed("risk", len(ads)):
+        risk = score(ads, hits, linkage, moves, load_weights(config.weights_path))
+    return AnalysisResult(
+        ads=tuple(ads),
+        hits=hits,
+        photo_hashes=photo_hashes,
+        linkage=linkage,
+        movement=moves,
+        risk=risk,
+        quarantined=tuple(quarantined),
+        stats=stats,
+        timings=tuple(timings),
+        lines=lines,
+        source=source,
+    )
+
+
+def _hit_key(hit: IndicatorHit) -> tuple[int, int, str, str]:
+    field_rank = {"title": 0, "text": 1}.get(hit.field, 2)
+    return field_rank, hit.span[0] if hit.span else -1, hit.indicator_id, hit.field
+
+
+class _Timer:
+    def __init__(
+        self, stage: str, items: int, timings: list[StageTiming], report: Progress
+    ) -> None:
+        self.stage, self.items, self.timings, self.report = stage, items, timings, report
+
+    def __enter__(self) -> None:
+        self.report(self.stage, 0, 1)
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self.wall
+        cpu = time.process_time() - self.cpu
+        self.timings.append(StageTiming(self.stage, self.items, wall, cpu))
+        self.report(self.stage, 1, 1)
+
+
+def hash_ad_photos(
+    ads: Sequence[NormalisedAd],
+    base_dir: Path,
+    *,
+    workers: int = 1,
+    lines: Mapping[str, int] | None = None,
+    source: str = "",
+) -> tuple[dict[str, tuple[PhotoHash, ...]], list[Quarantined]]:
+    """PDQ hashes of every ad's images, keyed by ad id; a problem per missing or corrupt image.
+
+    ``PhotoHash.path`` is the path as written in the ad record. An ad with a bad image is still
+    analysed (with its other images); the problem is quarantined with the ad's line.
+    """
+    from signaal.ads.photos import hash_photos
+
+    wanted: dict[Path, list[tuple[str, str]]] = {}
+    for ad in ads:
+        for written in ad.record.images:
+            path = Path(written)
+            resolved = path if path.is_absolute() else base_dir / path
+            wanted.setdefault(resolved, []).append((ad.id, written))
+    if not wanted:
+        return {}, []
+    result = hash_photos(sorted(wanted), workers=workers)
+    by_ad: dict[str, list[PhotoHash]] = {}
+    problems: list[Quarantined] = []
+    for resolved in sorted(wanted):
+        for ad_id, written in wanted[resolved]:
+            photo = result.hashes.get(resolved)
+            if photo is not None:
+                by_ad.setdefault(ad_id, []).append(replace(photo, path=written))
+                continue
+            error = result.errors.get(resolved, "not hashed")
+            reason = (
+                f"photo missing: {written}"
+                if not resolved.exists()
+                else f"photo unreadable: {written} ({error})"
+            )
+            line = (lines or {}).get(ad_id, 0)
+            problems.append(Quarantined(source, line, "images", reason, ad_id))
+    problems.sort(key=lambda q: (q.line, q.reason))
+    return {ad_id: tuple(hashes) for ad_id, hashes in sorted(by_ad.items())}, problems

@@ -1,0 +1,470 @@
+"""``report.html``: one self-contained page an analyst can read.
+
+The highest-risk networks and personas with their reasons, ad texts with the indicator spans
+marked, a timeline per persona and a map of movement (inline SVG of the municipalities from
+``signaal.geo``, arrows from one municipality to the next). No external requests: CSS and SVG
+are inline. Ad texts are untrusted input: everything is escaped (Jinja2 autoescape; marked texts
+are built from escaped pieces). Dutch by default, English with ``lang="en"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from signaal.ads.indicators import IndicatorSet, default_indicators
+from signaal.ads.outputs import Row, Tables, iso, ordered_reasons, points_text
+from signaal.ads.pipeline import AnalysisResult
+from signaal.ads.types import IndicatorHit, Movement, NormalisedAd, Score
+from signaal.geo import municipalities
+
+TOP_NETWORKS = 12
+TOP_PERSONAS = 25
+ADS_PER_PERSONA = 2
+MAP_NETWORKS = 8
+
+STRINGS: dict[str, dict[str, str]] = {
+    "nl": {
+        "title": "Signaal: analyse van advertenties",
+        "disclaimer": "Scores zijn bedoeld om te bepalen wat een mens eerst bekijkt (triage). "
+        "Ze zijn geen oordeel over een persoon: elke score toont de redenen, en een hoge score "
+        "kan een onschuldige verklaring hebben (bijvoorbeeld een bureau met één telefoon, of "
+        "gestolen foto's).",
+        "source": "Bron",
+        "generated": "Gemaakt",
+        "ads": "advertenties",
+        "personas": "persona's",
+        "networks": "netwerken",
+        "links": "verbanden",
+        "quarantined": "in quarantaine",
+        "duplicates": "dubbel (overgeslagen)",
+        "levels": "Niveaus",
+        "level_priority": "prioriteit",
+        "level_review": "bekijken",
+        "level_log": "vastleggen",
+        "map": "Kaart van verplaatsingen",
+        "map_note": "Verplaatsingen van de netwerken met de hoogste score: elke pijl gaat van "
+        "de ene gemeente naar de volgende waar een persona adverteerde.",
+        "top_networks": "Netwerken met de hoogste score",
+        "top_personas": "Persona's met de hoogste score",
+        "network": "Netwerk",
+        "persona": "Persona",
+        "score": "score",
+        "reasons": "Redenen",
+        "no_reasons": "geen redenen: alleen vastgelegd",
+        "municipalities": "Gemeenten",
+        "contact_points": "Contactpunten (pseudoniem)",
+        "timeline": "Tijdlijn",
+        "first_seen": "eerst gezien",
+        "last_seen": "laatst gezien",
+        "n_ads": "advertenties",
+        "n_personas": "persona's",
+        "example_ads": "Voorbeeldadvertenties (signalen gemarkeerd)",
+        "quarantine": "Quarantaine",
+        "quarantine_note": "Deze invoer kon niet worden gelezen; zie quarantine.jsonl voor "
+        "bestand, regel, veld en reden.",
+        "reason": "reden",
+        "count": "aantal",
+        "method": "Werkwijze",
+        "method_text": "Signalen per advertentie (familie A: tekst, B: profielvelden) wegen "
+        "licht; verbanden tussen advertenties (C: gedeelde telefoon, foto of sjabloon) en "
+        "verplaatsingen (D) wegen zwaarder. Punten zijn per familie begrensd (A ≤ 5, B ≤ 2, "
+        "C ≤ 6, D ≤ 4) zodat samenhangende signalen niet dubbel tellen; familie A alleen leidt "
+        "nooit tot een melding; familie E (mogelijk minderjarig) leidt altijd tot bekijken. "
+        "Banden: ≤ 3 punten vastleggen, 4–6 bekijken, ≥ 7 prioriteit.",
+        "indicator": "Signaal",
+        "none": "geen",
+        "more_personas": "en {n} andere persona's",
+        "page_of": "advertentie",
+    },
+    "en": {
+        "title": "Signaal: ad analysis",
+        "disclaimer": "Scores decide what a person looks at first (triage). They are not a "
+        "verdict about anyone: every score shows its reasons, and a high score can have an "
+        "innocent explanation (for example an agency with one phone, or stolen photos).",
+        "source": "Source",
+        "generated": "Generated",
+        "ads": "ads",
+        "personas": "personas",
+        "networks": "networks",
+        "links": "links",
+        "quarantined": "quarantined",
+        "duplicates": "duplicates (skipped)",
+        "levels": "Levels",
+        "level_priority": "priority",
+        "level_review": "review",
+        "level_log": "log",
+        "map": "Map of movement",
+        "map_note": "Movement of the highest-scoring networks: each arrow goes from one "
+        "municipality to the next one a persona advertised in.",
+        "top_networks": "Highest-scoring networks",
+        "top_personas": "Highest-scoring personas",
+        "network": "Network",
+        "persona": "Persona",
+        "score": "score",
+        "reasons": "Reasons",
+        "no_reasons": "no reasons: logged only",
+        "municipalities": "Municipalities",
+        "contact_points": "Contact points (pseudonymised)",
+        "timeline": "Timeline",
+        "first_seen": "first seen",
+        "last_seen": "last seen",
+        "n_ads": "ads",
+        "n_personas": "personas",
+        "example_ads": "Example ads (cues marked)",
+        "quarantine": "Quarantine",
+        "quarantine_note": "This input could not be read; quarantine.jsonl has the file, line, "
+        "field and reason of each.",
+        "reason": "reason",
+        "count": "count",
+        "method": "Method",
+        "method_text": "Cues in a single ad (family A: text, B: profile fields) weigh little; "
+        "links between ads (C: shared phone, photo or template) and movement (D) weigh more. "
+        "Points are capped per family (A ≤ 5, B ≤ 2, C ≤ 6, D ≤ 4) so correlated cues do not "
+        "count twice; family A alone never raises an alert; family E (possible minor) always "
+        "leads to review. Bands: ≤ 3 points log, 4–6 review, ≥ 7 priority.",
+        "indicator": "Indicator",
+        "none": "none",
+        "more_personas": "and {n} other personas",
+        "page_of": "ad",
+    },
+}
+
+_PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+)
+
+
+def colour(key: str) -> str:
+    """A stable colour for a name (the same municipality has the same colour everywhere)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=2).digest()
+    return _PALETTE[int.from_bytes(digest, "big") % len(_PALETTE)]
+
+
+def marked_text(text: str, hits: Sequence[IndicatorHit], names: dict[str, str]) -> Markup:
+    """``text`` escaped, with each hit's span wrapped in ``<mark>`` titled with its name."""
+    spans = sorted(
+        (h for h in hits if h.span is not None and h.span[0] < h.span[1] <= len(text)),
+        key=lambda h: (h.span[0] if h.span else 0, -(h.span[1] if h.span else 0)),
+    )
+    pieces: list[str] = []
+    position = 0
+    for hit in spans:
+        assert hit.span is not None
+        start, end = hit.span
+        if start < position:
+            continue  # overlaps a span already marked
+        pieces.append(str(escape(text[position:start])))
+        title = f"{hit.indicator_id} {names.get(hit.indicator_id, '')}".strip()
+        css = f"fam-{hit.family.lower()}"
+        pieces.append(
+            f'<mark class="{css}" title="{escape(title)}">{escape(text[start:end])}'
+            f"<sup>{escape(hit.indicator_id)}</sup></mark>"
+        )
+        position = end
+    pieces.append(str(escape(text[position:])))
+    return Markup("".join(pieces))  # noqa: S704 - built from escaped pieces only
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    municipality: str
+    start: datetime
+    end: datetime
+    n_ads: int
+
+
+def stays(ads: Sequence[NormalisedAd]) -> list[Segment]:
+    """Consecutive runs of ads in one municipality, in time order."""
+    segments: list[Segment] = []
+    for ad in sorted(ads, key=lambda a: (a.posted_at, a.id)):
+        place = ad.municipality or "?"
+        if segments and segments[-1].municipality == place:
+            last = segments[-1]
+            segments[-1] = Segment(place, last.start, ad.posted_at, last.n_ads + 1)
+        else:
+            segments.append(Segment(place, ad.posted_at, ad.posted_at, 1))
+    return segments
+
+
+def timeline_svg(segments: Sequence[Segment], start: datetime, end: datetime) -> Markup:
+    """A horizontal bar per stay in a municipality, on the time axis of the whole corpus."""
+    width, height = 640.0, 34.0
+    span = max((end - start).total_seconds(), 1.0)
+
+    def x(at: datetime) -> float:
+        return 4 + (width - 8) * (at - start).total_seconds() / span
+
+    parts = [
+        f'<svg class="timeline" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+        f'aria-label="timeline">',
+        f'<line x1="4" y1="14" x2="{width - 4:.0f}" y2="14" class="axis"/>',
+    ]
+    for seg in segments:
+        left = x(seg.start)
+        right = max(x(seg.end), left + 4)
+        label = f"{seg.municipality}: {iso(seg.start)[:10]} – {iso(seg.end)[:10]}, {seg.n_ads}"
+        parts.append(
+            f'<rect x="{left:.1f}" y="7" width="{right - left:.1f}" height="14" rx="3" '
+            f'fill="{colour(seg.municipality)}"><title>{escape(label)}</title></rect>'
+        )
+        if right - left > 48:
+            parts.append(
+                f'<text x="{left + 3:.1f}" y="31" class="tl-label">'
+                f"{escape(seg.municipality[:18])}</text>"
+            )
+    parts.append(
+        f'<text x="4" y="31" class="tl-date">{escape(iso(start)[:10])}</text>'
+        if not segments or x(segments[0].start) > 60
+        else ""
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - numbers and escaped names only
+
+
+@cache
+def _map_geometry() -> tuple[dict[str, tuple[float, float]], float, float]:
+    """Municipality -> (x, y) in a 460-wide box (equirectangular at 52° N); width, height."""
+    places = municipalities()
+    lat_min = min(m.lat for m in places) - 0.1
+    lat_max = max(m.lat for m in places) + 0.1
+    lon_min = min(m.lon for m in places) - 0.1
+    lon_max = max(m.lon for m in places) + 0.1
+    squeeze = math.cos(math.radians(52.2))
+    width = 460.0
+    scale = width / ((lon_max - lon_min) * squeeze)
+    height = (lat_max - lat_min) * scale
+    points = {
+        m.name: ((m.lon - lon_min) * squeeze * scale, (lat_max - m.lat) * scale) for m in places
+    }
+    return points, width, height
+
+
+def movement_map_svg(
+    movements: Sequence[Movement], network_colours: dict[str, str], labels: dict[str, str]
+) -> Markup:
+    """All municipalities as dots; arrows for the given movements, one colour per network."""
+    points, width, height = _map_geometry()
+    parts = [
+        f'<svg class="map" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+        'aria-label="map of movement">',
+        "<defs>",
+    ]
+    for network, col in network_colours.items():
+        parts.append(
+            f'<marker id="arrow-{escape(_css_id(network))}" viewBox="0 0 10 10" refX="9" '
+            f'refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+            f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{col}"/></marker>'
+        )
+    parts.append("</defs>")
+    for x, y in points.values():
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.6" class="town"/>')
+    visited: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str, str]] = Counter()
+    for move in movements:
+        visited[move.to_municipality] += 1
+        if move.from_municipality and move.from_municipality != move.to_municipality:
+            pairs[(move.network_id, move.from_municipality, move.to_municipality)] += 1
+    for (network, origin, target), count in sorted(pairs.items()):
+        if origin not in points or target not in points:
+            continue
+        (x1, y1), (x2, y2) = points[origin], points[target]
+        # A slight curve, so that a move back and forth shows as two arrows.
+        mx, my = (x1 + x2) / 2 + (y2 - y1) * 0.12, (y1 + y2) / 2 - (x2 - x1) * 0.12
+        col = network_colours.get(network, "#555")
+        label = f"{labels.get(network, network)}: {origin} → {target} ({count}×)"
+        parts.append(
+            f'<path d="M {x1:.1f} {y1:.1f} Q {mx:.1f} {my:.1f} {x2:.1f} {y2:.1f}" '
+            f'stroke="{col}" stroke-width="{min(1.2 + count * 0.4, 4):.1f}" fill="none" '
+            f'opacity="0.75" marker-end="url(#arrow-{escape(_css_id(network))})">'
+            f"<title>{escape(label)}</title></path>"
+        )
+    for name, count in sorted(visited.items()):
+        if name not in points:
+            continue
+        x, y = points[name]
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{min(3 + count, 8):.1f}" class="visited">'
+            f"<title>{escape(name)} ({count})</title></circle>"
+        )
+    for name, _count in visited.most_common(12):
+        if name in points:
+            x, y = points[name]
+            parts.append(
+                f'<text x="{x + 6:.1f}" y="{y + 3:.1f}" class="map-label">{escape(name)}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - numbers and escaped names only
+
+
+def _css_id(value: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in value)
+
+
+def _level_counts(rows: Sequence[Row]) -> dict[str, int]:
+    counts = Counter(str(r.get("risk_level", "log")) for r in rows)
+    return {level: counts.get(level, 0) for level in ("priority", "review", "log")}
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("signaal.ads", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_report(
+    result: AnalysisResult,
+    tables: Tables,
+    *,
+    lang: str = "nl",
+    indicators: IndicatorSet | None = None,
+    generated_at: datetime | None = None,
+) -> str:
+    """The HTML of the report (pure apart from ``generated_at``, which is shown as given)."""
+    strings = STRINGS["en" if lang == "en" else "nl"]
+    definitions = indicators or default_indicators()
+    names = {i.id: i.name(lang) for i in definitions.indicators}
+    ads_by_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
+    for ad in result.ads:
+        ads_by_persona[result.linkage.persona_of_ad[ad.id]].append(ad)
+    times = [ad.posted_at for ad in result.ads]
+    first, last = (min(times), max(times)) if times else (datetime.now(), datetime.now())
+
+    persona_rows = {str(r["persona_id"]): r for r in tables.personas}
+
+    def persona_view(row: Row) -> dict[str, Any]:
+        persona = str(row["persona_id"])
+        ads = ads_by_persona.get(persona, [])
+        ranked = sorted(
+            ads,
+            key=lambda a: (-sum(1 for h in result.hits.get(a.id, ()) if h.span), a.id),
+        )
+        examples = []
+        for ad in ranked[:ADS_PER_PERSONA]:
+            hits = result.hits.get(ad.id, ())
+            examples.append(
+                {
+                    "id": ad.id,
+                    "site": ad.record.site,
+                    "posted_at": iso(ad.posted_at),
+                    "municipality": ad.municipality or (ad.record.city or "?"),
+                    "title": marked_text(
+                        ad.record.title, [h for h in hits if h.field == "title"], names
+                    ),
+                    "text": marked_text(
+                        ad.record.text, [h for h in hits if h.field == "text"], names
+                    ),
+                    "other": [
+                        f"{h.indicator_id} {names.get(h.indicator_id, '')}: {h.evidence}"
+                        for h in hits
+                        if h.field not in ("title", "text")
+                    ],
+                }
+            )
+        return {
+            "row": row,
+            "reasons": _reasons(result.risk.personas.get(persona)),
+            "municipalities": [m for m in str(row["municipalities"]).split(";") if m],
+            "timeline": timeline_svg(stays(ads), first, last),
+            "examples": examples,
+            "names": sorted({a.record.name for a in ads if a.record.name}),
+        }
+
+    top_networks = [r for r in tables.networks if int(r["n_ads"]) > 0][:TOP_NETWORKS]
+    personas_of_network: dict[str, list[Row]] = defaultdict(list)
+    for row in tables.personas:
+        personas_of_network[str(row["network_id"])].append(row)
+    networks_view = []
+    for row in top_networks:
+        members = personas_of_network[str(row["network_id"])]
+        networks_view.append(
+            {
+                "row": row,
+                "reasons": _reasons(result.risk.networks.get(str(row["network_id"]))),
+                "municipalities": [m for m in str(row["municipalities"]).split(";") if m],
+                "contacts": [c for c in str(row["contact_points"]).split(";") if c][:8],
+                "personas": [persona_view(p) for p in members[:4]],
+                "more": max(0, len(members) - 4),
+            }
+        )
+    shown_personas = [
+        persona_view(persona_rows[str(r["persona_id"])]) for r in tables.personas[:TOP_PERSONAS]
+    ]
+
+    map_networks = [str(r["network_id"]) for r in top_networks[:MAP_NETWORKS]]
+    network_colours = {n: _PALETTE[i % len(_PALETTE)] for i, n in enumerate(map_networks)}
+    chosen = set(map_networks)
+    map_moves = [m for m in result.movement.movements if m.network_id in chosen]
+    quarantine_reasons = Counter(q.reason.split(":")[0] for q in result.quarantined)
+
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        s=strings,
+        lang="en" if lang == "en" else "nl",
+        source=result.source,
+        generated=iso(generated_at) if generated_at else "",
+        period=(iso(first)[:10], iso(last)[:10]),
+        counts={
+            "ads": len(result.ads),
+            "personas": len(tables.personas),
+            "networks": len(tables.networks),
+            "links": len(tables.links),
+            "quarantined": len(result.quarantined),
+            "duplicates": result.stats.duplicates,
+        },
+        network_levels=_level_counts(tables.networks),
+        persona_levels=_level_counts(tables.personas),
+        networks=networks_view,
+        personas=shown_personas,
+        map_svg=movement_map_svg(map_moves, network_colours, {}),
+        map_legend=[(n, network_colours[n]) for n in map_networks],
+        quarantine=sorted(quarantine_reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+        families=definitions.families,
+    )
+
+
+def _reasons(score: Score | None) -> list[tuple[str, str, str, str]]:
+    """(indicator id, family, points, text) per reason, strongest first."""
+    if score is None:
+        return []
+    return [
+        (r.indicator_id, r.family.lower(), points_text(r.points), r.text)
+        for r in ordered_reasons(score.reasons)
+    ]
+
+
+def write_report(
+    result: AnalysisResult,
+    tables: Tables,
+    path: Path,
+    *,
+    lang: str = "nl",
+    indicators: IndicatorSet | None = None,
+) -> Path:
+    """Write ``report.html``; the page shows no clock time so that runs stay byte-identical."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(result, tables, lang=lang, indicators=indicators), "utf-8")
+    return path

@@ -1,0 +1,245 @@
+"""``signaal analyse ADS --out DIR [--store]``: the ads pipeline from the command line.
+
+A thin adapter: reads settings, draws progress bars, calls ``signaal.ads.pipeline.run_file``,
+writes the tables, the quarantine file and the report, and (with ``--store``) saves the results
+in the app store.
+
+Exit codes (a contract for scripts):
+    0  everything was analysed
+    3  some input records were quarantined (see DIR/quarantine.jsonl); the rest was analysed
+    2  usage error, or the input could not be read at all (nothing was analysed)
+    1  the analysis was written but saving it in the app store failed
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+EXIT_OK = 0
+EXIT_STORE_FAILED = 1
+EXIT_USAGE = 2
+EXIT_QUARANTINED = 3
+
+
+def _count_lines(path: Path) -> int | None:
+    if not path.is_file() or path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
+        return None
+    count = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+def analyse(
+    ads: Annotated[
+        Path,
+        typer.Argument(
+            help="Ad records: a .jsonl or .csv file, or a folder of saved HTML pages.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the results (created if needed).")],
+    store: Annotated[
+        bool, typer.Option("--store", help="Also save the results in the app store.")
+    ] = False,
+    photos_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--photos-dir",
+            help="Folder that image paths in the records are relative to "
+            "(default: the folder of ADS).",
+        ),
+    ] = None,
+    no_photos: Annotated[
+        bool, typer.Option("--no-photos", help="Ignore images (do not hash photos).")
+    ] = False,
+    weights: Annotated[
+        Path | None,
+        typer.Option("--weights", help="Risk weights file (e.g. from 'signaal calibrate')."),
+    ] = None,
+    indicators: Annotated[
+        Path | None,
+        typer.Option("--indicators", help="Indicator definitions instead of the built-in ones."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Worker processes (default: all cores)."),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of report.html: nl or en.")] = "nl",
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Analyse ads: indicators, personas, networks, movement and risk, with their reasons.
+
+    Writes ads.csv, personas.csv, networks.csv, movements.csv, links.csv, report.html and
+    quarantine.jsonl into --out. Exit code 0: all analysed; 3: some records quarantined, the
+    rest analysed; 2: bad usage or unreadable input; 1: saving in the app store failed.
+    """
+    from signaal.ads.indicators import load_indicators
+    from signaal.ads.outputs import build_tables, write_quarantine, write_tables
+    from signaal.ads.pipeline import PipelineConfig, run_file
+    from signaal.ads.report import write_report
+    from signaal.engines.local import default_workers
+    from signaal.errors import SignaalError
+    from signaal.settings import get_settings
+
+    err = Console(stderr=True, soft_wrap=True)
+    if lang not in ("nl", "en"):
+        raise typer.BadParameter("use nl or en", param_hint="--lang")
+    try:
+        settings = get_settings()
+        config = PipelineConfig(
+            pseudonym_key=settings.pseudonym_key,
+            workers=workers or default_workers(),
+            photos_dir=photos_dir,
+            photos=not no_photos,
+            weights_path=weights,
+            indicators=load_indicators(indicators) if indicators else None,
+        )
+        if weights is not None and not weights.is_file():
+            raise typer.BadParameter(f"{weights}: no such file", param_hint="--weights")
+        started_at = datetime.now(UTC)
+        clock = time.perf_counter()
+        with _ProgressBars(quiet, err, _count_lines(ads)) as report:
+            result = run_file(ads, config, progress=report)
+            report("write results", 0, 1)
+            tables = build_tables(result, pseudonym_key=settings.pseudonym_key)
+            write_tables(tables, out)
+            write_quarantine(result.quarantined, out)
+            write_report(result, tables, out / "report.html", lang=lang)
+            report("write results", 1, 1)
+        finished_at = datetime.now(UTC)
+    except SignaalError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    except (OSError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+
+    stats = result.stats
+    for item in result.quarantined[:20]:
+        where = f"{item.source}:{item.line}" if item.line else item.source
+        field = f" field {item.field!r}" if item.field else ""
+        err.print(f"[yellow]quarantined[/] {where}{field}: {item.reason}", highlight=False)
+    if len(result.quarantined) > 20:
+        err.print(f"… and {len(result.quarantined) - 20:,} more in {out / 'quarantine.jsonl'}")
+    n_personas = len(tables.personas)
+    n_networks = len(tables.networks)
+    err.print(
+        f"Analysed {len(result.ads):,} ads ({n_personas:,} personas, {n_networks:,} networks, "
+        f"{len(tables.links):,} links) in {time.perf_counter() - clock:.1f} s; "
+        f"{stats.duplicates:,} duplicates dropped, {stats.quarantined:,} quarantined. "
+        f"Results in {out}",
+        highlight=False,
+    )
+    code = EXIT_QUARANTINED if result.quarantined else EXIT_OK
+    if store:
+        try:
+            analysis_id = save_to_store(
+                source=str(ads),
+                started_at=started_at,
+                finished_at=finished_at,
+                tables=tables,
+                n_quarantined=len(result.quarantined),
+            )
+        except SignaalError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}")
+            raise typer.Exit(EXIT_STORE_FAILED) from exc
+        err.print(f"Saved in the app store as analysis {analysis_id}.")
+    raise typer.Exit(code)
+
+
+def save_to_store(
+    *,
+    source: str,
+    started_at: datetime,
+    finished_at: datetime,
+    tables: Any,
+    n_quarantined: int,
+) -> int:
+    """Save the tables through the store's ``save_analysis`` (StoreError when unavailable)."""
+    from signaal.errors import StoreError
+    from signaal.settings import get_settings
+
+    try:
+        db = importlib.import_module("signaal.store.db")
+        analysis = importlib.import_module("signaal.store.analysis")
+    except ImportError as exc:
+        raise StoreError(
+            "store not available: this installation has no signaal.store.analysis"
+        ) from exc
+    settings = get_settings()
+    try:
+        engine = db.make_engine(settings.effective_database_url)
+        db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        with sessions() as session:
+            analysis_id: int = analysis.save_analysis(
+                session,
+                source=source,
+                started_at=started_at,
+                finished_at=finished_at,
+                ads=tables.ads,
+                personas=tables.personas,
+                networks=tables.networks,
+                movements=tables.movements,
+                n_quarantined=n_quarantined,
+                actor="cli:analyse",
+            )
+            session.commit()
+    except StoreError:
+        raise
+    except Exception as exc:  # the store's own errors, wrapped with context
+        raise StoreError(f"saving the analysis in the app store failed: {exc}") from exc
+    return analysis_id
+
+
+class _ProgressBars:
+    """Rich progress bars per stage, fed by the pipeline's progress callback."""
+
+    def __init__(self, quiet: bool, console: Console, total_lines: int | None) -> None:
+        self.quiet = quiet
+        self.total_lines = total_lines
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+            disable=quiet,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> _ProgressBars:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage == "analyse ads" and total is None:
+            total = self.total_lines
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)

@@ -1,0 +1,220 @@
+"""The pipeline end to end on hand-made records, the outputs and their determinism."""
+
+import csv
+import io
+from pathlib import Path
+
+import orjson
+import pytest
+from adfactories import record_json
+
+from signaal.ads.outputs import (
+    ADS_COLUMNS,
+    LINKS_COLUMNS,
+    MOVEMENTS_COLUMNS,
+    NETWORKS_COLUMNS,
+    PERSONAS_COLUMNS,
+    build_tables,
+    write_quarantine,
+    write_tables,
+)
+from signaal.ads.pipeline import PipelineConfig, run, run_file
+from signaal.ads.records import AdRecord
+from signaal.ads.types import Quarantined
+from signaal.engines.local import LocalEngine
+
+KEY = "test-pseudonym-key"
+
+
+def corpus() -> list[dict[str, object]]:
+    """Two personas sharing one phone (a network), moving Utrecht -> Zeist -> Ede; one loner."""
+    ads = []
+    for day, (name, age, city) in enumerate(
+        [
+            ("Anna", 19, "Utrecht"),
+            ("Anna", 19, "Zeist"),
+            ("Bella", 24, "Utrecht"),
+            ("Bella", 24, "Zeist"),
+            ("Anna", 19, "Ede"),
+            ("Bella", 24, "Ede"),
+        ]
+    ):
+        ads.append(
+            record_json(
+                id=f"site:{day:03}",
+                name=name,
+                age=age,
+                city=city,
+                title=f"{name} nieuw in {city}",
+                text=f"Hoi ik ben {name}, jong en lief. 24/7 beschikbaar, alles mag. "
+                "Bel 06-90000001.",
+                posted_at=f"2026-03-{day + 2:02}T10:00:00+01:00",
+                phones=["06-90000001"],
+            )
+        )
+    ads.append(
+        record_json(
+            id="site:100",
+            name="Carla",
+            age=35,
+            city="Groningen",
+            title="Carla",
+            text="Ontspannende massage in Groningen. Bel 06-90000099.",
+            phones=["06-90000099"],
+        )
+    )
+    return ads
+
+
+def write_jsonl(path: Path, objects: list[dict[str, object]], extra: list[bytes] = ()) -> Path:  # type: ignore[assignment]
+    path.write_bytes(b"".join(orjson.dumps(o) + b"\n" for o in objects) + b"".join(extra))
+    return path
+
+
+def analyse(path: Path, workers: int = 1) -> dict[str, str]:
+    config = PipelineConfig(pseudonym_key=KEY, workers=workers, chunk_size=2)
+    result = run_file(path, config)
+    out = path.parent / f"out-{workers}"
+    write_tables(build_tables(result, pseudonym_key=KEY), out)
+    write_quarantine(result.quarantined, out)
+    return {p.name: p.read_text("utf-8") for p in sorted(out.iterdir())}
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_end_to_end_tables(tmp_path: Path) -> None:
+    files = analyse(write_jsonl(tmp_path / "ads.jsonl", corpus()))
+    assert set(files) == {
+        "ads.csv",
+        "links.csv",
+        "movements.csv",
+        "networks.csv",
+        "personas.csv",
+        "quarantine.jsonl",
+    }
+    headers = {
+        name: text.splitlines()[0].split(",")
+        for name, text in files.items()
+        if name.endswith(".csv")
+    }
+    assert headers["ads.csv"] == list(ADS_COLUMNS)
+    assert headers["personas.csv"] == list(PERSONAS_COLUMNS)
+    assert headers["networks.csv"] == list(NETWORKS_COLUMNS)
+    assert headers["movements.csv"] == list(MOVEMENTS_COLUMNS)
+    assert headers["links.csv"] == list(LINKS_COLUMNS)
+
+    ads = rows(files["ads.csv"])
+    assert [a["ad_id"] for a in ads] == [f"site:{d:03}" for d in range(6)] + ["site:100"]
+    assert all(a["persona_id"] and a["network_id"] for a in ads)
+    anna = {a["persona_id"] for a in ads if a["ad_id"] in ("site:000", "site:001", "site:004")}
+    bella = {a["persona_id"] for a in ads if a["ad_id"] in ("site:002", "site:003", "site:005")}
+    assert len(anna) == 1
+    assert len(bella) == 1
+    assert anna != bella
+    networks = {a["network_id"] for a in ads if a["ad_id"] != "site:100"}
+    assert len(networks) == 1  # one phone, two personas
+    loner = next(a for a in ads if a["ad_id"] == "site:100")
+    assert loner["network_id"] not in networks
+    assert all(0 <= int(a["risk_score"]) <= 100 for a in ads)
+    first = next(a for a in ads if a["ad_id"] == "site:000")
+    assert {"A04", "A05", "A06", "B01"} <= set(first["indicators"].split())
+
+    personas = {p["persona_id"]: p for p in rows(files["personas.csv"])}
+    (anna_id,) = anna
+    assert personas[anna_id]["municipalities"] == "Utrecht;Zeist;Ede"
+    assert personas[anna_id]["n_ads"] == "3"
+    assert personas[anna_id]["first_seen"] == "2026-03-02T09:00:00Z"
+    assert personas[anna_id]["reasons"]
+
+    (network,) = [n for n in rows(files["networks.csv"]) if n["network_id"] in networks]
+    assert network["n_personas"] == "2"
+    assert network["n_ads"] == "6"
+    assert network["contact_points"].startswith("phone:")
+    assert "90000001" not in files["networks.csv"]  # pseudonymised, never the number
+    assert "C01" in network["reasons"]
+
+    moves = rows(files["movements.csv"])
+    anna_moves = [
+        (m["from_municipality"], m["to_municipality"]) for m in moves if m["persona_id"] == anna_id
+    ]
+    assert anna_moves == [("", "Utrecht"), ("Utrecht", "Zeist"), ("Zeist", "Ede")]
+    links = rows(files["links.csv"])
+    assert any(link["kind"] == "phone" for link in links)
+    assert all(link["ad_id_a"] < link["ad_id_b"] for link in links)
+    assert files["quarantine.jsonl"] == ""
+
+
+def test_deterministic_and_independent_of_workers(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "ads.jsonl", corpus())
+    one = analyse(path, workers=1)
+    again = analyse(path, workers=1)
+    two = analyse(path, workers=2)
+    assert one == again == two
+
+
+def test_bad_records_quarantined_rest_analysed(tmp_path: Path) -> None:
+    good = corpus()
+    path = write_jsonl(
+        tmp_path / "ads.jsonl",
+        [*good[:3], good[0]],  # an identical repeat is dropped, not quarantined
+        [b"{broken\n", orjson.dumps(record_json(id="x:1", posted_at="yesterday")) + b"\n"],
+    )
+    result = run_file(path, PipelineConfig(pseudonym_key=KEY))
+    assert [a.id for a in result.ads] == ["site:000", "site:001", "site:002"]
+    assert result.stats.duplicates == 1
+    assert [(q.line, q.field) for q in result.quarantined] == [(5, None), (6, "posted_at")]
+    out = tmp_path / "out"
+    write_quarantine(result.quarantined, out)
+    lines = [orjson.loads(line) for line in (out / "quarantine.jsonl").read_bytes().splitlines()]
+    assert [(q["source"], q["line"]) for q in lines] == [("ads.jsonl", 5), ("ads.jsonl", 6)]
+    assert set(lines[0]) == {"source", "line", "field", "reason", "raw"}
+
+
+def test_missing_and_corrupt_photos_are_reported_ad_kept(tmp_path: Path) -> None:
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    ads = corpus()[:2]
+    ads[0]["images"] = ["photos/missing.jpg"]
+    ads[1]["images"] = ["broken.jpg"]
+    result = run_file(write_jsonl(tmp_path / "ads.jsonl", ads), PipelineConfig(pseudonym_key=KEY))
+    assert len(result.ads) == 2
+    reasons = sorted(q.reason for q in result.quarantined)
+    assert reasons[0].startswith("photo missing: photos/missing.jpg")
+    assert reasons[1].startswith("photo unreadable: broken.jpg")
+    assert {q.line for q in result.quarantined} == {1, 2}
+
+
+def test_csv_input_gives_the_same_tables(tmp_path: Path) -> None:
+    objects = corpus()
+    jsonl = analyse(write_jsonl(tmp_path / "ads.jsonl", objects))
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    path = csv_dir / "ads.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(objects[0]))
+        writer.writeheader()
+        for obj in objects:
+            row = dict(obj)
+            for name in ("phones", "emails", "handles", "images"):
+                row[name] = orjson.dumps(row[name]).decode()
+            row["prices"] = orjson.dumps(row["prices"]).decode()
+            row["origin"] = row["origin"] or ""
+            writer.writerow(row)
+    from_csv = analyse(path)
+    assert from_csv == jsonl
+
+
+def test_run_on_records_and_a_custom_engine(tmp_path: Path) -> None:
+    records: list[AdRecord | Quarantined] = [AdRecord.from_json(o) for o in corpus()]
+    records.append(Quarantined("x.jsonl", 9, None, "malformed JSON: …", "{"))
+    result = run(records, PipelineConfig(pseudonym_key=KEY), engine=LocalEngine(2, max_pending=1))
+    assert len(result.ads) == 7
+    assert len(result.quarantined) == 1
+    assert set(result.linkage.persona_of_ad) == {a.id for a in result.ads}
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+def test_engine_rejects_no_workers(workers: int) -> None:
+    with pytest.raises(ValueError, match="workers"):
+        LocalEngine(workers)

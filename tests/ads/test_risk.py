@@ -1,0 +1,127 @@
+"""Risk: family caps, A alone never alerts, E escalates, explanations add up, weights as data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from signaal.ads.link import link
+from signaal.ads.movement import movement
+from signaal.ads.risk import load_weights, points_to_score, score
+from signaal.ads.types import IndicatorHit, NormalisedAd, RiskResult
+from signaal.errors import ConfigurationError
+
+try:  # tests/ads is a plain folder or a package, depending on the checkout
+    from linkfixtures import hit, make_ad
+except ImportError:  # pragma: no cover
+    from .linkfixtures import hit, make_ad
+
+TEXTS = [
+    "Sportieve vrouw met humor, houdt van lange avonden en goede wijn, alleen op afspraak.",
+    "Nieuw op deze site: ontspannende massage in een rustige praktijk, parkeren voor de deur.",
+    "Ervaren dame ontvangt heren met smaak in een sfeervol appartement vlak bij het station.",
+    "Studente die graag nieuwe mensen leert kennen, bereikbaar in het weekend en op woensdag.",
+]
+
+
+def _run(
+    ads: list[NormalisedAd],
+    hits: dict[str, tuple[IndicatorHit, ...]],
+    weights_path: Path | None = None,
+) -> tuple[RiskResult, dict[str, str]]:
+    linkage = link(ads, hits, {}, pseudonym_key="k")
+    result = score(ads, hits, linkage, movement(ads, linkage), load_weights(weights_path))
+    return result, linkage.persona_of_ad
+
+
+def _assert_explained(result: RiskResult) -> None:
+    for scores in (result.ads, result.personas, result.networks):
+        for value in scores.values():
+            points = sum(r.points for r in value.reasons)
+            if value.score > 0:
+                assert value.reasons
+                assert all(r.text for r in value.reasons)
+            assert value.score == points_to_score(points, load_weights())
+
+
+def test_family_a_is_capped_and_alone_never_alerts() -> None:
+    ads = [make_ad("a1", text=TEXTS[0])]
+    hits = {"a1": tuple(hit(f"A0{k}", 2) for k in range(1, 8))}
+    result, persona = _run(ads, hits)
+    s = result.personas[persona["a1"]]
+    assert sum(r.points for r in s.reasons) == 5
+    assert s.level == "log"
+    assert any("capped" in r.text for r in s.reasons)
+    _assert_explained(result)
+
+
+def test_links_and_movement_outweigh_wording() -> None:
+    ads = []
+    for k, city in enumerate(["Utrecht", "Zwolle", "Venlo", "Breda"]):
+        ads.append(make_ad(f"a{k}", name="Anna", city=city, day=7 * k, phone="+40700000001"))
+        ads.append(
+            make_ad(f"b{k}", name="Bo", age=21, city=city, day=7 * k + 1, phone="+40700000001")
+        )
+    wording = [make_ad("w1", name="Wil", phone="+31690000500", text=TEXTS[2])]
+    hits = {"w1": (hit("A01", 2), hit("A02", 2), hit("A06", 2))}
+    result, persona = _run(ads + wording, hits)
+    linked = result.personas[persona["a0"]]
+    worded = result.personas[persona["w1"]]
+    assert linked.score > worded.score
+    assert linked.level == "priority"
+    ids = {r.indicator_id for r in linked.reasons}
+    assert {"C01", "C06", "D01", "D02"} <= ids
+    assert sum(r.points for r in linked.reasons if r.family == "D") <= 4
+    assert sum(r.points for r in linked.reasons if r.family == "C") <= 6
+    _assert_explained(result)
+
+
+def test_minor_risk_escalates_to_review() -> None:
+    ads = [make_ad("m1", age=18, text=TEXTS[3])]
+    hits = {"m1": (hit("E01", 0, "jong + 18"),)}
+    result, persona = _run(ads, hits)
+    s = result.personas[persona["m1"]]
+    assert s.level in {"review", "priority"}
+    assert any(r.indicator_id == "E01" for r in s.reasons)
+    assert result.ads["m1"].level in {"review", "priority"}
+
+
+def test_no_evidence_means_zero_and_log() -> None:
+    result, persona = _run([make_ad("a1", text=TEXTS[0])], {})
+    s = result.personas[persona["a1"]]
+    assert (s.score, s.level, s.reasons) == (0, "log", ())
+
+
+def test_weights_file_overrides_the_defaults(tmp_path: Path) -> None:
+    ads = [
+        make_ad("a1", name="Anna", text=TEXTS[0]),
+        make_ad("b1", name="Bo", age=21, text=TEXTS[1]),
+    ]
+    path = tmp_path / "weights.json"
+    path.write_text(json.dumps({"weights": {"C01": 1.5}}))
+    result, persona = _run(ads, {}, path)
+    c01 = [r for r in result.personas[persona["a1"]].reasons if r.indicator_id == "C01"]
+    assert c01[0].points == 1.5
+    default, _ = _run(ads, {})
+    c01 = [r for r in default.personas[persona["a1"]].reasons if r.indicator_id == "C01"]
+    assert c01[0].points == 3
+
+
+def test_bad_weights_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "weights.json"
+    path.write_text('{"weights": {"C01": "high"}}')
+    with pytest.raises(ConfigurationError, match="C01"):
+        load_weights(path)
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        load_weights(tmp_path / "absent.json")
+
+
+def test_points_map_to_bands_on_the_0_100_scale() -> None:
+    w = load_weights()
+    assert points_to_score(0, w) == 0
+    assert points_to_score(3, w) == 30
+    assert points_to_score(4, w) == 40
+    assert points_to_score(7, w) == 70
+    assert points_to_score(1000, w) == 100

@@ -1,0 +1,83 @@
+"""Near-duplicate text: masking, MinHash equal to datasketch, LSH pairs."""
+
+from __future__ import annotations
+
+import datasketch
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signaal.ads.textsim import (
+    ShingleHasher,
+    TextSimConfig,
+    estimated_jaccard,
+    minhash,
+    shingle_hashes,
+    text_links,
+)
+
+
+def test_signatures_are_bit_identical_to_datasketch() -> None:
+    rng = np.random.default_rng(5)
+    for size in (1, 3, 50, 400):
+        shingles = np.unique(rng.integers(0, 2**32, size=size, dtype=np.uint64)).astype(np.uint32)
+        ours = minhash(shingles, np.array([0, shingles.size]), num_perm=64, seed=1)[0]
+        theirs = datasketch.MinHash(num_perm=64, seed=1, hashfunc=lambda x: x)
+        theirs.update_batch([int(v) for v in shingles])
+        assert np.array_equal(ours, theirs.hashvalues)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sets(st.integers(0, 5000), min_size=20, max_size=300),
+    st.sets(st.integers(0, 5000), min_size=20, max_size=300),
+)
+def test_estimated_jaccard_is_close_to_the_exact_jaccard(a: set[int], b: set[int]) -> None:
+    exact = len(a & b) / len(a | b)
+    flat = np.concatenate([np.array(sorted(a)), np.array(sorted(b))]).astype(np.uint32)
+    sigs = minhash(flat, np.array([0, len(a), len(a) + len(b)]), num_perm=256, seed=3)
+    # 256 permutations: standard error at most 0.5 / 16 = 0.031; allow four of them.
+    assert abs(estimated_jaccard(sigs[0], sigs[1]) - exact) < 0.125
+
+
+def test_masking_hides_names_places_numbers_and_contact_points() -> None:
+    hasher = ShingleHasher(names=["Anna", "Bella"], places=["Utrecht", "Den Haag"])
+    a = hasher.words("Ik ben Anna uit Utrecht, 23 jaar. Bel 06-12345678 of mail anna@x.nl")
+    b = hasher.words("Ik ben Bella uit Den Haag, 19 jaar. Bel +31 6 87654321 of mail bo@y.com")
+    assert a[:3] == b[:3]
+    assert hasher.shingles(a).tolist() != []
+    # "Den Haag" is two place words, so compare after the place run.
+    assert a[-4:] == b[-4:]
+
+
+def test_texts_with_a_shared_template_are_pairs_unrelated_texts_are_not() -> None:
+    template = (
+        "Hallo lieve heren, ik ben {n} uit {c} en ik ontvang je graag in mijn nette woning. "
+        "Ik ben {a} jaar, slank en sportief, en heb alle tijd voor een ontspannen afspraak."
+    )
+    texts = [
+        template.format(n="Anna", c="Utrecht", a=23),
+        template.format(n="Bella", c="Zwolle", a=31),
+        template.format(n="Cato", c="Ede", a=20).replace("slank en sportief", "lief en rustig"),
+        "Massagepraktijk aan de rand van de stad, alleen op afspraak en met ervaren masseuses.",
+        "",
+    ]
+    links = text_links(texts, names=["Anna", "Bella", "Cato"], places=["Utrecht", "Zwolle", "Ede"])
+    pairs = {tuple(p) for p in links.pairs.tolist()}
+    assert (0, 1) in pairs
+    assert (0, 2) in pairs or (1, 2) in pairs
+    assert not any(3 in p for p in pairs)
+    assert not links.usable[4]
+
+
+def test_shingles_do_not_depend_on_the_rest_of_the_corpus() -> None:
+    text = "een tekst met genoeg woorden om shingles te maken voor deze test"
+    alone, _ = shingle_hashes([text])
+    together, offsets = shingle_hashes(["iets anders helemaal", text])
+    assert np.array_equal(alone, together[offsets[1] : offsets[2]])
+
+
+def test_bad_banding_is_refused() -> None:
+    with pytest.raises(ValueError, match="bands"):
+        TextSimConfig(num_perm=64, bands=10, rows=4)
