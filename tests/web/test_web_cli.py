@@ -63,7 +63,28 @@ def test_demo_refuses_outside_development(demo_env, monkeypatch):
     assert "development" in result.output
 
 
-def test_without_pipeline_the_demo_says_how_to_load_an_analysis(tmp_path, monkeypatch):
-    monkeypatch.setattr(web_cli, "pipeline_available", lambda: False)
-    settings = get_settings().model_copy(update={"data_dir": tmp_path})
-    assert "no ads pipeline" in web_cli.load_demo_analysis(settings)
+def test_demo_analysis_generates_analyses_and_stores_once(tmp_path, monkeypatch):
+    """The real hook: synth + analyse --store as subprocesses, then kept on the next start."""
+    monkeypatch.setenv("SIGNAAL_ENV", "development")
+    monkeypatch.delenv("SIGNAAL_DATABASE_URL", raising=False)
+    settings = get_settings().model_copy(update={"data_dir": tmp_path / "data"})
+    (tmp_path / "data").mkdir()
+    from signaal.store.db import upgrade, url_from_settings
+
+    upgrade(url_from_settings(settings))
+    first = web_cli.load_demo_analysis(settings, ads=300)
+    assert "stored" in first
+    assert (tmp_path / "data" / "demo" / "analysis" / "ads.csv").exists()
+    assert (tmp_path / "data" / "demo" / "analysis" / "report.html").exists()
+    engine = make_engine(url_from_settings(settings))
+    try:
+        with session_factory(engine)() as session:
+            from signaal.store import analysis
+
+            run = analysis.latest_run(session)
+            assert run is not None
+            assert run.n_ads == 300
+            assert analysis.top_networks(session, run.id, limit=5)
+    finally:
+        engine.dispose()
+    assert "kept" in web_cli.load_demo_analysis(settings, ads=300)

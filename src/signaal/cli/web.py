@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -80,14 +79,6 @@ def serve(
     _run_server(settings, host or settings.host, port or settings.port, forwarded_allow_ips)
 
 
-def pipeline_available() -> bool:
-    """Whether this build has the synthetic corpus generator and the ads pipeline."""
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("signaal.synth", "signaal.ads.pipeline")
-    )
-
-
 def load_demo_analysis(settings: Settings, *, ads: int = DEMO_ADS) -> str:
     """Generate the synthetic demo corpus into ``<data>/demo`` and store its analysis.
 
@@ -96,11 +87,6 @@ def load_demo_analysis(settings: Settings, *, ads: int = DEMO_ADS) -> str:
     what the command line produces. Nothing is generated twice: an existing corpus is reused
     and an already stored analysis is kept.
     """
-    if not pipeline_available():
-        return (
-            "No analysis loaded: this build has no ads pipeline yet; the analysis pages show "
-            "how to load one."
-        )
     from signaal.store import analysis
     from signaal.store.db import make_engine, session_factory, url_from_settings
 
@@ -121,10 +107,28 @@ def load_demo_analysis(settings: Settings, *, ads: int = DEMO_ADS) -> str:
     }
     if not (corpus / "ads.jsonl").exists():
         _signaal(
-            ["synth", "--out", str(corpus), "--ads", str(ads), "--seed", str(DEMO_SEED)],
+            [
+                "synth",
+                "--out",
+                str(corpus),
+                "--ads",
+                str(ads),
+                "--seed",
+                str(DEMO_SEED),
+                "--photos",
+            ],
             environment,
         )
-    _signaal(["analyse", str(corpus), "--store"], environment)
+    _signaal(
+        [
+            "analyse",
+            str(corpus / "ads.jsonl"),
+            "--out",
+            str(corpus / "analysis"),
+            "--store",
+        ],
+        environment,
+    )
     return f"Analysed the synthetic demo corpus in {corpus} and stored the results."
 
 
