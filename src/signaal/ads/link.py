@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from signaal.ads.graph import IntArray, chain_edges, components, run_starts
+from signaal.ads.graph import IntArray, chain_edges, components, paused_gc, run_starts
 from signaal.ads.photos import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY, near_duplicate_photos
 from signaal.ads.textsim import TextLinks, TextSimConfig, fold, text_links
 from signaal.ads.types import (
@@ -356,6 +356,19 @@ def link(
     ``hits`` is accepted for engines that pass every stage the same inputs; linking does not
     depend on wording cues. ``photo_hashes`` maps ad ids to the hashes of their images.
     """
+    with paused_gc():
+        return _link(ads, hits, photo_hashes, pseudonym_key=pseudonym_key, config=config)
+
+
+def _link(
+    ads: Sequence[NormalisedAd],
+    hits: Mapping[str, tuple[IndicatorHit, ...]],
+    photo_hashes: Mapping[str, Sequence[PhotoHash]],
+    *,
+    pseudonym_key: str,
+    config: LinkConfig | None = None,
+) -> Linkage:
+
     del hits
     cfg = config or LinkConfig()
     ordered = sorted(ads, key=lambda a: a.record.id)

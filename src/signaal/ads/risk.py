@@ -32,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from signaal.ads.graph import paused_gc
 from signaal.ads.types import (
     ContactKind,
     IndicatorHit,
@@ -481,6 +482,18 @@ def score(
     weights: RiskWeights,
 ) -> RiskResult:
     """Scores with reasons for every ad, persona and network."""
+    with paused_gc():
+        return _score_all(ads, hits, linkage, movement, weights)
+
+
+def _score_all(
+    ads: Sequence[NormalisedAd],
+    hits: Mapping[str, tuple[IndicatorHit, ...]],
+    linkage: Linkage,
+    movement: MovementResult,
+    weights: RiskWeights,
+) -> RiskResult:
+
     t = _tallies(ads, hits, linkage, movement, weights)
     ads_sorted, ad_tallies, link_tally = t.ads_sorted, t.ad, t.link
     persona_tally, personas_of_network = t.persona, t.personas_of_network
