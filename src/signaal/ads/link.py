@@ -56,6 +56,7 @@ _KIND_OF_CONTACT = {
     ContactKind.WEBSITE: LinkKind.HANDLE,
 }
 _NAME_CLEAN = re.compile(r"[^a-z]+")
+_DUO_SPLIT = re.compile(r"\s*(?:&|\+|/|,|\ben\b|\band\b|\bund\b)\s*", re.IGNORECASE)
 _DAY = 86400.0
 
 
@@ -112,9 +113,14 @@ def _ids_of(labels: IntArray, ids: Sequence[str], make: Callable[[str], str]) ->
 
 
 def normalise_name(name: str | None) -> str | None:
-    """Advertised names compared case-, accent- and punctuation-blind (``Zoë!`` -> ``zoe``)."""
+    """Advertised names compared case-, accent- and punctuation-blind (``Zoë!`` -> ``zoe``).
+
+    A duo ad ("Femke & Debby", "Anna en Romy") belongs to the persona of its first name: the
+    same woman advertises alone and together with a friend on the same phone.
+    """
     if not name:
         return None
+    name = _DUO_SPLIT.split(name, maxsplit=1)[0]
     cleaned = _NAME_CLEAN.sub("", fold(name))
     return cleaned or None
 
