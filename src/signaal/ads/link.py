@@ -25,11 +25,11 @@ network (``N-``): the same input gives the same ids on every run.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -80,9 +80,6 @@ class LinkConfig:
     max_personas_per_contact: int = 60
     #: A template shared by more personas than this is generic wording, not a network template.
     max_personas_per_template: int = 25
-    #: Emit every same-persona link (large) or only the cross-persona links and one chain per
-    #: persona and evidence group.
-    all_links: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,18 +122,16 @@ def normalise_name(name: str | None) -> str | None:
     return cleaned or None
 
 
+@cache
 def _default_places() -> tuple[str, ...]:
+    """Municipality and place names of ``signaal.geo`` (masked as ``<place>`` in texts)."""
     try:
-        geo = importlib.import_module("signaal.geo")
-    except ImportError:
+        from signaal import geo
+    except ImportError:  # an engine without the geography: the corpus's own places still count
         return ()
-    names = getattr(geo, "municipality_names", None)
-    if callable(names):
-        try:
-            return tuple(str(n) for n in names())
-        except Exception:  # geo data missing: masking falls back to the corpus's own places
-            return ()
-    return ()
+    names = {m.name for m in geo.municipalities()}
+    names.update(p.name for p in geo.places())
+    return tuple(sorted(names))
 
 
 def _text_of(ad: NormalisedAd) -> tuple[str, list[tuple[int, int]]]:
@@ -192,7 +187,7 @@ def _photo_groups(
     ads: Sequence[NormalisedAd],
     photo_hashes: Mapping[str, Sequence[PhotoHash]],
     config: LinkConfig,
-) -> tuple[_Group, dict[tuple[int, int], int]]:
+) -> _Group:
     """Photo clusters (connected near-duplicate hashes) and each ad's membership."""
     hex_index: dict[str, int] = {}
     ad_rows: list[int] = []
@@ -205,11 +200,8 @@ def _photo_groups(
             ad_rows.append(i)
             hash_rows.append(h)
     hexes = sorted(hex_index, key=hex_index.__getitem__)
-    pairs, distances = near_duplicate_photos(hexes, max_distance=config.photo_max_distance)
+    pairs, _ = near_duplicate_photos(hexes, max_distance=config.photo_max_distance)
     labels_of_hash = components(len(hexes), pairs)
-    distance_of_pair = {
-        (int(a), int(b)): int(d) for (a, b), d in zip(pairs, distances, strict=True)
-    }
     ad_arr = np.asarray(ad_rows, dtype=np.int64)
     cluster = labels_of_hash[np.asarray(hash_rows, dtype=np.int64)] if hash_rows else ad_arr
     # Renumber clusters densely in order of first appearance (ads are sorted by id).
@@ -220,16 +212,13 @@ def _photo_groups(
     keep = np.unique(np.stack((ad_arr, dense), axis=1), axis=0) if dense.size else None
     if keep is None:
         empty = np.zeros(0, dtype=np.int64)
-        return _Group(ad=empty, group=empty, kind=[], label=[]), distance_of_pair
+        return _Group(ad=empty, group=empty, kind=[], label=[])
     n_groups = int(uniq.size)
-    return (
-        _Group(
-            ad=keep[:, 0],
-            group=keep[:, 1],
-            kind=[LinkKind.PHOTO] * n_groups,
-            label=[f"photo:{g + 1}" for g in range(n_groups)],
-        ),
-        distance_of_pair,
+    return _Group(
+        ad=keep[:, 0],
+        group=keep[:, 1],
+        kind=[LinkKind.PHOTO] * n_groups,
+        label=[f"photo:{g + 1}" for g in range(n_groups)],
     )
 
 
@@ -405,7 +394,7 @@ def _link(
     t = np.asarray([a.posted_at.timestamp() for a in ordered], dtype=np.float64)
 
     contacts, _ = _contact_groups(ordered, pseudonym_key)
-    photos, _photo_distance = _photo_groups(ordered, photo_hashes, cfg)
+    photos = _photo_groups(ordered, photo_hashes, cfg)
     texts, text_result = _text_groups(ordered, raw_names, cfg)
 
     # 1. Personas.
