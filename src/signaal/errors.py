@@ -3,10 +3,12 @@
     SignaalError                 base of every error Signaal raises on purpose
     ├── ConfigurationError       a setting is missing, malformed or unsafe (e.g. default secret key)
     ├── InputError               bad input from a user or a file; carries where and why
-    │   └── RecordError          one ad record is malformed (file, line, field, reason)
+    │   ├── RecordError          one ad record is malformed (file, line, field, reason)
+    │   └── FieldError           one form or command value is invalid (field, reason)
     ├── NotFoundError            a requested record does not exist (or may not be seen)
     ├── PermissionDenied         the actor may not perform the action on the resource
     ├── AuthenticationError      wrong credentials, expired or tampered session, bad second factor
+    │   └── TooManyAttempts      login refused for a while after repeated failures (retry_after)
     ├── ConflictError            the change conflicts with the current state (duplicate, stale)
     ├── StoreError               the app store failed (wraps the database error with context)
     └── AuditIntegrityError      the audit chain does not verify
@@ -52,6 +54,17 @@ class RecordError(InputError):
         self.reason = reason
 
 
+class FieldError(InputError):
+    """One value of a form or command is invalid; ``field`` names it (e.g. ``"email"``)."""
+
+    code = "invalid_field"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 class NotFoundError(SignaalError):
     code = "not_found"
     http_status = 404
@@ -65,6 +78,17 @@ class PermissionDenied(SignaalError):
 class AuthenticationError(SignaalError):
     code = "unauthenticated"
     http_status = 401
+
+
+class TooManyAttempts(AuthenticationError):
+    """Too many failed attempts for an account or address; ``retry_after`` is in seconds."""
+
+    code = "too_many_attempts"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConflictError(SignaalError):

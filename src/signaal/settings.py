@@ -63,11 +63,25 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = Field(
         default=8 * 3600, ge=60, description="How long a login session lasts without activity."
     )
+    session_absolute_max_age_seconds: int = Field(
+        default=12 * 3600,
+        ge=60,
+        description="How long a login session lasts at most, however active; then the user logs "
+        "in again.",
+    )
     login_rate_limit: int = Field(
         default=5, ge=1, description="Failed logins per account and per address before a pause."
     )
     login_rate_window_seconds: int = Field(
         default=900, ge=1, description="Window over which failed logins are counted."
+    )
+
+    analysis_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days that a stored analysis run is kept; `signaal db purge-expired` deletes "
+        "older runs.",
     )
 
     @model_validator(mode="after")

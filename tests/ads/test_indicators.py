@@ -244,3 +244,12 @@ def test_custom_indicator_file(tmp_path: Path, make_record: RecordFactory) -> No
     matcher = Matcher(load_indicators(path))
     hits = detect(normalise(make_record(text="heel wild")), matcher)
     assert [h.indicator_id for h in hits if h.field == "text"] == ["A08"]
+
+
+def test_docs_indicators_md_is_generated_from_the_json() -> None:
+    from signaal.ads.indicators import indicators_markdown
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "indicators.md"
+    assert docs.read_text("utf-8") == indicators_markdown(), (
+        "docs/indicators.md is stale: run scripts/indicators_doc.py"
+    )

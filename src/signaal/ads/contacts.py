@@ -161,6 +161,12 @@ def canonical_phone(number: str, region: str = DEFAULT_REGION) -> str | None:
     Dutch numbers need the nine digits of a national number (so dates and short codes fail);
     numbers of other countries need at least eight digits and to be possible for that country.
     """
+    if region == "NL":
+        # The common case without the (slow) parser: every nine-digit Dutch national number
+        # that does not start with 0 is possible ("06 …", "020 …", "+31 6 …", "0031 6 …").
+        national = _dutch_national(number)
+        if national is not None:
+            return "+31" + national
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
@@ -174,6 +180,16 @@ def canonical_phone(number: str, region: str = DEFAULT_REGION) -> str | None:
     elif len(national) < 8:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _dutch_national(number: str) -> str | None:
+    for prefix in ("+31", "0031", "0"):
+        if number.startswith(prefix):
+            rest = number[len(prefix) :]
+            if len(rest) == 9 and rest.isdigit() and rest[0] != "0":
+                return rest
+            return None
+    return None
 
 
 def _window_number(groups: list[tuple[str, int, int]], raw: str, i: int, j: int) -> str:
@@ -210,7 +226,11 @@ def _parse_run(raw: str) -> tuple[tuple[str, int, int, bool], ...]:
                     break
                 if total >= 8:
                     ends.append(j)
+            international = i == 0 and _plus_before(raw, groups[i][1]) >= 0
+            first = groups[i][0]
             for j in reversed(ends):
+                if not international and not first.startswith("00") and _digits(groups, i, j) != 10:
+                    continue  # a national number written with a 0 has ten digits
                 if dates and _overlaps((groups[i][1], groups[j - 1][2]), dates):
                     continue
                 canonical = canonical_phone(_window_number(groups, raw, i, j))
@@ -222,17 +242,21 @@ def _parse_run(raw: str) -> tuple[tuple[str, int, int, bool], ...]:
             continue
         canonical, j = best
         start = groups[i][1]
-        plus = _plus_before(raw, start) if i == 0 else -1
+        plus_at = _plus_before(raw, start) if i == 0 else -1
         obscured = _is_obscured(groups[i:j], raw)
-        if plus >= 0:
+        if plus_at >= 0:
             # The word "plus", or a country code split over groups ("+3.45.91…"), hides it.
             country = phonenumbers.parse(canonical).country_code
-            obscured = obscured or raw[plus] != "+" or len(groups[i][0]) < len(str(country))
-            start = plus
+            obscured = obscured or raw[plus_at] != "+" or len(groups[i][0]) < len(str(country))
+            start = plus_at
         end = groups[j - 1][2]
         found.append((canonical, start, end, obscured))
         i = j
     return tuple(found)
+
+
+def _digits(groups: list[tuple[str, int, int]], i: int, j: int) -> int:
+    return sum(len(g[0]) for g in groups[i:j])
 
 
 def _plus_before(raw: str, start: int) -> int:

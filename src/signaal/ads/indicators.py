@@ -189,6 +189,9 @@ class Matcher:
             self._automaton.add_word(folded, (len(folded), tuple(items)))
         self._automaton.make_automaton()
         self.by_id = indicators.by_id
+        self.combinations = tuple(
+            i for i in indicators.indicators if i.rule == "combination" and i.requires
+        )
         self.scan_cache: dict[tuple[str, str, str], tuple[tuple[IndicatorHit, str | None], ...]]
         self.scan_cache = {}
 
@@ -384,20 +387,20 @@ def detect(ad: NormalisedAd, matcher: Matcher | None = None) -> tuple[IndicatorH
     if b02 is not None:
         hits.extend(_contradictions(ad, b02, places))
 
-    for indicator in matcher.indicators.indicators:
-        if indicator.rule == "combination" and indicator.requires:
-            present = {h.indicator_id for h in hits}
-            if all(required in present for required in indicator.requires):
-                hits.append(
-                    IndicatorHit(
-                        indicator.id,
-                        indicator.family,
-                        indicator.points,
-                        "ad",
-                        None,
-                        " + ".join(indicator.requires),
-                    )
+    if matcher.combinations:
+        present = {h.indicator_id for h in hits}
+    for indicator in matcher.combinations:
+        if all(required in present for required in indicator.requires):
+            hits.append(
+                IndicatorHit(
+                    indicator.id,
+                    indicator.family,
+                    indicator.points,
+                    "ad",
+                    None,
+                    " + ".join(indicator.requires),
                 )
+            )
     hits.sort(key=_hit_order)
     return tuple(hits)
 
@@ -475,3 +478,80 @@ def price_hits(
             evidence = f"€{ad.price_per_hour:.0f}/uur; mediaan {ad.municipality} €{median:.0f}/uur"
             found[ad.id] = IndicatorHit("A10", "A", indicator.points, "prices", None, evidence)
     return found
+
+
+def indicators_markdown(indicators: IndicatorSet | None = None) -> str:
+    """docs/indicators.md, generated from the indicator definitions (a test keeps it current)."""
+    definitions = indicators or default_indicators()
+    families = definitions.families
+    out = [
+        "# Indicators",
+        "",
+        "<!-- Generated from src/signaal/ads/indicators.json by scripts/indicators_doc.py; "
+        "do not edit by hand. -->",
+        "",
+        "Named, sourced cues of possible sexual exploitation in online ads (INDICATORS.md 5a). "
+        "Weights are a starting point for **human triage**, not truth: a single ad's wording is "
+        "weak evidence; links between ads (family C) and movement (family D) weigh more.",
+        "",
+        "Weights: +3 strong, +2 moderate, +1 weak, 0 logged only, -1 counter-indicator; "
+        "*flag* = escalates to review. Basis: **E** tested against non-trafficking ads (JRSA), "
+        "**P** Dutch practitioner statement, **L** list or literature, **H** hypothesis.",
+        "",
+        "## Families and caps",
+        "",
+        "| family | name | cap (points) |",
+        "|---|---|---|",
+    ]
+    for key, family in families.items():
+        cap = "-" if family.cap is None else f"{family.cap:g}"
+        extra = f" (escalates to {family.escalates})" if family.escalates else ""
+        out.append(f"| {key} | {family.name_en} / {family.name_nl} | {cap}{extra} |")
+    out += ["", "## Bands", "", "| level | points |", "|---|---|"]
+    for band in definitions.bands:
+        low = "" if band.min is None else f"{band.min:g}"
+        high = "" if band.max is None else f"{band.max:g}"
+        span = f"<= {high}" if not low else (f">= {low}" if not high else f"{low}-{high}")
+        out.append(f"| {band.level} | {span} |")
+    out += [
+        "",
+        "## Indicators",
+        "",
+        "| id | indicator | weight | basis | computed by | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    computed = {
+        "text": "text patterns",
+        "field:age": "age field",
+        "field:contradiction": "fields vs text",
+        "reviewer": "reviewer",
+        "link": "link stage",
+        "movement": "movement stage",
+        "combination": "combination",
+        "registry": "partner registry",
+        "registration": "registration module",
+    }
+    for i in definitions.indicators:
+        weight = "flag" if i.flag else f"{i.points:+g}".replace("+0", "0")
+        rule = computed.get(i.rule, i.rule)
+        if i.rule == "combination":
+            rule = "combination of " + " and ".join(i.requires)
+        name = f"{i.name_en} / *{i.name_nl}*"
+        out.append(f"| {i.id} | {name} | {weight} | {', '.join(i.basis)} | {rule} | {i.source} |")
+    out += ["", "## Patterns", ""]
+    out.append(
+        "Patterns are folded like ad texts (case, accents, leetspeak, spaced letters, "
+        "invisible characters) and matched on word boundaries; `*` at the end allows any word "
+        "ending."
+    )
+    for i in definitions.indicators:
+        if not any(i.patterns.values()):
+            continue
+        out += ["", f"### {i.id} {i.name_en}", ""]
+        for lang, patterns in i.patterns.items():
+            if patterns:
+                shown = ", ".join(f"`{p}`" for p in patterns)
+                out.append(f"- {lang}: {shown}")
+        if i.note:
+            out.append(f"- note: {i.note}")
+    return "\n".join(out) + "\n"

@@ -21,7 +21,7 @@ from typing import Protocol, TypeVar
 import orjson
 
 from signaal.ads.indicators import IndicatorSet, Matcher, default_matcher, detect, price_hits
-from signaal.ads.normalise import normalise
+from signaal.ads.normalise import normalise, parse_posted_at
 from signaal.ads.read import (
     Deduplicator,
     ParsedLine,
@@ -115,10 +115,42 @@ class _ChunkResult:
     seconds: dict[str, float]
 
 
+# Reposts repeat everything but their id, address and time: the per-ad stages of an earlier
+# ad with the same content are reused (per worker process, bounded).
+_REPOST_CACHE: dict[tuple[object, ...], tuple[NormalisedAd, tuple[IndicatorHit, ...]]] = {}
+_REPOST_CACHE_SIZE = 50_000
+
+
+def _content_key(record: AdRecord) -> tuple[object, ...]:
+    return (
+        record.title,
+        record.text,
+        record.city,
+        record.phones,
+        record.emails,
+        record.handles,
+        record.age,
+        tuple(record.prices.items()),
+    )
+
+
 def _per_ad(parsed: ParsedLine, matcher: Matcher, seconds: dict[str, float]) -> _AdResult:
     started = time.process_time()
+    record = parsed.record
+    key = _content_key(record)
+    cached = _REPOST_CACHE.get(key) if matcher is _REPOST_MATCHER[0] else None
+    if cached is not None:
+        template, cached_hits = cached
+        try:
+            posted_at = parse_posted_at(record.posted_at)
+        except ValueError:
+            posted_at = None
+        if posted_at is not None:
+            ad = replace(template, record=record, posted_at=posted_at)
+            seconds["normalise"] += time.process_time() - started
+            return _AdResult(parsed, ad, cached_hits)
     try:
-        ad = normalise(parsed.record)
+        ad = normalise(record)
     except ValueError as exc:
         # Only records built in code can get here (the readers validate posted_at).
         raw = orjson.dumps(parsed.record.to_json()).decode()
@@ -128,7 +160,16 @@ def _per_ad(parsed: ParsedLine, matcher: Matcher, seconds: dict[str, float]) -> 
     hits = detect(ad, matcher)
     seconds["normalise"] += normalised - started
     seconds["indicators"] += time.process_time() - normalised
+    if _REPOST_MATCHER[0] is not matcher:
+        _REPOST_CACHE.clear()
+        _REPOST_MATCHER[0] = matcher
+    if len(_REPOST_CACHE) >= _REPOST_CACHE_SIZE:
+        _REPOST_CACHE.clear()
+    _REPOST_CACHE[key] = (ad, hits)
     return _AdResult(parsed, ad, hits)
+
+
+_REPOST_MATCHER: list[Matcher | None] = [None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,9 +38,21 @@ def show_settings() -> None:
     Console().print(table)
 
 
+from signaal.cli import store as _store  # noqa: E402  (registers after app exists)
+
+app.add_typer(_store.db_app, name="db")
+app.add_typer(_store.organisations_app, name="organisations")
+app.add_typer(_store.users_app, name="users")
+app.add_typer(_store.audit_app, name="audit")
+
 from signaal.cli.synth import synth as _synth  # noqa: E402
 
 app.command("synth")(_synth)
+
+from signaal.cli import web as _web  # noqa: E402
+
+app.command("serve")(_web.serve)
+app.command("demo")(_web.demo)
 
 from signaal.cli.analyse import analyse as _analyse  # noqa: E402
 

@@ -101,7 +101,7 @@ def analyse(
     from signaal.errors import SignaalError
     from signaal.settings import get_settings
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     if lang not in ("nl", "en"):
         raise typer.BadParameter("use nl or en", param_hint="--lang")
     try:

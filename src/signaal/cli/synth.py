@@ -60,12 +60,12 @@ def synth(
     )
     if not (only_stats and not generating):
         base = SynthConfig()
-        shares = (
-            shares_with_controlled(base.class_shares, controlled_share)
-            if controlled_share is not None
-            else base.class_shares
-        )
         try:
+            shares = (
+                shares_with_controlled(base.class_shares, controlled_share)
+                if controlled_share is not None
+                else base.class_shares
+            )
             config = SynthConfig(seed=seed, ads=ads, photos=photos, days=days, class_shares=shares)
             config.validate()
         except ValueError as exc:

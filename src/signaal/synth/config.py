@@ -40,15 +40,15 @@ def _default_class_shares() -> dict[str, float]:
 def _default_cities_per_month() -> dict[str, float]:
     # Targets for the mean number of distinct municipalities a persona advertises in per
     # calendar month in which she has ads (partial months included, so a weekly rotation gives
-    # about 2.6 rather than 4); the movement parameters below are chosen to produce them.
+    # about 2.8 rather than 4); the movement parameters below are chosen to produce them.
     return {
-        "independent": 1.08,
-        "touring": 2.8,
+        "independent": 1.06,
+        "touring": 2.9,
         "agency": 1.0,
         "duo": 1.0,
-        "scammer": 3.0,
-        "loverboy": 2.6,
-        "network": 2.6,
+        "scammer": 2.9,
+        "loverboy": 2.8,
+        "network": 2.8,
     }
 
 

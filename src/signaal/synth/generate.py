@@ -71,10 +71,27 @@ def class_budgets(cfg: SynthConfig) -> dict[str, int]:
     return out
 
 
-def plan(cfg: SynthConfig) -> list[GroupRef]:
-    """The groups of the corpus, in index order, with what each contributes."""
+def _count_groups(
+    cfg: SynthConfig, cls: str, items: list[tuple[int, str | None]]
+) -> list[tuple[int, tuple[str, ...]]]:
+    """What planning needs of each group: its number of postings and its phones' blocks."""
+    out = []
+    for gi, victim in items:
+        group = build_group(cfg, gi, cls, victim)
+        out.append((len(group.events), tuple(blk for blk, _ in group.phones)))
+    return out
+
+
+def plan(cfg: SynthConfig, pool: Executor | None = None) -> list[GroupRef]:
+    """The groups of the corpus, in index order, with what each contributes.
+
+    Groups are built in batches (in parallel when ``pool`` is given) of sizes fixed by the
+    configuration alone: the first batch of a class has 8 groups, each next one twice as many
+    (at most 512). Groups of the last batch beyond the class's budget are not used and their
+    indices are skipped, so the plan does not depend on the number of workers.
+    """
     cfg.validate()
-    rng = random.Random(cfg.seed * 7919 + 17)  # noqa: S311 (reproducible simulation, not security)
+    rng = random.Random(cfg.seed * 7919 + 17)  # noqa: S311 (reproducible simulation)
     refs: list[GroupRef] = []
     phone_counts: Counter[str] = Counter()
     victims: list[str] = []
@@ -83,27 +100,40 @@ def plan(cfg: SynthConfig) -> list[GroupRef]:
     for cls, budget in class_budgets(cfg).items():
         got = 0
         empty = 0
+        batch = 8
         while got < budget:
-            victim = rng.choice(victims) if cls == "scammer" and victims else None
-            group = build_group(cfg, gi, cls, victim)
-            n = len(group.events)
-            if n == 0:
-                empty += 1
-                if empty > 1000:
-                    raise RuntimeError(f"class {cls} produces no postings; check the config")
-                gi += 1
-                continue
-            take = min(n, budget - got)
-            blocks = sorted({blk for blk, _ in group.phones})
-            base = tuple((blk, phone_counts[blk]) for blk in blocks)
-            for blk, _ in group.phones:
-                phone_counts[blk] += 1
-            refs.append(GroupRef(gi, cls, take, victim, ad_base, base))
-            ad_base += take
-            got += take
-            if cls in ("independent", "touring"):
-                victims.append(f"{gi}.0")
-            gi += 1
+            indices = list(range(gi, gi + batch))
+            picks = [rng.choice(victims) if cls == "scammer" and victims else None for _ in indices]
+            items = list(zip(indices, picks, strict=True))
+            if pool is not None and batch >= 64:
+                parts = [items[i : i + 32] for i in range(0, batch, 32)]
+                counted = [
+                    c
+                    for part in pool.map(
+                        _count_groups, [cfg] * len(parts), [cls] * len(parts), parts
+                    )
+                    for c in part
+                ]
+            else:
+                counted = _count_groups(cfg, cls, items)
+            for g, victim, (n, blocks) in zip(indices, picks, counted, strict=True):
+                if got >= budget:
+                    break
+                if n == 0:
+                    empty += 1
+                    if empty > 1000:
+                        raise RuntimeError(f"class {cls} produces no postings; check the config")
+                    continue
+                take = min(n, budget - got)
+                base = tuple((blk, phone_counts[blk]) for blk in sorted(set(blocks)))
+                phone_counts.update(blocks)
+                refs.append(GroupRef(g, cls, take, victim, ad_base, base))
+                ad_base += take
+                got += take
+                if cls in ("independent", "touring"):
+                    victims.append(f"{g}.0")
+            gi += batch
+            batch = min(batch * 2, 512)
     return refs
 
 
@@ -202,14 +232,19 @@ def generate(
             shutil.rmtree(out_dir / stale)
     n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     tables()  # load the geography once, before worker processes fork
-    refs = plan(config)
+    pool = _executor(n_workers)
+    try:
+        refs = plan(config, pool)
+    except BaseException:
+        if pool is not None:
+            pool.shutdown()
+        raise
     if progress:
         progress("plan", 1, 1)
     parts = chunks(refs)
     results: list[_ChunkResult | None] = [None] * len(parts)
     done = 0
     with tempfile.TemporaryDirectory(prefix="signaal-synth-", dir=out_dir) as tmp:
-        pool = _executor(n_workers)
         try:
             if pool is None:
                 for i, part in enumerate(parts):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ def _national(e164: str) -> tuple[str, str]:
     raise ValueError(f"{e164} is not in a synthetic block")
 
 
+@lru_cache(maxsize=4096)
 def display_forms(e164: str) -> tuple[str, ...]:
     """Plain (not obfuscated) ways sites and advertisers write the number."""
     cc, nat = _national(e164)

@@ -118,27 +118,42 @@ NAMES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-#: Origin as written on a site, by origin group (None: the field is left empty).
-ORIGINS: dict[str, tuple[str | None, ...]] = {
-    "nl": ("Nederlands", "Nederlandse", "NL", None, "Hollands"),
-    "east": ("Roemeens", "Roemeense", "Bulgaars", "Oost-Europees", "Pools", "Hongaars", None),
-    "latin": ("Colombiaans", "Venezolaans", "Latina", "Spaans", "Dominicaans", "Braziliaans", None),
-    "other": ("Aziatisch", "Thais", "Marokkaans", "Surinaams", "Exotisch", None),
-}
-#: Origin adjective used inside texts.
-ORIGIN_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "nl": {
-        "nl": ("Nederlandse", "Hollandse", "Brabantse", "Friese", "Limburgse"),
-        "east": ("Roemeense", "Bulgaarse", "Oost-Europese", "Poolse", "Hongaarse"),
-        "latin": ("Colombiaanse", "Venezolaanse", "Spaanse", "Latijns-Amerikaanse", "Braziliaanse"),
-        "other": ("Aziatische", "Thaise", "Surinaamse", "Marokkaanse", "Turkse"),
-    },
-    "en": {
-        "nl": ("Dutch", "Dutch", "local"),
-        "east": ("Romanian", "Bulgarian", "Eastern European", "Polish", "Hungarian"),
-        "latin": ("Colombian", "Venezuelan", "Spanish", "Latin", "Brazilian"),
-        "other": ("Asian", "Thai", "Surinamese", "Moroccan"),
-    },
+#: Origins by origin group: (as written in the site's origin field or None when the field is
+#: left empty, the Dutch word in texts, the English word in texts). Field and text always agree.
+ORIGINS: dict[str, tuple[tuple[str | None, str, str], ...]] = {
+    "nl": (
+        ("Nederlands", "Nederlandse", "Dutch"),
+        ("Nederlandse", "Nederlandse", "Dutch"),
+        ("NL", "Hollandse", "Dutch"),
+        (None, "Hollandse", "local"),
+        ("Hollands", "Hollandse", "Dutch"),
+    ),
+    "east": (
+        ("Roemeens", "Roemeense", "Romanian"),
+        ("Roemeense", "Roemeense", "Romanian"),
+        ("Bulgaars", "Bulgaarse", "Bulgarian"),
+        ("Oost-Europees", "Oost-Europese", "Eastern European"),
+        ("Pools", "Poolse", "Polish"),
+        ("Hongaars", "Hongaarse", "Hungarian"),
+        (None, "Oost-Europese", "Eastern European"),
+    ),
+    "latin": (
+        ("Colombiaans", "Colombiaanse", "Colombian"),
+        ("Venezolaans", "Venezolaanse", "Venezuelan"),
+        ("Latina", "Latijns-Amerikaanse", "Latina"),
+        ("Spaans", "Spaanse", "Spanish"),
+        ("Dominicaans", "Dominicaanse", "Dominican"),
+        ("Braziliaans", "Braziliaanse", "Brazilian"),
+        (None, "Latijns-Amerikaanse", "Latin"),
+    ),
+    "other": (
+        ("Aziatisch", "Aziatische", "Asian"),
+        ("Thais", "Thaise", "Thai"),
+        ("Marokkaans", "Marokkaanse", "Moroccan"),
+        ("Surinaams", "Surinaamse", "Surinamese"),
+        ("Exotisch", "exotische", "exotic"),
+        (None, "exotische", "exotic"),
+    ),
 }
 
 ADJ: dict[str, tuple[str, ...]] = {
@@ -537,7 +552,7 @@ CUES: dict[str, dict[str, tuple[str, ...]]] = {
             "Een echte [{origin}] schoonheid.",
             "[Exotisch] en warm.",
         ),
-        "en": ("[Exotic] beauty.", "A real [{origin}] beauty.", "Hot [Latina] style."),
+        "en": ("[Exotic] beauty.", "A real [{origin}] beauty.", "Hot [{origin}] style."),
     },
     "A04": {
         "nl": (

@@ -183,7 +183,11 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
                 else ""
             )
             in_text = forms[lrng.randrange(len(forms))] if persona.placement != "field" else None
-            obfuscated = obfuscated_form(e164, lrng, "en" if plan.lang == "en" else "nl")
+            obfuscated = (
+                obfuscated_form(e164, lrng, "en" if plan.lang == "en" else "nl")
+                if any(piece[1] == "A09" for piece in plan.pieces if piece[0] == "c")
+                else None
+            )
             slots = persona.slots
             if variant > 0:
                 slots = type(slots)(
@@ -199,6 +203,7 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
                 rng=lrng,
                 edit_rate=group.edit_rate if prev is None else group.edit_rate + 0.01,
                 school_cue=persona.minor and lrng.random() < cfg.minor_school_cue_p,
+                typo_rate=cfg.typo_word_rate,
             )
             listings[listing] = (title, text, cues, shown, e164)
         day = f"{(cfg.start + timedelta(days=t // DAY)):%Y%m%d}"

@@ -121,14 +121,6 @@ def load_stats(corpus: Path) -> CorpusStats:
 def stats_table(s: CorpusStats) -> Table:
     """The statistics as a Rich table: one row per class, totals in the caption."""
     table = Table(
-        "class",
-        "share of ads",
-        "personas",
-        "phones / persona",
-        "max personas on a phone",
-        "municipalities / persona / month",
-        "ads with a text cue",
-        "text cues / ad",
         title=f"Synthetic corpus: {s.ads:,} ads",
         caption=(
             f"controlled share {s.controlled_share:.1%} · ads per phone: mean "
@@ -137,6 +129,17 @@ def stats_table(s: CorpusStats) -> Table:
             f"{s.cue_share_all:.1%} · minor personas {s.minors}"
         ),
     )
+    table.add_column("class", no_wrap=True, min_width=11)
+    for header in (
+        "share of ads",
+        "personas",
+        "phones per persona",
+        "max personas on a phone",
+        "municipalities per persona per month",
+        "ads with a text cue",
+        "text cues per ad",
+    ):
+        table.add_column(header, justify="right")
     for c in CLASSES:
         table.add_row(
             c,

@@ -50,7 +50,7 @@ class Slots:
     name: str
     age: int | None
     origin_group: str
-    origin_idx: int  # index into ORIGIN_WORDS[lang][group] (taken modulo its length)
+    origin_idx: int  # index into phrases.ORIGINS[origin_group]
     adj: tuple[int, int]
     feature: int
     services: tuple[int, ...]
@@ -172,7 +172,13 @@ def make_plan(
 
 
 def make_slots(
-    rng: random.Random, *, name: str, age: int | None, origin_group: str, agency: str = ""
+    rng: random.Random,
+    *,
+    name: str,
+    age: int | None,
+    origin_group: str,
+    origin_idx: int,
+    agency: str = "",
 ) -> Slots:
     n_adj = len(phrases.ADJ["nl"])
     a1 = rng.randrange(n_adj)
@@ -182,7 +188,7 @@ def make_slots(
         name=name,
         age=age,
         origin_group=origin_group,
-        origin_idx=rng.randrange(5),
+        origin_idx=origin_idx,
         adj=(a1, a2),
         feature=rng.randrange(len(phrases.FEATURES["nl"])),
         services=tuple(sorted(rng.sample(range(len(phrases.SERVICES["nl"])), k))),
@@ -192,12 +198,12 @@ def make_slots(
 
 
 def _values(slots: Slots, lang: str, city: str) -> dict[str, str]:
-    origins = phrases.ORIGIN_WORDS[lang][slots.origin_group]
+    origin = phrases.ORIGINS[slots.origin_group][slots.origin_idx]
     return {
         "name": slots.name,
         "age": str(slots.age) if slots.age is not None else "",
         "city": city,
-        "origin": origins[slots.origin_idx % len(origins)],
+        "origin": origin[1] if lang == "nl" else origin[2],
         "adj1": phrases.ADJ[lang][slots.adj[0]],
         "adj2": phrases.ADJ[lang][slots.adj[1]],
         "feature": phrases.FEATURES[lang][slots.feature],
@@ -263,6 +269,7 @@ def render(
     rng: random.Random,
     edit_rate: float,
     school_cue: bool,
+    typo_rate: float = 0.03,
 ) -> tuple[str, str, list[Cue]]:
     """Fill a plan: returns (title, text, planted cues with spans).
 
@@ -271,7 +278,7 @@ def render(
     """
     cues: list[Cue] = []
     vals = _values_cached(slots, city)
-    typo_rate = 0.03 if plan.typos else 0.0
+    typo_rate = typo_rate if plan.typos else 0.0
 
     # Title.
     title_lang, title_idx = plan.title

@@ -392,6 +392,7 @@ class _Builder:
             self.plans.append(_plan(rng, cfg, cls, lang or _lang(rng, og), voice))
             plan = len(self.plans) - 1
         key = f"{self.gi}.{k}"
+        origin_idx = rng.randrange(len(phrases.ORIGINS[og]))
         if photo_bases is None:
             photo_bases = tuple((key, i) for i in range(photo_count(cfg, key)))
         pid = entity_id("p", cfg.seed, self.gi, k)
@@ -413,7 +414,7 @@ class _Builder:
             age=stated,
             minor=minor,
             origin_group=og,
-            origin=rng.choice(phrases.ORIGINS[og]),
+            origin=phrases.ORIGINS[og][origin_idx][0],
             category=category or rng.choices([c for c, _ in cats], [w for _, w in cats])[0],
             price60=5 * round(rng.randint(lo, hi) / 5),
             sites=sites if sites is not None else _sites(rng, cfg, 1, 2),
@@ -421,7 +422,9 @@ class _Builder:
             handles=handles,
             emails=emails,
             plan=plan,
-            slots=make_slots(rng, name=nm, age=stated, origin_group=og, agency=agency),
+            slots=make_slots(
+                rng, name=nm, age=stated, origin_group=og, origin_idx=origin_idx, agency=agency
+            ),
             placement=_placement(rng, cfg, self.plans[plan]),
             start=start,
             end=end,

@@ -1,0 +1,190 @@
+"""Speed of the ads pipeline on a synthetic corpus, as ratios to a baseline measured in this run.
+
+    .venv/bin/python bench/speed.py                      # 1,000,000 ads (target: <= 120 s, <= 6 GB)
+    .venv/bin/python bench/speed.py --ads 100000 --workers 2
+
+The corpus is generated with ``signaal.synth`` (without photos) and cached under
+``--data-dir`` (default: the system temp folder), so a second run measures only the analysis.
+Prints:
+
+- the baseline: plain ``orjson`` parsing of the same file, in one process;
+- the whole pipeline (read -> normalise -> indicators -> link -> movement -> risk, plus writing
+  the CSV tables), in process, wall time and peak memory (this process plus its largest worker);
+- ads/s per stage: per-ad stages as CPU seconds summed over the workers (per core), whole-corpus
+  stages as wall time;
+- photo hashing throughput per core (on a small corpus with photo files), and the comparison of
+  near-duplicate text linking with a plain ``datasketch`` MinHashLSH when the link stage's
+  benchmark (``bench/textlink.py``) is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+TARGET_SECONDS = 120.0
+TARGET_GB = 6.0
+
+
+def corpus(n_ads: int, seed: int, data_dir: Path, *, photos: bool = False) -> Path:
+    """The corpus folder for (n_ads, seed), generated once and reused."""
+    from signaal.synth import SynthConfig, generate
+
+    folder = data_dir / f"synth-{n_ads}-{seed}{'-photos' if photos else ''}"
+    manifest = folder / "manifest.json"
+    if manifest.exists() and (folder / "ads.jsonl").exists():
+        return folder
+    started = time.perf_counter()
+    print(f"generating {n_ads:,} ads into {folder} …", flush=True)
+    generate(SynthConfig(seed=seed, ads=n_ads, photos=photos), folder, workers=os.cpu_count())
+    print(f"  generated in {time.perf_counter() - started:.1f} s", flush=True)
+    return folder
+
+
+def peak_memory_gb() -> tuple[float, float]:
+    """(this process, largest child) peak resident memory in GB (Linux reports KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    return own, children
+
+
+def baseline(path: Path) -> tuple[int, float]:
+    """Plain orjson parsing of every line, one process: (lines, seconds)."""
+    started = time.perf_counter()
+    count = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            orjson.loads(line)
+            count += 1
+    return count, time.perf_counter() - started
+
+
+def pipeline(path: Path, workers: int) -> dict[str, object]:
+    from signaal.ads.outputs import build_tables, write_tables
+    from signaal.ads.pipeline import PipelineConfig, run_file
+
+    config = PipelineConfig(pseudonym_key="bench-key", workers=workers, photos=False)
+    started = time.perf_counter()
+    result = run_file(path, config)
+    analysed = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as out:
+        written = time.perf_counter()
+        tables = build_tables(result, pseudonym_key="bench-key")
+        write_tables(tables, Path(out))
+        writing = time.perf_counter() - written
+    return {
+        "ads": len(result.ads),
+        "personas": len(tables.personas),
+        "networks": len(tables.networks),
+        "quarantined": len(result.quarantined),
+        "analyse_seconds": analysed,
+        "write_seconds": writing,
+        "wall_seconds": analysed + writing,
+        "timings": result.timings,
+    }
+
+
+def photo_throughput(data_dir: Path, seed: int) -> str:
+    from signaal.ads.photos import hash_photos
+
+    folder = corpus(300, seed, data_dir, photos=True)
+    paths = sorted((folder / "photos").rglob("*.jpg")) + sorted((folder / "photos").rglob("*.png"))
+    if not paths:
+        return "photo hashing: no photo files in the corpus"
+    started = time.process_time()
+    wall = time.perf_counter()
+    result = hash_photos(paths, workers=1)
+    cpu = time.process_time() - started
+    wall = time.perf_counter() - wall
+    return (
+        f"photo hashing: {len(result.hashes):,} photos, {len(result.hashes) / cpu:,.0f} photos/s "
+        f"per core ({wall:.2f} s wall, {len(result.errors)} unreadable)"
+    )
+
+
+def text_linking(folder: Path) -> list[str]:
+    bench_dir = Path(__file__).resolve().parent
+    if not (bench_dir / "textlink.py").exists():
+        return ["text linking vs datasketch: bench/textlink.py (the link stage's benchmark) absent"]
+    sys.path.insert(0, str(bench_dir))
+    module = importlib.import_module("textlink")
+    lines: list[str] = module.compare(folder / "ads.jsonl")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ads", type=int, default=1_000_000, help="corpus size (ads)")
+    parser.add_argument("--seed", type=int, default=7, help="corpus seed")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "signaal-bench",
+        help="where generated corpora are cached",
+    )
+    parser.add_argument("--skip-extras", action="store_true", help="only the pipeline figures")
+    args = parser.parse_args()
+
+    folder = corpus(args.ads, args.seed, args.data_dir)
+    path = folder / "ads.jsonl"
+    size_mb = path.stat().st_size / 1e6
+    print(f"corpus: {path} ({size_mb:,.0f} MB), {args.workers} worker(s), {os.cpu_count()} cores")
+
+    lines, base_seconds = baseline(path)
+    base_rate = lines / base_seconds
+    print(f"baseline  orjson parse, 1 process: {base_seconds:7.2f} s  {base_rate:>10,.0f} ads/s")
+
+    figures = pipeline(path, args.workers)
+    wall = float(figures["wall_seconds"])  # type: ignore[arg-type]
+    n = int(figures["ads"])  # type: ignore[call-overload]
+    own, child = peak_memory_gb()
+    print(
+        f"pipeline  {n:,} ads -> {figures['personas']:,} personas, "
+        f"{figures['networks']:,} networks ({figures['quarantined']} quarantined)"
+    )
+    print(
+        f"  wall {wall:7.2f} s  ({wall / base_seconds:.1f} x baseline; analyse "
+        f"{figures['analyse_seconds']:.2f} s + write CSV {figures['write_seconds']:.2f} s)  "
+        f"{n / wall:,.0f} ads/s"
+    )
+    print(
+        f"  peak memory: {own:.2f} GB main process, {child:.2f} GB largest worker "
+        f"(<= {own + child:.2f} GB together)"
+    )
+    print("  per stage:")
+    for timing in figures["timings"]:  # type: ignore[attr-defined]
+        per_ad = timing.stage in ("read", "normalise", "indicators")
+        seconds = timing.cpu_seconds if per_ad else timing.wall_seconds
+        rate = timing.items / seconds if seconds > 0 else float("inf")
+        kind = "CPU s, all workers" if per_ad else "wall s"
+        print(
+            f"    {timing.stage:<20} {seconds:8.2f} {kind:<18} {rate:>12,.0f} ads/s"
+            f"{' per core' if per_ad else ''}  ({rate / base_rate:.2f} x baseline)"
+        )
+    if args.ads == 1_000_000:
+        ok_time = "OK" if wall <= TARGET_SECONDS else "MISSED"
+        ok_mem = "OK" if own + child <= TARGET_GB else "MISSED"
+        print(
+            f"  target 1M ads <= {TARGET_SECONDS:.0f} s: {ok_time}; "
+            f"<= {TARGET_GB:.0f} GB: {ok_mem}"
+        )
+    if not args.skip_extras:
+        print(photo_throughput(args.data_dir, args.seed))
+        for line in text_linking(folder):
+            print(line)
+    print(json.dumps({"ads": n, "wall_seconds": round(wall, 2), "baseline_seconds": round(base_seconds, 2),
+                      "peak_gb_main": round(own, 2), "peak_gb_worker": round(child, 2)}))
+
+
+if __name__ == "__main__":
+    main()

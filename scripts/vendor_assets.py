@@ -1,0 +1,55 @@
+"""Copy the front-end assets from node_modules into the package, where they are committed.
+
+Run after changing package.json:
+
+    npm ci && .venv/bin/python scripts/vendor_assets.py
+
+The app serves only these vendored files (no npm and no CDN at run time). ``manifest.json``
+records each file's package, version and SHA-256 so a test can check that what is committed is
+what package-lock.json pins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = ROOT / "src" / "signaal" / "web" / "static" / "vendor"
+
+# package name -> files to copy (path inside the package -> name in the vendor folder)
+ASSETS: dict[str, dict[str, str]] = {
+    "htmx.org": {"dist/htmx.min.js": "htmx.min.js", "LICENSE": "htmx.LICENSE.txt"},
+}
+
+
+def main() -> int:
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))
+    manifest: dict[str, dict[str, str]] = {}
+    VENDOR.mkdir(parents=True, exist_ok=True)
+    for package, files in ASSETS.items():
+        installed = ROOT / "node_modules" / package
+        if not installed.is_dir():
+            print(f"{installed} is missing: run `npm ci` first", file=sys.stderr)
+            return 1
+        version = json.loads((installed / "package.json").read_text(encoding="utf-8"))["version"]
+        locked = lock["packages"][f"node_modules/{package}"]["version"]
+        if version != locked:
+            print(f"{package}: node_modules has {version}, lock has {locked}", file=sys.stderr)
+            return 1
+        for source, target in files.items():
+            shutil.copyfile(installed / source, VENDOR / target)
+            digest = hashlib.sha256((VENDOR / target).read_bytes()).hexdigest()
+            manifest[target] = {"package": package, "version": version, "sha256": digest}
+            print(f"vendored {package}@{version} {source} -> {target}")
+    (VENDOR / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""Engines, sessions and migrations of the app store (SQLite by default, PostgreSQL for teams).
+
+Nothing outside ``signaal.store`` needs to know which backend runs: the same models, migrations
+and tests serve both. Database errors leave this package as :class:`~signaal.errors.StoreError`
+with context.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from signaal.errors import StoreError
+from signaal.settings import Settings
+
+# How long SQLite waits for another writer before giving up (milliseconds).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine for the app store at ``url``.
+
+    SQLite: foreign keys on, write-ahead log (readers do not block the writer), a busy timeout;
+    the folder of the database file is created. PostgreSQL: a small pool that checks connections
+    before use. Extra ``options`` go to :func:`sqlalchemy.create_engine`.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"invalid database URL {url!r}: {exc}") from exc
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, **options)
+            event.listen(engine, "connect", _on_sqlite_connect)
+            return engine
+        defaults: dict[str, Any] = {
+            "pool_pre_ping": True,
+            "pool_size": 5,
+            "max_overflow": 10,
+            "pool_recycle": 1800,
+        }
+        defaults.update(options)
+        return create_engine(parsed, **defaults)
+    except (SQLAlchemyError, ImportError, OSError) as exc:
+        raise StoreError(f"cannot open the app store at {describe_url(url)}: {exc}") from exc
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit (no expiry)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work is committed when the block ends, or rolled back on any error.
+
+    Database errors come out as :class:`StoreError`; Signaal's own errors pass unchanged.
+    """
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StoreError(f"the app store refused the change: {exc}") from exc
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def url_from_settings(settings: Settings) -> str:
+    """The store URL from the settings; for the default SQLite file the data folder is created."""
+    url = settings.effective_database_url
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def _alembic_config(url: str) -> Config:
+    ini = resources.files("signaal.store") / "alembic.ini"
+    config = Config(str(ini))
+    config.set_main_option("script_location", "signaal.store:migrations")
+    # ConfigParser treats % as interpolation; URLs may contain %-escapes.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+# Key of the PostgreSQL advisory lock that serialises migrations ("SgnL").
+MIGRATION_LOCK_KEY = 0x53676E4C
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    """Make concurrent upgrades (several web workers starting at once) run one after another:
+    the second waits, then finds the store already migrated."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        # Take the write lock before alembic reads the current revision.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the store at ``url`` to ``revision`` (default: the newest), creating it if empty.
+
+    Safe to run from several processes at once.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            _lock_for_migration(connection)
+            config = _alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"migrating the app store at {describe_url(url)} failed: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the store at ``url`` back to ``revision`` (``base`` empties it)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            _lock_for_migration(connection)
+            config = _alembic_config(url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"downgrading the app store at {describe_url(url)} failed: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def ensure_migrated(url: str) -> None:
+    """Upgrade the store at ``url`` only when it is not at the newest revision (cheap check)."""
+    if current_revision(url) != head_revision():
+        upgrade(url)
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest migration revision shipped with this version of Signaal."""
+    script = ScriptDirectory.from_config(_alembic_config("sqlite://"))
+    head = script.get_current_head()
+    if head is None:
+        raise StoreError("no migrations found in signaal.store.migrations")
+    return head
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the store at ``url`` is at, or None when it was never migrated."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read the revision of {describe_url(url)}: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def schema_drift(url: str) -> list[Any]:
+    """Differences between the models and the migrated database at ``url`` (empty = none).
+
+    The same comparison as ``alembic check``: a non-empty answer means a migration is missing.
+    """
+    from signaal.store.models import Base
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": False}
+            )
+            return list(compare_metadata(context, Base.metadata))
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot compare the schema of {describe_url(url)}: {exc}") from exc
+    finally:
+        engine.dispose()

@@ -1,0 +1,274 @@
+"""The one dependency every route goes through: :func:`guard`.
+
+``guard(action, resource=...)`` opens the request's database session, reads the login session
+from the signed cookie, checks the CSRF token of state-changing requests, picks the language and
+asks :func:`signaal.chain.authz.allowed` whether the actor may perform ``action`` on the resource.
+Handlers receive a :class:`RequestContext` and never check roles or ownership themselves.
+
+Transactions: the session is committed when the handler returns and rolled back when it raises,
+so a failed request writes nothing half. Audit events that must survive a refusal (access denied)
+are written in their own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from signaal import audit
+from signaal.chain import authz
+from signaal.chain.authz import Action, Actor, Resource
+from signaal.chain.sessions import load_session
+from signaal.errors import PermissionDenied
+from signaal.store.models import LoginSession, User
+from signaal.web.errors import CsrfFailure, LoginRequired
+from signaal.web.forms import SAFE_METHODS, SubmittedForm
+from signaal.web.i18n import N_, normalise_locale
+from signaal.web.security import CSRF_FORM_FIELD, CSRF_HEADER, LOCALE_COOKIE
+
+# Builds the resource of a request (from its path parameters, reading the store if needed).
+ResourceLoader = Callable[[Request, Session], Resource | None]
+
+
+@dataclass
+class RequestContext:
+    """What a handler knows about the request after the guard let it through."""
+
+    request: Request
+    db: Session
+    action: Action
+    resource: Resource | None
+    locale: str
+    ip: str | None
+    csrf_token: str
+    form: FormData
+    login_session: LoginSession | None = None
+    session_token: str | None = None
+    user: User | None = None  # set only when the login is complete (second factor done)
+    actor: Actor | None = None
+
+    @property
+    def pending_user(self) -> User | None:
+        """The user of a login session that still waits for its second factor."""
+        if self.login_session is not None and not self.login_session.second_factor_done:
+            return self.login_session.user
+        return None
+
+    def may(self, action: Action, resource: Resource | None = None) -> bool:
+        return authz.allowed(self.actor, action, resource)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is logged in, as the page header shows it (no database object)."""
+
+    display_name: str
+    organisation_name: str
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.display_name, user.organisation.name)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+    action: Action
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def negotiate_locale(request: Request, user: User | None = None) -> str:
+    """Cookie choice, then the user's saved language, then the deployment default (Dutch)."""
+    from signaal.web.app import web_state
+
+    chosen = normalise_locale(request.cookies.get(LOCALE_COOKIE))
+    if chosen:
+        return chosen
+    if user is not None:
+        saved = normalise_locale(user.locale)
+        if saved:
+            return saved
+    return normalise_locale(web_state(request).settings.default_locale) or "nl"
+
+
+def database(request: Request) -> Iterator[Session]:
+    """The request's database session: committed on success, rolled back on any error."""
+    from signaal.web.app import web_state
+
+    session = web_state(request).sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+Database = Annotated[Session, Depends(database, scope="function")]
+
+
+def _nav(actor: Actor | None) -> list[NavItem]:
+    items = [
+        NavItem("/dashboard", N_("Overview"), Action.VIEW_DASHBOARD),
+        NavItem("/analyse", N_("Analysis"), Action.VIEW_ANALYSIS),
+        NavItem("/beheer/gebruikers", N_("Users"), Action.MANAGE_USERS),
+        NavItem("/beheer/audit", N_("Audit log"), Action.VIEW_AUDIT),
+    ]
+    return [item for item in items if authz.allowed(actor, item.action, None)]
+
+
+class Guard:
+    """The dependency of one route: ``action`` on the resource that ``resource`` loads."""
+
+    def __init__(
+        self, action: Action, resource: ResourceLoader | None = None, *, audit_denial: bool
+    ) -> None:
+        self.action = action
+        self.resource = resource
+        self.audit_denial = audit_denial
+
+    def __call__(self, request: Request, db: Database, form: SubmittedForm) -> RequestContext:
+        from signaal.web.app import web_state
+
+        state = web_state(request)
+        ip = client_ip(request)
+        login_session, token, lost = self._load_login(request, db)
+        user = None
+        if login_session is not None and login_session.second_factor_done:
+            user = login_session.user
+        actor = authz.actor_for(user) if user is not None else None
+
+        locale = negotiate_locale(request, user or (login_session.user if login_session else None))
+        csrf_token = self._csrf_token(request, token)
+        request.state.locale = locale
+        request.state.csrf_token = csrf_token
+        request.state.viewer = Viewer.of(user) if user is not None else None
+        request.state.nav = _nav(actor)
+        request.state.signed_in = login_session is not None
+
+        if request.method not in SAFE_METHODS:
+            seed, kind = (token, "session") if token else (self._pre_session(request), "pre")
+            field = form.get(CSRF_FORM_FIELD)
+            submitted = request.headers.get(CSRF_HEADER) or (
+                field if isinstance(field, str) else ""
+            )
+            if (
+                not seed
+                or not submitted
+                or not state.signer.csrf_matches(seed, kind=kind, candidate=submitted)
+            ):
+                raise CsrfFailure()
+
+        resource = self.resource(request, db) if self.resource else None
+        context = RequestContext(
+            request=request,
+            db=db,
+            action=self.action,
+            resource=resource,
+            locale=locale,
+            ip=ip,
+            csrf_token=csrf_token,
+            form=form,
+            login_session=login_session,
+            session_token=token,
+            user=user,
+            actor=actor,
+        )
+        if authz.allowed(actor, self.action, resource):
+            return context
+        if actor is None:
+            if login_session is not None:
+                raise LoginRequired("second_factor")
+            raise LoginRequired(lost or "required")
+        if self.audit_denial:
+            state.record_audit(
+                audit.AccessDenied(
+                    attempted=f"{request.method} {request.url.path} ({self.action})",
+                    resource_kind=resource.kind if resource else None,
+                    resource_id=resource.id if resource else None,
+                ),
+                actor=actor,
+                ip=ip,
+            )
+        raise PermissionDenied(f"{self.action} not allowed")
+
+    def _load_login(
+        self, request: Request, db: Session
+    ) -> tuple[LoginSession | None, str | None, str | None]:
+        """(login session, raw token, why a cookie that was sent is not accepted: "expired"
+        for an ended session, "invalid" for a cookie we did not sign, else None)."""
+        from signaal.web.app import web_state
+
+        state = web_state(request)
+        cookie = request.cookies.get(state.cookies.session_cookie)
+        if not cookie:
+            return None, None, None
+        token = state.signer.unsign_session(cookie)
+        if token is None:  # tampered or signed with another key
+            state.forget_session_cookie(request)
+            return None, None, "invalid"
+        login_session = load_session(db, token, settings=state.settings)
+        if login_session is None or not login_session.user.is_active:
+            state.forget_session_cookie(request)
+            return None, None, "expired"
+        return login_session, token, None
+
+    def _pre_session(self, request: Request) -> str:
+        from signaal.web.app import web_state
+
+        state = web_state(request)
+        cookie = request.cookies.get(state.cookies.pre_session_cookie)
+        nonce = state.signer.unsign_pre_session(cookie) if cookie else None
+        return nonce or ""
+
+    def _csrf_token(self, request: Request, token: str | None) -> str:
+        from signaal.web.app import web_state
+
+        state = web_state(request)
+        if token:
+            return state.signer.csrf_token(token, kind="session")
+        nonce = self._pre_session(request)
+        if not nonce:
+            nonce, signed = state.signer.new_pre_session()
+            state.queue_cookie(request, state.cookies.pre_session_cookie, signed, max_age=None)
+        return state.signer.csrf_token(nonce, kind="pre")
+
+
+def guard(
+    action: Action, resource: ResourceLoader | None = None, *, audit_denial: bool = True
+) -> Any:
+    """The dependency that every route declares (``ctx: Ctx = guard(Action.X)``)."""
+    return Depends(Guard(action, resource, audit_denial=audit_denial))
+
+
+def path_resource(kind: str, parameter: str) -> ResourceLoader:
+    """A loader for a resource named by a path parameter (e.g. ``persona_id``)."""
+
+    def load(request: Request, db: Session) -> Resource:
+        return Resource(kind=kind, id=str(request.path_params[parameter]))
+
+    load.__name__ = f"{kind}_from_{parameter}"
+    return load
+
+
+__all__ = [
+    "Database",
+    "Guard",
+    "NavItem",
+    "RequestContext",
+    "client_ip",
+    "guard",
+    "negotiate_locale",
+    "path_resource",
+]

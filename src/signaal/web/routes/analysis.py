@@ -1,0 +1,139 @@
+"""The latest stored analysis: networks ranked by risk with their reasons, personas, one persona.
+
+Opening a persona shows the ads about one (pseudonymous) person, so it asks for a purpose first
+and writes a ``PersonaViewed`` audit event with it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from signaal import audit
+from signaal.chain.authz import Action
+from signaal.errors import NotFoundError
+from signaal.store import analysis
+from signaal.web.app import web_state
+from signaal.web.context import RequestContext, guard, path_resource
+from signaal.web.i18n import N_
+
+router = APIRouter(prefix="/analyse")
+
+Overview = Annotated[RequestContext, guard(Action.VIEW_ANALYSIS)]
+PersonaDetail = Annotated[
+    RequestContext, guard(Action.VIEW_ANALYSIS_DETAIL, path_resource("persona", "persona_id"))
+]
+NetworkPersonas = Annotated[
+    RequestContext, guard(Action.VIEW_ANALYSIS, path_resource("network", "network_id"))
+]
+
+# The risk levels of an ad (signaal.store.analysis.RISK_LEVELS) as people read them.
+RISK_LEVELS: dict[str, str] = {
+    "log": N_("recorded only"),
+    "review": N_("for review"),
+    "priority": N_("priority review"),
+}
+
+NETWORK_LIMIT = 50
+PERSONA_LIMIT = 100
+
+# Why someone opens a persona. The key is what the audit log keeps.
+PURPOSES: dict[str, str] = {
+    "assess_signal": N_("Assessing a signal of possible exploitation"),
+    "prepare_outreach": N_("Preparing outreach or care contact"),
+    "protection": N_("Protection or investigation"),
+    "case_coordination": N_("Coordinating follow-up with partners"),
+}
+
+
+@router.get("")
+def overview(ctx: Overview, zoek: Annotated[str, Query(max_length=100)] = "") -> Response:
+    run = analysis.latest_run(ctx.db)
+    networks = analysis.top_networks(ctx.db, run.id, limit=NETWORK_LIMIT) if run else []
+    term = zoek.strip().lower()
+    if term:
+        networks = [
+            network
+            for network in networks
+            if term in network.network_id.lower()
+            or any(term in place.lower() for place in network.municipalities)
+        ]
+    partial = ctx.request.headers.get("HX-Request") == "true"
+    if run is not None and not partial:  # filtering the same overview is not a new view
+        audit.record(ctx.db, audit.AnalysisViewed(run_id=run.id), actor=ctx.actor, ip=ctx.ip)
+    template = "partials/networks.html" if partial else "analysis.html"
+    return web_state(ctx.request).renderer.page(
+        ctx.request,
+        template,
+        {
+            "run": run,
+            "networks": networks,
+            "search": zoek,
+            "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
+        },
+    )
+
+
+@router.get("/netwerken/{network_id}/personas")
+def network_personas(ctx: NetworkPersonas, network_id: str) -> Response:
+    """The personas of one network (loaded into the overview by htmx, or as a page)."""
+    run = analysis.latest_run(ctx.db)
+    if run is None:
+        raise NotFoundError("no analysis stored")
+    network = analysis.network_detail(ctx.db, run.id, network_id)
+    if network is None:
+        raise NotFoundError(f"network {network_id} not in run {run.id}")
+    personas = analysis.top_personas(ctx.db, run.id, limit=PERSONA_LIMIT, network_id=network_id)
+    audit.record(
+        ctx.db,
+        audit.NetworkViewed(run_id=run.id, network_id=network_id),
+        actor=ctx.actor,
+        ip=ctx.ip,
+    )
+    partial = bool(ctx.request.headers.get("HX-Request"))
+    return web_state(ctx.request).renderer.page(
+        ctx.request,
+        "partials/personas.html" if partial else "network.html",
+        {
+            "run": run,
+            "network_id": network_id,
+            "network": network,
+            "personas": personas,
+            "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
+        },
+    )
+
+
+@router.get("/personas/{persona_id}")
+def persona(
+    ctx: PersonaDetail, persona_id: str, doel: Annotated[str, Query(max_length=50)] = ""
+) -> Response:
+    run = analysis.latest_run(ctx.db)
+    if run is None:
+        raise NotFoundError("no analysis stored")
+    renderer = web_state(ctx.request).renderer
+    if doel not in PURPOSES:
+        errors = {"doel": N_("Choose why you open this persona.")} if doel else {}
+        return renderer.page(
+            ctx.request,
+            "persona_purpose.html",
+            {"persona_id": persona_id, "purposes": PURPOSES, "errors": errors},
+            status_code=422 if doel else 200,
+        )
+    detail = analysis.persona_detail(ctx.db, run.id, persona_id)
+    if detail is None:
+        raise NotFoundError(f"persona {persona_id} not in run {run.id}")
+    audit.record(
+        ctx.db,
+        audit.PersonaViewed(run_id=run.id, persona_id=persona_id),
+        actor=ctx.actor,
+        ip=ctx.ip,
+        purpose=doel,
+    )
+    return renderer.page(
+        ctx.request,
+        "persona.html",
+        {"run": run, "detail": detail, "purpose": PURPOSES[doel], "risk_levels": RISK_LEVELS},
+    )

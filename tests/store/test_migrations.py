@@ -1,0 +1,113 @@
+"""Migrations build the schema from nothing, match the models, and go back down cleanly."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from signaal.errors import StoreError
+from signaal.store import db
+from signaal.store.models import Base
+
+
+def test_upgrade_from_empty_creates_every_table_and_matches_the_models(store_url: str) -> None:
+    assert db.current_revision(store_url) is None
+    db.upgrade(store_url)
+    assert db.current_revision(store_url) == db.head_revision()
+    engine = db.make_engine(store_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert set(Base.metadata.tables) <= tables
+    # `alembic check`: the models and the migrations describe the same schema.
+    assert db.schema_drift(store_url) == []
+
+
+def test_upgrade_is_idempotent_and_downgrade_empties(store_url: str) -> None:
+    db.upgrade(store_url)
+    db.upgrade(store_url)
+    db.downgrade(store_url, "base")
+    assert db.current_revision(store_url) is None
+    engine = db.make_engine(store_url)
+    try:
+        leftover = set(inspect(engine).get_table_names()) & set(Base.metadata.tables)
+    finally:
+        engine.dispose()
+    assert leftover == set()
+    db.upgrade(store_url)
+    assert db.schema_drift(store_url) == []
+
+
+def test_drift_is_detected_when_the_database_differs(store_url: str) -> None:
+    db.upgrade(store_url)
+    migrated_url = store_url
+    engine = db.make_engine(migrated_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE stray (id INTEGER PRIMARY KEY)"))
+            conn.execute(text("DROP INDEX ix_users_organisation_id"))
+    finally:
+        engine.dispose()
+    diffs = db.schema_drift(migrated_url)
+    rendered = repr(diffs)
+    assert "stray" in rendered
+    assert "ix_users_organisation_id" in rendered
+
+
+def test_sqlite_engine_enforces_foreign_keys_and_uses_wal(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "nested" / "folder" / "s.db"
+    engine = db.make_engine(f"sqlite:///{path.as_posix()}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    finally:
+        engine.dispose()
+    assert path.parent.is_dir()
+
+
+def test_bad_url_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="invalid database URL"):
+        db.make_engine("not a url")
+
+
+def test_unreachable_database_is_a_store_error_with_context() -> None:
+    with pytest.raises(StoreError, match="migrating the app store at postgresql"):
+        db.upgrade("postgresql+psycopg://nobody:secret@127.0.0.1:1/nothing?connect_timeout=2")
+
+
+def test_unreachable_test_postgres_fails_instead_of_skipping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conftest import create_postgres_database
+
+    monkeypatch.setenv(
+        "SIGNAAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:1/test"
+    )
+    with pytest.raises(pytest.fail.Exception, match="PostgreSQL is not reachable"):
+        create_postgres_database()
+
+
+def test_concurrent_upgrades_of_an_empty_store_do_not_collide(store_url: str) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            db.upgrade(store_url)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "migrations deadlocked"
+    assert errors == []
+    assert db.current_revision(store_url) == db.head_revision()
+    assert db.schema_drift(store_url) == []

@@ -1,0 +1,69 @@
+"""``signaal demo`` seeds the embedded store and prints the demo logins."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from signaal.cli import app
+from signaal.cli import web as web_cli
+from signaal.settings import get_settings
+from signaal.store.db import make_engine, session_factory
+from signaal.store.models import User
+
+
+@pytest.fixture
+def demo_env(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIGNAAL_ENV", "development")
+    monkeypatch.setenv("SIGNAAL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SIGNAAL_DATABASE_URL", raising=False)
+    loaded: list[str] = []
+
+    def fake_analysis(settings, *, ads):  # type: ignore[no-untyped-def]
+        loaded.append(str(settings.data_dir))
+        return "demo analysis loaded"
+
+    # The synthetic corpus and the pipeline have their own tests; here only the wiring.
+    monkeypatch.setattr(web_cli, "load_demo_analysis", fake_analysis)
+    get_settings.cache_clear()
+    yield tmp_path, loaded
+    get_settings.cache_clear()
+
+
+def test_demo_seeds_and_prints_the_logins(demo_env):
+    tmp_path, loaded = demo_env
+    runner = CliRunner()
+    result = runner.invoke(app, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "analyst@demo.signaal.test" in result.output
+    assert "demo-analyst" in result.output
+    assert "http://127.0.0.1:8000" in result.output
+    assert "demo analysis loaded" in result.output
+    assert loaded == [str(tmp_path / "data")]
+    # Running it again changes nothing (the demo is seeded once).
+    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    engine = make_engine(f"sqlite:///{(tmp_path / 'data' / 'signaal.db').as_posix()}")
+    with session_factory(engine)() as session:
+        demo_users = session.scalar(
+            select(func.count()).select_from(User).where(User.is_demo.is_(True))
+        )
+    engine.dispose()
+    assert demo_users == 7
+
+
+def test_demo_refuses_outside_development(demo_env, monkeypatch):
+    monkeypatch.setenv("SIGNAAL_ENV", "production")
+    monkeypatch.setenv("SIGNAAL_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("SIGNAAL_PSEUDONYM_KEY", "p" * 40)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["demo", "--no-serve"])
+    assert result.exit_code == 1
+    assert "development" in result.output
+
+
+def test_without_pipeline_the_demo_says_how_to_load_an_analysis(tmp_path, monkeypatch):
+    monkeypatch.setattr(web_cli, "pipeline_available", lambda: False)
+    settings = get_settings().model_copy(update={"data_dir": tmp_path})
+    assert "no ads pipeline" in web_cli.load_demo_analysis(settings)
