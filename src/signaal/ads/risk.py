@@ -177,6 +177,9 @@ class _Tally:
     abe: float = 0.0  # capped points of families A, B and E (to pick a persona's strongest ad)
 
     def add(self, indicator_id: str, points: float, text: str) -> None:
+        # ``Reason.indicator_id`` carries the id: the text need not repeat it.
+        if text.startswith(indicator_id + ": "):
+            text = text[len(indicator_id) + 2 :]
         current = self.items.get(indicator_id)
         if current is None or points > current[0]:
             self.items[indicator_id] = (points, text)
@@ -276,7 +279,7 @@ def _ad_tally(hits: Iterable[IndicatorHit], weights: RiskWeights) -> _Tally:
     tally = _Tally()
     for hit in hits:
         pts = weights.weight(hit.indicator_id, hit.weight)
-        label = f"{hit.indicator_id} in {hit.field}: {hit.evidence!r}"
+        label = f"{hit.field}: {hit.evidence!r}"
         tally.add(hit.indicator_id, pts, label)
     return tally
 
