@@ -80,6 +80,8 @@ def test_components_do_not_depend_on_edge_order() -> None:
 def test_names_compare_blind_to_case_accents_and_punctuation() -> None:
     assert normalise_name("Zoë!") == normalise_name("zoe") == "zoe"
     assert normalise_name("  ") is None
+    assert normalise_name("Femke & Debby") == normalise_name("Femke en Lisa") == "femke"
+    assert normalise_name("Anne-Sophie") == "annesophie"
     assert normalise_name(None) is None
 
 

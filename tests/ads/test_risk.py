@@ -125,3 +125,57 @@ def test_points_map_to_bands_on_the_0_100_scale() -> None:
     assert points_to_score(4, w) == 40
     assert points_to_score(7, w) == 70
     assert points_to_score(1000, w) == 100
+
+
+OTHER = [
+    "Exotische schoonheid voor een onvergetelijk moment, privé en discreet, bel nu maar.",
+    "Warme persoonlijkheid met een glimlach, houdt van dansen, koken en lange gesprekken.",
+]
+
+
+def test_stationary_agency_ranks_below_a_moving_network() -> None:
+    agency = [
+        make_ad(
+            f"g{k}{r}",
+            name=n,
+            age=22 + k,
+            phone="+31690000300",
+            emails=("info@agency.test",),
+            city="Utrecht",
+            day=7 * r + k,
+            text=TEXTS[k % 4],
+        )
+        for k, n in enumerate(["Anna", "Bo", "Cato", "Dewi", "Eva"])
+        for r in range(4)
+    ]
+    network = [
+        make_ad(
+            f"n{k}{r}",
+            name=n,
+            age=20 + k,
+            phone="+40700000009",
+            city=city,
+            day=7 * r + k * 0.5,
+            text=OTHER[k],
+        )
+        for k, n in enumerate(["Ivy", "Jade"])
+        for r, city in enumerate(["Venlo", "Breda", "Assen", "Hoorn"])
+    ]
+    result, persona = _run(agency + network, {})
+    agency_score = result.personas[persona["g00"]]
+    network_score = result.personas[persona["n00"]]
+    assert network_score.score > agency_score.score
+    c_points = sum(r.points for r in agency_score.reasons if r.family == "C")
+    assert c_points == 3
+    assert any("do not move" in r.text for r in agency_score.reasons)
+
+
+def test_a_lone_touring_persona_gets_at_most_one_movement_point() -> None:
+    ads = [
+        make_ad(f"t{k}", city=city, day=6 * k, text=TEXTS[0])
+        for k, city in enumerate(["Venlo", "Breda", "Assen", "Hoorn"])
+    ]
+    result, persona = _run(ads, {})
+    s = result.personas[persona["t0"]]
+    assert sum(r.points for r in s.reasons if r.family == "D") == 1
+    assert s.level == "log"

@@ -25,16 +25,16 @@ network (``N-``): the same input gives the same ids on every run.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 
-from signaal.ads.graph import IntArray, chain_edges, components, run_starts
+from signaal.ads.graph import IntArray, chain_edges, components, paused_gc, run_starts
 from signaal.ads.photos import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY, near_duplicate_photos
 from signaal.ads.textsim import TextLinks, TextSimConfig, fold, text_links
 from signaal.ads.types import (
@@ -56,6 +56,7 @@ _KIND_OF_CONTACT = {
     ContactKind.WEBSITE: LinkKind.HANDLE,
 }
 _NAME_CLEAN = re.compile(r"[^a-z]+")
+_DUO_SPLIT = re.compile(r"\s*(?:&|\+|/|,|\ben\b|\band\b|\bund\b)\s*", re.IGNORECASE)
 _DAY = 86400.0
 
 
@@ -79,9 +80,6 @@ class LinkConfig:
     max_personas_per_contact: int = 60
     #: A template shared by more personas than this is generic wording, not a network template.
     max_personas_per_template: int = 25
-    #: Emit every same-persona link (large) or only the cross-persona links and one chain per
-    #: persona and evidence group.
-    all_links: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,26 +102,36 @@ def network_id(smallest_ad_id: str) -> str:
     return "N-" + hashlib.sha256(smallest_ad_id.encode("utf-8")).hexdigest()[:12]
 
 
+def _ids_of(labels: IntArray, ids: Sequence[str], make: Callable[[str], str]) -> list[str]:
+    """The id of each node's component, derived once per component from its smallest ad id."""
+    roots, inverse = np.unique(labels, return_inverse=True)
+    names = [make(ids[r]) for r in roots.tolist()]
+    return [names[k] for k in inverse.tolist()]
+
+
 def normalise_name(name: str | None) -> str | None:
-    """Advertised names compared case-, accent- and punctuation-blind (``Zoë!`` -> ``zoe``)."""
+    """Advertised names compared case-, accent- and punctuation-blind (``Zoë!`` -> ``zoe``).
+
+    A duo ad ("Femke & Debby", "Anna en Romy") belongs to the persona of its first name: the
+    same woman advertises alone and together with a friend on the same phone.
+    """
     if not name:
         return None
+    name = _DUO_SPLIT.split(name, maxsplit=1)[0]
     cleaned = _NAME_CLEAN.sub("", fold(name))
     return cleaned or None
 
 
+@cache
 def _default_places() -> tuple[str, ...]:
+    """Municipality and place names of ``signaal.geo`` (masked as ``<place>`` in texts)."""
     try:
-        geo = importlib.import_module("signaal.geo")
-    except ImportError:
+        from signaal import geo
+    except ImportError:  # an engine without the geography: the corpus's own places still count
         return ()
-    names = getattr(geo, "municipality_names", None)
-    if callable(names):
-        try:
-            return tuple(str(n) for n in names())
-        except Exception:  # geo data missing: masking falls back to the corpus's own places
-            return ()
-    return ()
+    names = {m.name for m in geo.municipalities()}
+    names.update(p.name for p in geo.places())
+    return tuple(sorted(names))
 
 
 def _text_of(ad: NormalisedAd) -> tuple[str, list[tuple[int, int]]]:
@@ -179,7 +187,7 @@ def _photo_groups(
     ads: Sequence[NormalisedAd],
     photo_hashes: Mapping[str, Sequence[PhotoHash]],
     config: LinkConfig,
-) -> tuple[_Group, dict[tuple[int, int], int]]:
+) -> _Group:
     """Photo clusters (connected near-duplicate hashes) and each ad's membership."""
     hex_index: dict[str, int] = {}
     ad_rows: list[int] = []
@@ -192,11 +200,8 @@ def _photo_groups(
             ad_rows.append(i)
             hash_rows.append(h)
     hexes = sorted(hex_index, key=hex_index.__getitem__)
-    pairs, distances = near_duplicate_photos(hexes, max_distance=config.photo_max_distance)
+    pairs, _ = near_duplicate_photos(hexes, max_distance=config.photo_max_distance)
     labels_of_hash = components(len(hexes), pairs)
-    distance_of_pair = {
-        (int(a), int(b)): int(d) for (a, b), d in zip(pairs, distances, strict=True)
-    }
     ad_arr = np.asarray(ad_rows, dtype=np.int64)
     cluster = labels_of_hash[np.asarray(hash_rows, dtype=np.int64)] if hash_rows else ad_arr
     # Renumber clusters densely in order of first appearance (ads are sorted by id).
@@ -207,16 +212,13 @@ def _photo_groups(
     keep = np.unique(np.stack((ad_arr, dense), axis=1), axis=0) if dense.size else None
     if keep is None:
         empty = np.zeros(0, dtype=np.int64)
-        return _Group(ad=empty, group=empty, kind=[], label=[]), distance_of_pair
+        return _Group(ad=empty, group=empty, kind=[], label=[])
     n_groups = int(uniq.size)
-    return (
-        _Group(
-            ad=keep[:, 0],
-            group=keep[:, 1],
-            kind=[LinkKind.PHOTO] * n_groups,
-            label=[f"photo:{g + 1}" for g in range(n_groups)],
-        ),
-        distance_of_pair,
+    return _Group(
+        ad=keep[:, 0],
+        group=keep[:, 1],
+        kind=[LinkKind.PHOTO] * n_groups,
+        label=[f"photo:{g + 1}" for g in range(n_groups)],
     )
 
 
@@ -349,10 +351,23 @@ def link(
     ``hits`` is accepted for engines that pass every stage the same inputs; linking does not
     depend on wording cues. ``photo_hashes`` maps ad ids to the hashes of their images.
     """
+    with paused_gc():
+        return _link(ads, hits, photo_hashes, pseudonym_key=pseudonym_key, config=config)
+
+
+def _link(
+    ads: Sequence[NormalisedAd],
+    hits: Mapping[str, tuple[IndicatorHit, ...]],
+    photo_hashes: Mapping[str, Sequence[PhotoHash]],
+    *,
+    pseudonym_key: str,
+    config: LinkConfig | None = None,
+) -> Linkage:
+
     del hits
     cfg = config or LinkConfig()
-    ordered = sorted(ads, key=lambda a: a.id)
-    ids = [a.id for a in ordered]
+    ordered = sorted(ads, key=lambda a: a.record.id)
+    ids = [a.record.id for a in ordered]
     if len(set(ids)) != len(ids):
         raise ValueError("ad ids must be unique within one link run")
     n = len(ordered)
@@ -363,18 +378,23 @@ def link(
     name_index: dict[str, int] = {}
     name_id = np.full(n, -1, dtype=np.int64)
     raw_names: set[str] = set()
+    id_of_raw: dict[str | None, int] = {}
     for i, ad in enumerate(ordered):
-        if ad.record.name:
-            raw_names.add(ad.record.name)
-        key = normalise_name(ad.record.name)
-        if key is not None:
-            name_id[i] = name_index.setdefault(key, len(name_index))
+        raw = ad.record.name
+        found = id_of_raw.get(raw)
+        if found is None:
+            key = normalise_name(raw)
+            found = -1 if key is None else name_index.setdefault(key, len(name_index))
+            id_of_raw[raw] = found
+            if raw:
+                raw_names.add(raw)
+        name_id[i] = found
     name_of = {v: k for k, v in name_index.items()}
     age = np.asarray([a.age if a.age is not None else -1 for a in ordered], dtype=np.int64)
     t = np.asarray([a.posted_at.timestamp() for a in ordered], dtype=np.float64)
 
     contacts, _ = _contact_groups(ordered, pseudonym_key)
-    photos, _photo_distance = _photo_groups(ordered, photo_hashes, cfg)
+    photos = _photo_groups(ordered, photo_hashes, cfg)
     texts, text_result = _text_groups(ordered, raw_names, cfg)
 
     # 1. Personas.
@@ -383,7 +403,7 @@ def link(
     attach = _attach_unnamed(contacts, name_id, age, labels)
     if attach.size:
         labels = components(n, np.concatenate((edges, attach)))
-    persona_of = [persona_id(ids[int(x)]) for x in labels]
+    persona_of = _ids_of(labels, ids, persona_id)
 
     # 2. Networks: contact points and templates shared by several personas.
     shared: list[SharedEvidence] = []
@@ -450,7 +470,7 @@ def link(
         else np.concatenate((edges, attach))
     )
     net_labels = components(n, all_net)
-    network_of_ad = [network_id(ids[int(x)]) for x in net_labels]
+    network_of_ad = _ids_of(net_labels, ids, network_id)
 
     network_of_persona: dict[str, str] = {}
     persona_of_ad: dict[str, str] = {}
@@ -506,6 +526,8 @@ def _persona_links(
     out: list[Link] = []
     names: list[int] = name_id.tolist()
     ages: list[int] = age.tolist()
+    n = labels.size
+    joined = np.zeros((0, 2), dtype=np.int64)  # edges emitted so far
     for grp in groups:
         if grp.ad.size == 0:
             continue
@@ -517,6 +539,15 @@ def _persona_links(
         if edges.size == 0:
             continue
         grp_of_edge = group[1:][~new_run[1:]]
+        if joined.size:
+            # Only edges that join ads not yet joined by earlier groups: a spanning forest per
+            # persona, contact points first, then photos, then texts.
+            sofar = components(n, joined)
+            new = sofar[edges[:, 0]] != sofar[edges[:, 1]]
+            edges, grp_of_edge = edges[new], grp_of_edge[new]
+        joined = np.concatenate((joined, edges))
+        if edges.size == 0:
+            continue
         is_text = bool(grp.kind) and grp.kind[0] is LinkKind.TEXT
         sims = (
             text_result.similarity_of(edges[:, 0], edges[:, 1]).tolist()

@@ -32,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from signaal.ads.graph import paused_gc
 from signaal.ads.types import (
     ContactKind,
     IndicatorHit,
@@ -176,6 +177,9 @@ class _Tally:
     abe: float = 0.0  # capped points of families A, B and E (to pick a persona's strongest ad)
 
     def add(self, indicator_id: str, points: float, text: str) -> None:
+        # ``Reason.indicator_id`` carries the id: the text need not repeat it.
+        if text.startswith(indicator_id + ": "):
+            text = text[len(indicator_id) + 2 :]
         current = self.items.get(indicator_id)
         if current is None or points > current[0]:
             self.items[indicator_id] = (points, text)
@@ -191,20 +195,32 @@ _SITUATION_TEXT = {
 }
 
 
-def _finish(
-    tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ()
-) -> tuple[float, Score]:
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """Capped points of some families of one subject, before they become a score."""
+
+    total: float
+    families: frozenset[str]  # families that contribute points
+    has_e: bool
+    reasons: tuple[Reason, ...]
+
+
+def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ()) -> _Part:
     by_family: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    for key, (pts, text) in sorted(tally.items.items()):
-        by_family[_FAMILY_OF.get(key[:1], key[:1])].append((key, pts, text))
+    for key, (pts, text) in tally.items.items():
+        by_family[key[:1]].append((key, pts, text))
     reasons: list[Reason] = []
     total = 0.0
     families_with_points: set[str] = set()
-    has_e = False
     for family in sorted(by_family):
         items = sorted(by_family[family], key=lambda x: (-x[1], x[0]))
-        positive = sum(p for _, p, _ in items if p > 0)
-        negative = sum(p for _, p, _ in items if p < 0)
+        positive = 0.0
+        negative = 0.0
+        for _, p, _ in items:
+            if p > 0:
+                positive += p
+            else:
+                negative += p
         cap = weights.cap(family)
         why = ""
         for situation in situations:
@@ -215,8 +231,6 @@ def _finish(
         allowed = min(positive, cap)
         budget = allowed
         for key, pts, text in items:
-            if family == "E":
-                has_e = True
             if pts > 0:
                 given = min(pts, budget)
                 budget -= given
@@ -228,39 +242,59 @@ def _finish(
         if family_points > 0:
             families_with_points.add(family)
         total += family_points
-    total = max(total, 0.0)
-    score = points_to_score(total, weights)
+    return _Part(total, frozenset(families_with_points), "E" in by_family, tuple(reasons))
+
+
+def _score(parts: Sequence[_Part], weights: RiskWeights) -> Score:
+    """One score from the parts (disjoint families): bands, "A alone" and "E escalates"."""
+    total = max(sum(p.total for p in parts), 0.0)
+    families = frozenset().union(*(p.families for p in parts))
     level = "log"
     if total >= weights.priority:
         level = "priority"
     elif total >= weights.review:
         level = "review"
-    if families_with_points and families_with_points <= {"A"}:
+    if families and families <= {"A"}:
         level = "log"  # family A alone never triggers an alert
-    if has_e and level == "log":
+    if any(p.has_e for p in parts) and level == "log":
         level = "review"  # family E escalates to review
+    reasons = (
+        parts[0].reasons
+        if len(parts) == 1
+        else tuple(sorted((r for p in parts for r in p.reasons), key=lambda r: r.family))
+    )
     # Reasons with zero points are kept for the reviewer; the sum of points equals ``total``
     # unless negative points pushed it below zero.
-    return total, Score(score=score, level=level, reasons=tuple(reasons))
+    return Score(score=points_to_score(total, weights), level=level, reasons=reasons)
+
+
+def _finish(
+    tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ()
+) -> tuple[float, Score]:
+    part = _capped(tally, weights, situations)
+    return max(part.total, 0.0), _score([part], weights)
 
 
 def _ad_tally(hits: Iterable[IndicatorHit], weights: RiskWeights) -> _Tally:
     tally = _Tally()
     for hit in hits:
         pts = weights.weight(hit.indicator_id, hit.weight)
-        label = f"{hit.indicator_id} in {hit.field}: {hit.evidence!r}"
+        label = f"{hit.field}: {hit.evidence!r}"
         tally.add(hit.indicator_id, pts, label)
     return tally
 
 
 def _family_sum(tally: _Tally, families: str, weights: RiskWeights) -> float:
-    total = 0.0
-    for family in families:
-        pts = [p for k, (p, _) in tally.items.items() if k.startswith(family)]
-        total += min(sum(p for p in pts if p > 0), weights.cap(family)) + sum(
-            p for p in pts if p < 0
-        )
-    return total
+    positive: dict[str, float] = {}
+    negative = 0.0
+    for key, (pts, _) in tally.items.items():
+        family = key[:1]
+        if family in families:
+            if pts > 0:
+                positive[family] = positive.get(family, 0.0) + pts
+            else:
+                negative += pts
+    return sum(min(v, weights.cap(f)) for f, v in positive.items()) + negative
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,8 +400,10 @@ def _tallies(
                 phone
                 for ad in persona_ads
                 if ad.municipality
-                for phone in ad.contact_values(ContactKind.PHONE)
-                if phone.startswith("+") and not phone.startswith("+31")
+                for c in ad.contacts
+                if c.kind is ContactKind.PHONE
+                and (phone := c.value).startswith("+")
+                and not phone.startswith("+31")
             }
         )
         if foreign:
@@ -449,6 +485,18 @@ def score(
     weights: RiskWeights,
 ) -> RiskResult:
     """Scores with reasons for every ad, persona and network."""
+    with paused_gc():
+        return _score_all(ads, hits, linkage, movement, weights)
+
+
+def _score_all(
+    ads: Sequence[NormalisedAd],
+    hits: Mapping[str, tuple[IndicatorHit, ...]],
+    linkage: Linkage,
+    movement: MovementResult,
+    weights: RiskWeights,
+) -> RiskResult:
+
     t = _tallies(ads, hits, linkage, movement, weights)
     ads_sorted, ad_tallies, link_tally = t.ads_sorted, t.ad, t.link
     persona_tally, personas_of_network = t.persona, t.personas_of_network
@@ -457,8 +505,11 @@ def score(
         p: _finish(tally, weights, situations[p])[1] for p, tally in persona_tally.items()
     }
 
-    # Ads: their own cues plus the link and movement evidence of their persona.
+    # Ads: their own wording, profile and minor cues plus the link and movement evidence of
+    # their persona (disjoint families, so each part is capped on its own and shared by reposts).
     ad_scores: dict[str, Score] = {}
+    own_parts: dict[int, _Part] = {}
+    persona_parts: dict[str, _Part] = {}
     done: dict[tuple[str, int], Score] = {}  # (persona, id of the shared hit tally) -> score
     for ad in ads_sorted:
         ad_id = ad.record.id
@@ -467,11 +518,16 @@ def score(
         key = (persona, id(own))
         found = done.get(key)
         if found is None:
-            tally = _Tally()
-            tally.merge(own)
-            tally.merge(link_tally[persona])
-            found = _finish(tally, weights, situations[persona])[1]
-            done[key] = found
+            own_part = own_parts.get(id(own))
+            if own_part is None:
+                abe = _Tally({k: v for k, v in own.items.items() if k[:1] not in "CD"})
+                own_part = own_parts[id(own)] = _capped(abe, weights)
+            cd = persona_parts.get(persona)
+            if cd is None:
+                cd = persona_parts[persona] = _capped(
+                    link_tally[persona], weights, situations[persona]
+                )
+            found = done[key] = _score([own_part, cd], weights)
         ad_scores[ad_id] = found
 
     # Networks: the union of their personas' evidence (each indicator once, strongest text).
