@@ -23,12 +23,14 @@ Every score carries its reasons; the points of the reasons add up to the points 
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ from signaal.ads.types import (
 from signaal.errors import ConfigurationError
 
 LEVELS = ("log", "review", "priority")
+_record_id = attrgetter("record.id")
 _FAMILY_OF = {"A": "A", "B": "B", "C": "C", "D": "D", "E": "E", "F": "F"}
 
 
@@ -205,18 +208,35 @@ class _Part:
     reasons: tuple[Reason, ...]
 
 
+_EMPTY_PART = _Part(0.0, frozenset(), False, ())
+
+
+def _family_order(item: tuple[str, tuple[float, str]]) -> tuple[str, float, str]:
+    key, (pts, _) = item
+    return (key[:1], -pts, key)
+
+
 def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ()) -> _Part:
-    by_family: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    for key, (pts, text) in tally.items.items():
-        by_family[key[:1]].append((key, pts, text))
+    if not tally.items:
+        return _EMPTY_PART
+    # Families in order, inside each family the strongest reason first (keys are unique).
+    ordered = sorted(tally.items.items(), key=_family_order)
     reasons: list[Reason] = []
     total = 0.0
     families_with_points: set[str] = set()
-    for family in sorted(by_family):
-        items = sorted(by_family[family], key=lambda x: (-x[1], x[0]))
+    has_e = False
+    start = 0
+    n = len(ordered)
+    while start < n:
+        family = ordered[start][0][:1]
+        end = start + 1
+        while end < n and ordered[end][0][:1] == family:
+            end += 1
+        if family == "E":
+            has_e = True
         positive = 0.0
         negative = 0.0
-        for _, p, _ in items:
+        for _, (p, _) in ordered[start:end]:
             if p > 0:
                 positive += p
             else:
@@ -230,7 +250,7 @@ def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ())
                 why = f"; {_SITUATION_TEXT.get(situation, situation)}"
         allowed = min(positive, cap)
         budget = allowed
-        for key, pts, text in items:
+        for key, (pts, text) in ordered[start:end]:
             if pts > 0:
                 given = min(pts, budget)
                 budget -= given
@@ -242,7 +262,8 @@ def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ())
         if family_points > 0:
             families_with_points.add(family)
         total += family_points
-    return _Part(total, frozenset(families_with_points), "E" in by_family, tuple(reasons))
+        start = end
+    return _Part(total, frozenset(families_with_points), has_e, tuple(reasons))
 
 
 def _score(parts: Sequence[_Part], weights: RiskWeights) -> Score:
@@ -265,6 +286,43 @@ def _score(parts: Sequence[_Part], weights: RiskWeights) -> Score:
     )
     # Reasons with zero points are kept for the reviewer; the sum of points equals ``total``
     # unless negative points pushed it below zero.
+    return Score(score=points_to_score(total, weights), level=level, reasons=reasons)
+
+
+def _level(total: float, families: frozenset[str], has_e: bool, weights: RiskWeights) -> str:
+    level = "log"
+    if total >= weights.priority:
+        level = "priority"
+    elif total >= weights.review:
+        level = "review"
+    if families and families <= {"A"}:
+        level = "log"  # family A alone never triggers an alert
+    if has_e and level == "log":
+        level = "review"  # family E escalates to review
+    return level
+
+
+def _merged_reasons(own: _Part, own_families: Sequence[str], other: _Part) -> tuple[Reason, ...]:
+    """``own.reasons`` and ``other.reasons`` stably sorted by family (as ``_score`` does), both
+    being sorted by family already; without sorting when ``other``'s families fit in between."""
+    if not other.reasons:
+        return own.reasons
+    if not own.reasons:
+        return other.reasons
+    lo = bisect.bisect_right(own_families, other.reasons[0].family)
+    hi = bisect.bisect_right(own_families, other.reasons[-1].family)
+    if lo == hi:
+        return own.reasons[:lo] + other.reasons + own.reasons[lo:]
+    return tuple(sorted(own.reasons + other.reasons, key=lambda r: r.family))
+
+
+def _score_pair(
+    own: _Part, own_families: Sequence[str], other: _Part, weights: RiskWeights
+) -> Score:
+    """``_score([own, other], weights)`` for two parts whose reasons are sorted by family."""
+    total = max(0 + own.total + other.total, 0.0)
+    level = _level(total, own.families | other.families, own.has_e or other.has_e, weights)
+    reasons = _merged_reasons(own, own_families, other)
     return Score(score=points_to_score(total, weights), level=level, reasons=reasons)
 
 
@@ -313,30 +371,34 @@ def _tallies(
     movement: MovementResult,
     weights: RiskWeights,
 ) -> _Tallies:
-    ads_sorted = sorted(ads, key=lambda a: a.record.id)
+    ads_sorted = sorted(ads, key=_record_id)
     ads_of_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
     persona_of_ad = linkage.persona_of_ad
+    # Per-ad wording and profile tallies (A, B, E and per-ad C/D hits from the indicator stage),
+    # shared between ads with the same hits (reposts).
+    # The key holds just what a tally is made of: plain tuples hash and compare in C, unlike
+    # the hits themselves.
+    cache: dict[tuple[tuple[str, float, str, str], ...], _Tally] = {}
+    ad_tallies: dict[str, _Tally] = {}
+    no_hits: tuple[IndicatorHit, ...] = ()
     for ad in ads_sorted:
-        ads_of_persona[persona_of_ad[ad.record.id]].append(ad)
+        ad_id = ad.record.id
+        ads_of_persona[persona_of_ad[ad_id]].append(ad)
+        ad_hits = hits.get(ad_id, no_hits)
+        content = tuple([(h.indicator_id, h.weight, h.field, h.evidence) for h in ad_hits])
+        tally_of_hits = cache.get(content)
+        if tally_of_hits is None:
+            tally_of_hits = _ad_tally(ad_hits, weights)
+            tally_of_hits.abe = _family_sum(tally_of_hits, "ABE", weights)
+            cache[content] = tally_of_hits
+        ad_tallies[ad_id] = tally_of_hits
     personas_of_network: dict[str, list[str]] = defaultdict(list)
     for persona in sorted(ads_of_persona):
         personas_of_network[linkage.network_of_persona.get(persona, persona)].append(persona)
 
-    # Per-ad wording and profile tallies (A, B, E and per-ad C/D hits from the indicator stage),
-    # shared between ads with the same hits (reposts).
-    cache: dict[tuple[IndicatorHit, ...], _Tally] = {}
-    ad_tallies: dict[str, _Tally] = {}
-    for ad in ads_sorted:
-        ad_hits = hits.get(ad.record.id, ())
-        tally_of_hits = cache.get(ad_hits)
-        if tally_of_hits is None:
-            tally_of_hits = _ad_tally(ad_hits, weights)
-            tally_of_hits.abe = _family_sum(tally_of_hits, "ABE", weights)
-            cache[ad_hits] = tally_of_hits
-        ad_tallies[ad.record.id] = tally_of_hits
-
     # Link and movement evidence per persona.
     link_tally: dict[str, _Tally] = {}
+    phone_kind = ContactKind.PHONE
     for persona, persona_ads in ads_of_persona.items():
         tally = _Tally()
         network = linkage.network_of_persona.get(persona, persona)
@@ -395,17 +457,15 @@ def _tallies(
                 weights.weight("C04"),
                 f"C04: part of a network of {network_size} personas ({network})",
             )
-        foreign = sorted(
-            {
-                phone
-                for ad in persona_ads
-                if ad.municipality
-                for c in ad.contacts
-                if c.kind is ContactKind.PHONE
-                and (phone := c.value).startswith("+")
-                and not phone.startswith("+31")
-            }
-        )
+        found: set[str] = set()
+        for ad in persona_ads:
+            if ad.municipality:
+                for c in ad.contacts:
+                    if c.kind is phone_kind:
+                        phone = c.value
+                        if phone.startswith("+") and not phone.startswith("+31"):
+                            found.add(phone)
+        foreign = sorted(found)
         if foreign:
             prefixes = sorted({p[:4] for p in foreign})
             tally.add(
@@ -413,9 +473,7 @@ def _tallies(
                 weights.weight("C06"),
                 f"C06: foreign phone number ({', '.join(prefixes)}…) with a Dutch municipality",
             )
-        has_a05 = any(
-            h.indicator_id == "A05" for ad in persona_ads for h in hits.get(ad.record.id, ())
-        )
+        has_a05 = any("A05" in ad_tallies[ad.record.id].items for ad in persona_ads)
         for mev in movement.indicators.get(persona, ()):
             if mev.indicator_id == "D03":
                 if has_a05:
@@ -426,13 +484,25 @@ def _tallies(
 
     # Persona: the strongest ad's wording/profile/minor cues + the persona's link/movement tally.
     persona_tally: dict[str, _Tally] = {}
+    # The E, C and D items of each shared hit tally, found once per tally.
+    ecd_of: dict[int, list[tuple[str, float, str]]] = {}
+    for tally_of_hits in cache.values():
+        ecd_of[id(tally_of_hits)] = [
+            (key, pts, text)
+            for key, (pts, text) in tally_of_hits.items.items()
+            if key.startswith("E") or key[:1] in "CD"
+        ]
     for persona, persona_ads in ads_of_persona.items():
-        best = max(persona_ads, key=lambda a: (ad_tallies[a.record.id].abe, a.record.id))
         tally = _Tally()
+        best = persona_ads[0]
+        best_key = (ad_tallies[best.record.id].abe, best.record.id)
         for ad in persona_ads:  # E cues anywhere count; A/B from the strongest ad only
-            for key, (pts, text) in ad_tallies[ad.record.id].items.items():
-                if key.startswith("E") or key[:1] in "CD":
-                    tally.add(key, pts, f"{text} (ad {ad.record.id})")
+            ad_id = ad.record.id
+            own = ad_tallies[ad_id]
+            if (own.abe, ad_id) > best_key:
+                best, best_key = ad, (own.abe, ad_id)
+            for key, pts, text in ecd_of[id(own)]:
+                tally.add(key, pts, f"{text} (ad {ad_id})")
         for key, (pts, text) in ad_tallies[best.id].items.items():
             if key[:1] in "AB":
                 tally.add(key, pts, f"{text} (ad {best.id})")
@@ -508,12 +578,13 @@ def _score_all(
     # Ads: their own wording, profile and minor cues plus the link and movement evidence of
     # their persona (disjoint families, so each part is capped on its own and shared by reposts).
     ad_scores: dict[str, Score] = {}
-    own_parts: dict[int, _Part] = {}
+    own_parts: dict[int, tuple[_Part, tuple[str, ...]]] = {}
     persona_parts: dict[str, _Part] = {}
     done: dict[tuple[str, int], Score] = {}  # (persona, id of the shared hit tally) -> score
+    persona_of_ad = linkage.persona_of_ad
     for ad in ads_sorted:
         ad_id = ad.record.id
-        persona = linkage.persona_of_ad[ad_id]
+        persona = persona_of_ad[ad_id]
         own = ad_tallies[ad_id]
         key = (persona, id(own))
         found = done.get(key)
@@ -521,13 +592,14 @@ def _score_all(
             own_part = own_parts.get(id(own))
             if own_part is None:
                 abe = _Tally({k: v for k, v in own.items.items() if k[:1] not in "CD"})
-                own_part = own_parts[id(own)] = _capped(abe, weights)
+                part = _capped(abe, weights)
+                own_part = own_parts[id(own)] = (part, tuple(r.family for r in part.reasons))
             cd = persona_parts.get(persona)
             if cd is None:
                 cd = persona_parts[persona] = _capped(
                     link_tally[persona], weights, situations[persona]
                 )
-            found = done[key] = _score([own_part, cd], weights)
+            found = done[key] = _score_pair(own_part[0], own_part[1], cd, weights)
         ad_scores[ad_id] = found
 
     # Networks: the union of their personas' evidence (each indicator once, strongest text).
