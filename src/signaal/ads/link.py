@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +59,7 @@ _KIND_OF_CONTACT = {
 _NAME_CLEAN = re.compile(r"[^a-z]+")
 _DUO_SPLIT = re.compile(r"\s*(?:&|\+|/|,|\ben\b|\band\b|\bund\b)\s*", re.IGNORECASE)
 _DAY = 86400.0
+_record_id = attrgetter("record.id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,26 +154,32 @@ def _text_of(ad: NormalisedAd) -> tuple[str, list[tuple[int, int]]]:
 def _contact_groups(
     ads: Sequence[NormalisedAd], pseudonym_key: str
 ) -> tuple[_Group, dict[str, str]]:
-    index: dict[tuple[ContactKind, str], int] = {}
+    # Keyed by the kind's identity (enum members are singletons; hashing them runs Python code).
+    index: dict[tuple[int, str], int] = {}
     ad_rows: list[int] = []
     group_rows: list[int] = []
     kinds: list[LinkKind] = []
     labels: list[str] = []
+    group_values: list[str] = []
     for i, ad in enumerate(ads):
+        contacts = ad.contacts
+        if not contacts:
+            continue
         seen: set[int] = set()
-        for contact in ad.contacts:
-            key = (contact.kind, contact.value)
+        for contact in contacts:
+            key = (id(contact.kind), contact.value)
             g = index.get(key)
             if g is None:
                 g = len(index)
                 index[key] = g
                 kinds.append(_KIND_OF_CONTACT[contact.kind])
                 labels.append(pseudonym(contact.kind.value, contact.value, pseudonym_key))
+                group_values.append(contact.value)
             if g not in seen:
                 seen.add(g)
                 ad_rows.append(i)
                 group_rows.append(g)
-    values = {labels[g]: value for (_, value), g in index.items()}
+    values = dict(zip(labels, group_values, strict=True))
     return (
         _Group(
             ad=np.asarray(ad_rows, dtype=np.int64),
@@ -192,8 +200,8 @@ def _photo_groups(
     hex_index: dict[str, int] = {}
     ad_rows: list[int] = []
     hash_rows: list[int] = []
-    for i, ad in enumerate(ads):
-        for ph in photo_hashes.get(ad.id, ()):
+    for i, ad in enumerate(ads if photo_hashes else ()):
+        for ph in photo_hashes.get(ad.record.id, ()):
             if ph.quality < config.photo_min_quality:
                 continue
             h = hex_index.setdefault(ph.pdq.lower(), len(hex_index))
@@ -366,7 +374,7 @@ def _link(
 
     del hits
     cfg = config or LinkConfig()
-    ordered = sorted(ads, key=lambda a: a.record.id)
+    ordered = sorted(ads, key=_record_id)
     ids = [a.record.id for a in ordered]
     if len(set(ids)) != len(ids):
         raise ValueError("ad ids must be unique within one link run")
@@ -418,7 +426,11 @@ def _link(
         if grp.ad.size == 0:
             continue
         pl = labels[grp.ad]
-        rows = np.unique(np.stack((grp.group, pl, grp.ad), axis=1), axis=0)
+        # Distinct (group, persona, ad) rows in lexicographic order (as a row-wise np.unique,
+        # which is much slower).
+        by_row = np.lexsort((grp.ad, pl, grp.group))
+        rows = np.stack((grp.group[by_row], pl[by_row], grp.ad[by_row]), axis=1)
+        rows = rows[run_starts(rows[:, 0], rows[:, 1], rows[:, 2])]
         # First ad (smallest index = smallest id) of each persona in each group.
         first = run_starts(rows[:, 0], rows[:, 1])
         gp = rows[first]
@@ -565,7 +577,12 @@ def _persona_links(
         ]
         # The evidence text is the same along one persona's chain in one group: build it once.
         profile: dict[tuple[int, int, int, int], str] = {}
-        for (a, b), g, sim in zip(edges.tolist(), grp_of_edge.tolist(), sims, strict=True):
+        # Ads are indexed in order of their (unique) id: the smaller index has the smaller id.
+        lo_ids = [ids[k] for k in np.minimum(edges[:, 0], edges[:, 1]).tolist()]
+        hi_ids = [ids[k] for k in np.maximum(edges[:, 0], edges[:, 1]).tolist()]
+        for (a, b), g, sim, id_lo, id_hi in zip(
+            edges.tolist(), grp_of_edge.tolist(), sims, lo_ids, hi_ids, strict=True
+        ):
             nm = names[a] if names[a] >= 0 else names[b]
             key = (g, nm, ages[a], ages[b])
             text = profile.get(key)
@@ -577,11 +594,10 @@ def _persona_links(
                     age_text = "/".join(str(x) for x in sorted({ages[a], ages[b]} - {-1})) or "?"
                 text = f"same persona: name {name}, age {age_text}, {glabels[g]}"
                 profile[key] = text
-            ia, ib = ids[a], ids[b]
             out.append(
                 Link(
-                    ia if ia < ib else ib,
-                    ib if ia < ib else ia,
+                    id_lo,
+                    id_hi,
                     kind_of[g],
                     f"{text}, text jaccard {sim:.2f}" if is_text else text,
                 )

@@ -72,8 +72,9 @@ def _movement(
 
     cfg = config or MovementConfig()
     by_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
+    persona_of_ad = linkage.persona_of_ad
     for ad in ads:
-        by_persona[linkage.persona_of_ad[ad.id]].append(ad)
+        by_persona[persona_of_ad[ad.record.id]].append(ad)
 
     movements: list[Movement] = []
     municipalities_of_persona: dict[str, tuple[str, ...]] = {}
@@ -84,7 +85,7 @@ def _movement(
     window = timedelta(days=cfg.rotation_days)
 
     for persona in sorted(by_persona):
-        items = sorted(by_persona[persona], key=lambda a: (a.posted_at, a.id))
+        items = sorted(by_persona[persona], key=lambda a: (a.posted_at, a.record.id))
         net = linkage.network_of_persona.get(persona, persona)
         located = [a for a in items if a.municipality]
         order: dict[str, None] = {}
@@ -205,12 +206,16 @@ def _movement(
 
     # D04: persona turnover on one phone.
     first_on_phone: dict[str, dict[str, datetime]] = defaultdict(dict)
-    for ad in ads:
-        persona = linkage.persona_of_ad[ad.id]
-        for phone in ad.contact_values(ContactKind.PHONE):
-            seen = first_on_phone[phone].get(persona)
-            if seen is None or ad.posted_at < seen:
-                first_on_phone[phone][persona] = ad.posted_at
+    phone_kind = ContactKind.PHONE
+    for persona, persona_ads in by_persona.items():
+        for ad in persona_ads:
+            for contact in ad.contacts:
+                if contact.kind is not phone_kind:
+                    continue
+                starts_of = first_on_phone[contact.value]
+                seen = starts_of.get(persona)
+                if seen is None or ad.posted_at < seen:
+                    starts_of[persona] = ad.posted_at
     lo_days, hi_days = cfg.turnover_days
     for phone in sorted(first_on_phone):
         starts = sorted(first_on_phone[phone].items(), key=lambda kv: (kv[1], kv[0]))

@@ -155,12 +155,11 @@ class ShingleHasher:
         joined = (" " + _SENTINEL.decode() + " ").join(texts).lower().encode("utf-8")
         tokens = joined.translate(_BYTE_TABLE).split()
         cache = self._cache
-        get = cache.get
-        values = [get(w) for w in tokens]
+        values: list[int | None] | list[int] = list(map(cache.get, tokens))
         if None in values:
-            for w in {w for w, v in zip(tokens, values, strict=True) if v is None}:
+            for w in set(tokens).difference(cache):
                 cache[w] = self._word_hash(w)
-            values = [cache[w] for w in tokens]
+            values = list(map(cache.__getitem__, tokens))
         arr = np.fromiter(values, dtype=np.int64, count=len(values))
         is_sep = arr == -1
         text_of = np.cumsum(is_sep) if arr.size else np.zeros(0, dtype=np.int64)
@@ -242,19 +241,25 @@ def shingle_hashes(
     shingle_size: int = 3,
     masks: Sequence[Sequence[tuple[int, int]]] | None = None,
     batch: int = 20000,
+    prepared: bool = False,
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
     """All texts' shingle hashes concatenated, and the start offset of each text (length n + 1).
 
-    ``masks`` are character spans per text to remove first (contact points the normaliser found).
+    ``masks`` are character spans per text to remove first (contact points the normaliser found);
+    ``prepared`` says the texts went through ``prepare`` already (then ``masks`` must be None).
     """
     hasher = ShingleHasher(names=names, places=places, shingle_size=shingle_size)
     pieces: list[npt.NDArray[np.uint32]] = []
     counts: list[npt.NDArray[np.int64]] = []
     for lo in range(0, len(texts), batch):
-        chunk = [
-            prepare(t, masks[lo + i] if masks is not None else ())
-            for i, t in enumerate(texts[lo : lo + batch])
-        ]
+        chunk = (
+            list(texts[lo : lo + batch])
+            if prepared and masks is None
+            else [
+                prepare(t, masks[lo + i] if masks is not None else ())
+                for i, t in enumerate(texts[lo : lo + batch])
+            ]
+        )
         words, offsets = hasher.word_batch(chunk)
         sh, sh_offsets = hasher.shingle_batch(words, offsets)
         pieces.append(sh)
@@ -455,7 +460,17 @@ def text_links(
     """
     cfg = config or TextSimConfig()
     n = len(texts)
-    prepared = [prepare(t, masks[i] if masks is not None else ()) for i, t in enumerate(texts)]
+    # Reposts repeat a text with the same masked spans: prepare each distinct pair once.
+    seen: dict[tuple[str, tuple[tuple[int, int], ...]], str] = {}
+    prepared: list[str] = []
+    for i, t in enumerate(texts):
+        spans = tuple(masks[i]) if masks is not None else ()
+        key = (t, spans)
+        text = seen.get(key)
+        if text is None:
+            text = seen[key] = prepare(t, spans)
+        prepared.append(text)
+    del seen
     first: dict[str, int] = {}
     rep_of = np.fromiter(
         (first.setdefault(t, i) for i, t in enumerate(prepared)), dtype=np.int64, count=n
@@ -466,6 +481,7 @@ def text_links(
         names=names,
         places=places,
         shingle_size=cfg.shingle_size,
+        prepared=True,
     )
     rep_usable = np.diff(offsets) >= cfg.min_shingles
     sigs = minhash(flat, offsets, num_perm=cfg.num_perm, seed=cfg.seed)
