@@ -77,3 +77,37 @@ def test_bad_url_is_a_store_error() -> None:
 def test_unreachable_database_is_a_store_error_with_context() -> None:
     with pytest.raises(StoreError, match="migrating the app store at postgresql"):
         db.upgrade("postgresql+psycopg://nobody:secret@127.0.0.1:1/nothing?connect_timeout=2")
+
+
+def test_unreachable_test_postgres_fails_instead_of_skipping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conftest import create_postgres_database
+
+    monkeypatch.setenv(
+        "SIGNAAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:1/test"
+    )
+    with pytest.raises(pytest.fail.Exception, match="PostgreSQL is not reachable"):
+        create_postgres_database()
+
+
+def test_concurrent_upgrades_of_an_empty_store_do_not_collide(store_url: str) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            db.upgrade(store_url)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "migrations deadlocked"
+    assert errors == []
+    assert db.current_revision(store_url) == db.head_revision()
+    assert db.schema_drift(store_url) == []

@@ -97,6 +97,12 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ),
     ("GET", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 200)),
     ("POST", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 422)),
+    # A user of the GGD (the organisation of the administrator and the platform administrator);
+    # the empty form is refused (422) before anything changes.
+    ("POST", "/beheer/gebruikers/{user_id}/status"): (
+        "/beheer/gebruikers/{viewer_id}/status",
+        protected(ADMINS, 422),
+    ),
     ("GET", "/beheer/audit"): ("/beheer/audit", protected(AUDITORS, 200)),
     ("GET", "/api/v1/me"): ("/api/v1/me", protected(set(ROLES), 200, api=True)),
     ("GET", "/api/v1/analysis/networks"): (
@@ -163,7 +169,8 @@ def test_access_matrix(app, state, accounts_by_role, seeded_analysis):
     for principal in PRINCIPALS:
         client, csrf = _client_for(app, state, principal, accounts_by_role)
         with client:
-            for (method, template), (path, expected) in entries:
+            for (method, template), (path_template, expected) in entries:
+                path = path_template.format(viewer_id=accounts_by_role["viewer"].user_id)
                 if method == "GET":
                     response = client.get(path)
                 else:

@@ -128,3 +128,86 @@ def test_platform_administrator_sees_every_organisation(client, accounts_by_role
     page = client.get("/beheer/gebruikers")
     assert accounts_by_role["other_org_admin"].email in page.text
     assert accounts_by_role["viewer"].email in page.text
+
+
+def test_audit_page_warns_when_the_chain_is_broken(client, state, accounts_by_role, sign_in):
+    from sqlalchemy import text
+
+    sign_in(accounts_by_role["administrator"])
+    client.get("/beheer/audit")
+    with state.engine.begin() as connection:  # an attacker with database access (SQLite)
+        connection.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+        connection.execute(text("UPDATE audit_events SET actor_email = 'x@y.z' WHERE seq = 1"))
+    page = client.get("/beheer/audit")
+    assert page.status_code == 200
+    assert "De auditketen klopt niet." in page.text
+    assert "gewijzigd nadat hij was geschreven" in page.text
+
+
+def test_deactivating_a_user_ends_their_sessions(client, state, accounts_by_role, sign_in, csrf_of):
+    from fastapi.testclient import TestClient
+
+    viewer = accounts_by_role["viewer"]
+    with TestClient(client.app, base_url="https://testserver", follow_redirects=False) as other:
+        token = state.signer.sign_session(sign_in(viewer))
+        other.cookies.set(state.cookies.session_cookie, token)
+        assert other.get("/dashboard").status_code == 200
+        sign_in(accounts_by_role["administrator"])
+        page = client.get("/beheer/gebruikers")
+        assert "Deactiveer Test viewer" in page.text
+        response = client.post(
+            f"/beheer/gebruikers/{viewer.user_id}/status",
+            data={"csrf_token": csrf_of(page.text), "actief": "nee"},
+        )
+        assert response.status_code == 303
+        assert other.get("/dashboard").status_code == 303  # the viewer's session is gone
+    with state.sessions() as session:
+        user = session.get(User, viewer.user_id)
+        assert user is not None
+        assert not user.is_active
+    page = client.get("/beheer/gebruikers")
+    assert "Activeer Test viewer" in page.text
+    response = client.post(
+        f"/beheer/gebruikers/{viewer.user_id}/status",
+        data={"csrf_token": csrf_of(page.text), "actief": "ja"},
+    )
+    assert response.status_code == 303
+
+
+def test_another_organisation_cannot_change_a_user(
+    client, state, accounts_by_role, sign_in, csrf_of
+):
+    viewer = accounts_by_role["viewer"]
+    sign_in(accounts_by_role["other_org_admin"])
+    page = client.get("/beheer/gebruikers")
+    assert viewer.email not in page.text
+    response = client.post(
+        f"/beheer/gebruikers/{viewer.user_id}/status",
+        data={"csrf_token": csrf_of(page.text), "actief": "nee"},
+    )
+    assert response.status_code == 403
+    with state.sessions() as session:
+        user = session.get(User, viewer.user_id)
+        assert user is not None
+        assert user.is_active
+        event = session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()))
+    assert event is not None
+    assert event.action == "access.denied"
+    assert event.record_id == str(viewer.user_id)
+    # Unknown ids are no different for an organisation administrator.
+    response = client.post(
+        "/beheer/gebruikers/999999/status", data={"csrf_token": csrf_of(page.text), "actief": "nee"}
+    )
+    assert response.status_code == 403
+
+
+def test_administrator_cannot_deactivate_themselves(client, accounts_by_role, sign_in, csrf_of):
+    admin = accounts_by_role["administrator"]
+    sign_in(admin)
+    page = client.get("/beheer/gebruikers")
+    response = client.post(
+        f"/beheer/gebruikers/{admin.user_id}/status",
+        data={"csrf_token": csrf_of(page.text), "actief": "nee"},
+    )
+    assert response.status_code == 409
+    assert "Je kunt je eigen account niet deactiveren." in response.text

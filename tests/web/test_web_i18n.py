@@ -125,3 +125,17 @@ def test_every_page_renders_in_english(client, accounts_by_role, sign_in, seeded
             assert "Uitloggen" not in response.text, path
             if response.status_code == 200:  # unknown addresses never reach a guard
                 assert "Log out" in response.text, path
+
+
+def test_times_are_shown_in_dutch_local_time():
+    from datetime import UTC, datetime
+
+    from signaal.web.rendering import Renderer
+
+    renderer = Renderer()
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    winter = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    show = renderer._environments["nl"].filters["datetime"]
+    assert show(summer) == "1 jul 2026, 14:00"
+    assert show(winter) == "15 jan 2026, 13:00"
+    assert renderer._environments["en"].filters["datetime"](summer) == "1 Jul 2026, 14:00"

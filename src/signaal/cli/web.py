@@ -33,7 +33,9 @@ def _prepare_store(settings: Settings) -> str:
     return url
 
 
-def _run_server(settings: Settings, host: str, port: int) -> None:
+def _run_server(
+    settings: Settings, host: str, port: int, forwarded_allow_ips: str | None = None
+) -> None:
     import uvicorn
 
     from signaal.web.app import create_app
@@ -43,7 +45,10 @@ def _run_server(settings: Settings, host: str, port: int) -> None:
         app,
         host=host,
         port=port,
-        proxy_headers=False,
+        # Only a proxy named here may tell the client's address (X-Forwarded-For); it is what
+        # login rate limiting and the audit log record.
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
         server_header=False,
         date_header=True,
         log_level="info",
@@ -57,6 +62,14 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", help="Port to listen on (SIGNAAL_PORT).", min=1)
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated addresses of the reverse proxies whose X-Forwarded-For "
+            "header is trusted for the client's address (default: none).",
+        ),
+    ] = None,
 ) -> None:
     """Bring the app store up to date and serve the web app."""
     try:
@@ -64,7 +77,7 @@ def serve(
         _prepare_store(settings)
     except SignaalError as exc:
         raise _fail(exc.message) from exc
-    _run_server(settings, host or settings.host, port or settings.port)
+    _run_server(settings, host or settings.host, port or settings.port, forwarded_allow_ips)
 
 
 def pipeline_available() -> bool:

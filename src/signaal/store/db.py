@@ -20,7 +20,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -122,11 +122,29 @@ def _alembic_config(url: str) -> Config:
     return config
 
 
+# Key of the PostgreSQL advisory lock that serialises migrations ("SgnL").
+MIGRATION_LOCK_KEY = 0x53676E4C
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    """Make concurrent upgrades (several web workers starting at once) run one after another:
+    the second waits, then finds the store already migrated."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        # Take the write lock before alembic reads the current revision.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the store at ``url`` to ``revision`` (default: the newest), creating it if empty."""
+    """Bring the store at ``url`` to ``revision`` (default: the newest), creating it if empty.
+
+    Safe to run from several processes at once.
+    """
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
+            _lock_for_migration(connection)
             config = _alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
@@ -141,6 +159,7 @@ def downgrade(url: str, revision: str) -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
+            _lock_for_migration(connection)
             config = _alembic_config(url)
             config.attributes["connection"] = connection
             command.downgrade(config, revision)

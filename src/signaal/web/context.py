@@ -31,7 +31,8 @@ from signaal.web.forms import SAFE_METHODS, SubmittedForm
 from signaal.web.i18n import N_, normalise_locale
 from signaal.web.security import CSRF_FORM_FIELD, CSRF_HEADER, LOCALE_COOKIE
 
-ResourceLoader = Callable[[Request], Resource | None]
+# Builds the resource of a request (from its path parameters, reading the store if needed).
+ResourceLoader = Callable[[Request, Session], Resource | None]
 
 
 @dataclass
@@ -169,7 +170,7 @@ class Guard:
             ):
                 raise CsrfFailure()
 
-        resource = self.resource(request) if self.resource else None
+        resource = self.resource(request, db) if self.resource else None
         context = RequestContext(
             request=request,
             db=db,
@@ -254,7 +255,7 @@ def guard(
 def path_resource(kind: str, parameter: str) -> ResourceLoader:
     """A loader for a resource named by a path parameter (e.g. ``persona_id``)."""
 
-    def load(request: Request) -> Resource:
+    def load(request: Request, db: Session) -> Resource:
         return Resource(kind=kind, id=str(request.path_params[parameter]))
 
     load.__name__ = f"{kind}_from_{parameter}"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from babel.dates import format_datetime
@@ -20,6 +21,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from signaal.web.i18n import LOCALE_NAMES, LOCALES, Message, translations_for
+
+# Times are stored in UTC and shown as the partners read their clocks.
+DISPLAY_TIMEZONE = ZoneInfo("Europe/Amsterdam")
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = WEB_DIR / "templates"
@@ -101,10 +105,10 @@ class Renderer:
                 return text.translate(translations)
             return translations.gettext(text)
 
-        def datetime_filter(value: datetime | None, format: str = "medium") -> str:
+        def datetime_filter(value: datetime | None, pattern: str = "d MMM y, HH:mm") -> str:
             if value is None:
                 return ""
-            return format_datetime(value, format=format, locale=locale)
+            return format_datetime(value, format=pattern, tzinfo=DISPLAY_TIMEZONE, locale=locale)
 
         def number_filter(value: float | int | None, digits: int = 2) -> str:
             if value is None:

@@ -1,7 +1,8 @@
 """Alembic environment: runs the migrations on the connection Signaal hands over.
 
 ``signaal.store.db.upgrade`` passes an open connection in ``config.attributes["connection"]``;
-the plain ``alembic`` command line (for developers writing a migration) opens one from the URL.
+the plain ``alembic`` command line (for developers writing a migration, see docs/store.md) opens
+one from ``-x url=...`` or the settings.
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from signaal.store.db import make_engine
+    from signaal.settings import get_settings
+    from signaal.store.db import make_engine, url_from_settings
 
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    # The plain alembic command line: `-x url=...`, else the settings' store.
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
+        "sqlalchemy.url"
+    )
+    engine = make_engine(url or url_from_settings(get_settings()))
     try:
         with engine.begin() as opened:
             _run(opened)

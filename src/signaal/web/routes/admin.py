@@ -11,12 +11,14 @@ from typing import Annotated
 
 from fastapi import APIRouter
 from sqlalchemy import select
-from starlette.responses import Response
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
 from signaal import audit
-from signaal.chain import accounts
+from signaal.chain import accounts, sessions
 from signaal.chain.authz import Action, Resource, may_assign_role, roles
-from signaal.errors import ConflictError, FieldError
+from signaal.errors import ConflictError, FieldError, InputError, NotFoundError
 from signaal.store.models import AuditEvent, User
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard
@@ -25,13 +27,25 @@ from signaal.web.i18n import N_, Message
 
 router = APIRouter(prefix="/beheer")
 
+# Records of no organisation (anonymous login attempts, system work, unknown ids) belong to the
+# whole deployment: only a platform-wide role may act on them. No organisation has id 0.
+DEPLOYMENT_WIDE = 0
+
 UserAdmin = Annotated[RequestContext, guard(Action.MANAGE_USERS)]
+
+
+def managed_user(request: Request, db: Session) -> Resource:
+    """The user of the path, with the organisation it belongs to (which ``allowed()`` checks).
+    An unknown id belongs to no organisation of anyone's: only a platform role gets its 404."""
+    raw = str(request.path_params["user_id"])
+    user = db.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    return Resource("user", raw, organisation_id=user.organisation_id if user else DEPLOYMENT_WIDE)
+
+
+ManagedUser = Annotated[RequestContext, guard(Action.MANAGE_USERS, managed_user)]
 AuditReader = Annotated[RequestContext, guard(Action.VIEW_AUDIT)]
 
 AUDIT_PAGE_SIZE = 100
-# Audit events of no organisation (anonymous login attempts, system work) belong to the whole
-# deployment: only a platform-wide role may read them. No organisation has id 0.
-DEPLOYMENT_WIDE = 0
 
 FIELD_MESSAGES: dict[str, str] = {
     "email": N_("Enter an e-mail address like name@example.nl."),
@@ -40,6 +54,14 @@ FIELD_MESSAGES: dict[str, str] = {
     "password": N_("The temporary password could not be used; try again."),
 }
 TEMPORARY_PASSWORD_BYTES = 12
+
+# How a row of the audit chain failed verification (signaal.audit.ProblemKind).
+PROBLEM_LABELS: dict[str, str] = {
+    "changed": N_("changed after it was written"),
+    "removed": N_("removed"),
+    "inserted": N_("slipped in"),
+    "reordered": N_("moved"),
+}
 
 # What each audit action means, for the audit page (the code itself is shown too).
 ACTION_LABELS: dict[str, str] = {
@@ -92,6 +114,7 @@ def _users_page(
     values: dict[str, str] | None = None,
     created: User | None = None,
     temporary_password: str | None = None,
+    problem: str | None = None,
     status: int = 200,
 ) -> Response:
     role_labels = {name: definition.label_for(ctx.locale) for name, definition in roles().items()}
@@ -106,6 +129,8 @@ def _users_page(
             "values": values or {"email": "", "display_name": "", "role": ""},
             "created": created,
             "temporary_password": temporary_password,
+            "me": ctx.user,
+            "problem": problem,
         },
         status_code=status,
     )
@@ -149,6 +174,25 @@ def create_user(ctx: UserAdmin) -> Response:
     return _users_page(ctx, created=created, temporary_password=password, status=201)
 
 
+@router.post("/gebruikers/{user_id}/status")
+def change_status(ctx: ManagedUser, user_id: str) -> Response:
+    """Deactivate a user (their sessions end at once) or activate them again."""
+    assert ctx.user is not None
+    target = ctx.db.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 10 else None
+    if target is None:
+        raise NotFoundError(f"user {user_id}")
+    choice = ctx.form.get("actief")
+    if choice not in ("ja", "nee"):
+        raise InputError("actief: choose ja or nee")
+    if target.id == ctx.user.id:
+        return _users_page(ctx, problem=N_("You cannot deactivate your own account."), status=409)
+    active = choice == "ja"
+    accounts.set_user_active(ctx.db, target, active, actor=ctx.actor, ip=ctx.ip)
+    if not active:
+        sessions.revoke_all_sessions(ctx.db, target)
+    return RedirectResponse("/beheer/gebruikers", status_code=303)
+
+
 @router.get("/audit")
 def audit_log(ctx: AuditReader) -> Response:
     rows = ctx.db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1000))
@@ -177,5 +221,10 @@ def audit_log(ctx: AuditReader) -> Response:
     return web_state(ctx.request).renderer.page(
         ctx.request,
         "admin_audit.html",
-        {"events": events, "report": report, "action_labels": ACTION_LABELS},
+        {
+            "events": events,
+            "report": report,
+            "action_labels": ACTION_LABELS,
+            "problem_labels": PROBLEM_LABELS,
+        },
     )
