@@ -1,10 +1,10 @@
 """Composing ad titles and texts from the phrase banks, with the planted cues' character spans.
 
 A :class:`TextPlan` fixes the *shape* of a text: language per sentence, which sentence of each
-slot, where the cues go, decorative emoji. Independents get one plan each (unique texts); a
-network or an agency shares one to three plans between its personas (templates), filled with each
-persona's slots and edited a little per ad. Rendering tracks the character offsets of every cue,
-so the truth can name each planted indicator's span exactly.
+slot, decorative emoji. Independents get one plan each (unique texts); a network or an agency
+shares one to three plans between its personas (templates), filled with each persona's slots and
+edited a little per ad. Each listing gets its own cues (``with_cues``). Rendering tracks the
+character offsets of every cue, so the truth can name each planted indicator's span exactly.
 """
 
 from __future__ import annotations
