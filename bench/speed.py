@@ -175,15 +175,23 @@ def main() -> None:
         ok_time = "OK" if wall <= TARGET_SECONDS else "MISSED"
         ok_mem = "OK" if own + child <= TARGET_GB else "MISSED"
         print(
-            f"  target 1M ads <= {TARGET_SECONDS:.0f} s: {ok_time}; "
-            f"<= {TARGET_GB:.0f} GB: {ok_mem}"
+            f"  target 1M ads <= {TARGET_SECONDS:.0f} s: {ok_time}; <= {TARGET_GB:.0f} GB: {ok_mem}"
         )
     if not args.skip_extras:
         print(photo_throughput(args.data_dir, args.seed))
         for line in text_linking(folder):
             print(line)
-    print(json.dumps({"ads": n, "wall_seconds": round(wall, 2), "baseline_seconds": round(base_seconds, 2),
-                      "peak_gb_main": round(own, 2), "peak_gb_worker": round(child, 2)}))
+    print(
+        json.dumps(
+            {
+                "ads": n,
+                "wall_seconds": round(wall, 2),
+                "baseline_seconds": round(base_seconds, 2),
+                "peak_gb_main": round(own, 2),
+                "peak_gb_worker": round(child, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

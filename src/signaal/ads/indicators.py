@@ -537,9 +537,7 @@ def indicators_markdown(indicators: IndicatorSet | None = None) -> str:
         if i.rule == "combination":
             rule = "combination of " + " and ".join(i.requires)
         name = f"{i.name_en} / *{i.name_nl}*"
-        out.append(
-            f"| {i.id} | {name} | {weight} | {', '.join(i.basis)} | {rule} | {i.source} |"
-        )
+        out.append(f"| {i.id} | {name} | {weight} | {', '.join(i.basis)} | {rule} | {i.source} |")
     out += ["", "## Patterns", ""]
     out.append(
         "Patterns are folded like ad texts (case, accents, leetspeak, spaced letters, "
