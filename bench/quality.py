@@ -1,6 +1,6 @@
 """Quality of linking and risk on a synthetic corpus with ground truth.
 
-    .venv/bin/python bench/quality.py --ads 30000            # the held-out seed below
+    .venv/bin/python bench/quality.py                        # 100,000 ads, held-out seed below
     .venv/bin/python bench/quality.py --corpus DIR           # an existing corpus
 
 The default seed (20261127) is used by no test and was not used for tuning (tuning used seeds
@@ -187,7 +187,7 @@ def run(corpus: Path, *, photo_workers: int = 2) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ads", type=int, default=30000)
+    parser.add_argument("--ads", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
     parser.add_argument("--photos", action="store_true", help="generate and hash photos")
     parser.add_argument("--corpus", type=Path, help="use an existing corpus directory")

@@ -114,3 +114,29 @@ def test_persona_labels_follow_the_majority_of_ads() -> None:
         {"a": "P1", "b": "P1", "c": "P1", "d": "P2"}, {"a": True, "b": True, "c": False, "d": False}
     )
     assert labels == {"P1": True, "P2": False}
+
+
+def test_calibrate_command_writes_weights_json(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from signaal.cli import app
+
+    ads, _, truth = _corpus(12)
+    ads_path = tmp_path / "ads.jsonl"
+    ads_path.write_text(
+        "\n".join(json.dumps(ad.record.to_json()) for ad in ads) + "\n", encoding="utf-8"
+    )
+    truth_path = tmp_path / "truth.jsonl"
+    truth_path.write_text(
+        "\n".join(json.dumps({"ad_id": k, "controlled": v}) for k, v in truth.items()) + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "weights.json"
+    args = ["calibrate", "--ads", str(ads_path), "--truth", str(truth_path), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--test-share", "0.4"])
+    assert result.exit_code == 0, result.output
+    assert "Brier" in result.output
+    assert "AUC" in result.output
+    data = json.loads(out.read_text())
+    assert data["kind"] == "signaal-risk-weights"
+    assert load_weights(out).weights["C01"] == data["weights"]["C01"]

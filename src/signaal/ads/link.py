@@ -28,7 +28,7 @@ import hashlib
 import importlib
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,6 +102,13 @@ def persona_id(smallest_ad_id: str) -> str:
 def network_id(smallest_ad_id: str) -> str:
     """``N-`` and 12 hex characters of SHA-256 of the network's smallest ad id."""
     return "N-" + hashlib.sha256(smallest_ad_id.encode("utf-8")).hexdigest()[:12]
+
+
+def _ids_of(labels: IntArray, ids: Sequence[str], make: Callable[[str], str]) -> list[str]:
+    """The id of each node's component, derived once per component from its smallest ad id."""
+    roots, inverse = np.unique(labels, return_inverse=True)
+    names = [make(ids[r]) for r in roots.tolist()]
+    return [names[k] for k in inverse.tolist()]
 
 
 def normalise_name(name: str | None) -> str | None:
@@ -351,8 +358,8 @@ def link(
     """
     del hits
     cfg = config or LinkConfig()
-    ordered = sorted(ads, key=lambda a: a.id)
-    ids = [a.id for a in ordered]
+    ordered = sorted(ads, key=lambda a: a.record.id)
+    ids = [a.record.id for a in ordered]
     if len(set(ids)) != len(ids):
         raise ValueError("ad ids must be unique within one link run")
     n = len(ordered)
@@ -363,12 +370,17 @@ def link(
     name_index: dict[str, int] = {}
     name_id = np.full(n, -1, dtype=np.int64)
     raw_names: set[str] = set()
+    id_of_raw: dict[str | None, int] = {}
     for i, ad in enumerate(ordered):
-        if ad.record.name:
-            raw_names.add(ad.record.name)
-        key = normalise_name(ad.record.name)
-        if key is not None:
-            name_id[i] = name_index.setdefault(key, len(name_index))
+        raw = ad.record.name
+        found = id_of_raw.get(raw)
+        if found is None:
+            key = normalise_name(raw)
+            found = -1 if key is None else name_index.setdefault(key, len(name_index))
+            id_of_raw[raw] = found
+            if raw:
+                raw_names.add(raw)
+        name_id[i] = found
     name_of = {v: k for k, v in name_index.items()}
     age = np.asarray([a.age if a.age is not None else -1 for a in ordered], dtype=np.int64)
     t = np.asarray([a.posted_at.timestamp() for a in ordered], dtype=np.float64)
@@ -383,7 +395,7 @@ def link(
     attach = _attach_unnamed(contacts, name_id, age, labels)
     if attach.size:
         labels = components(n, np.concatenate((edges, attach)))
-    persona_of = [persona_id(ids[int(x)]) for x in labels]
+    persona_of = _ids_of(labels, ids, persona_id)
 
     # 2. Networks: contact points and templates shared by several personas.
     shared: list[SharedEvidence] = []
@@ -450,7 +462,7 @@ def link(
         else np.concatenate((edges, attach))
     )
     net_labels = components(n, all_net)
-    network_of_ad = [network_id(ids[int(x)]) for x in net_labels]
+    network_of_ad = _ids_of(net_labels, ids, network_id)
 
     network_of_persona: dict[str, str] = {}
     persona_of_ad: dict[str, str] = {}
@@ -481,13 +493,9 @@ def link(
         ids, labels, name_of, name_id, age, (contacts, photos, texts), text_result
     )
     links.extend(cross_links)
-    links.sort(key=lambda lk: (lk.ad_id_a, lk.ad_id_b, lk.kind, lk.evidence))
-    deduped: list[Link] = []
-    for lk in links:
-        if not deduped or deduped[-1] != lk:
-            deduped.append(lk)
+    # The order is deterministic by construction (ads sorted by id, stable numpy orderings).
     return Linkage(
-        links=tuple(deduped),
+        links=tuple(links),
         persona_of_ad=persona_of_ad,
         network_of_persona=network_of_persona,
         network_reasons={k: tuple(v) for k, v in sorted(reasons.items())},
@@ -510,6 +518,8 @@ def _persona_links(
     out: list[Link] = []
     names: list[int] = name_id.tolist()
     ages: list[int] = age.tolist()
+    n = labels.size
+    joined = np.zeros((0, 2), dtype=np.int64)  # edges emitted so far
     for grp in groups:
         if grp.ad.size == 0:
             continue
@@ -521,36 +531,51 @@ def _persona_links(
         if edges.size == 0:
             continue
         grp_of_edge = group[1:][~new_run[1:]]
+        if joined.size:
+            # Only edges that join ads not yet joined by earlier groups: a spanning forest per
+            # persona, contact points first, then photos, then texts.
+            sofar = components(n, joined)
+            new = sofar[edges[:, 0]] != sofar[edges[:, 1]]
+            edges, grp_of_edge = edges[new], grp_of_edge[new]
+        joined = np.concatenate((joined, edges))
+        if edges.size == 0:
+            continue
         is_text = bool(grp.kind) and grp.kind[0] is LinkKind.TEXT
         sims = (
             text_result.similarity_of(edges[:, 0], edges[:, 1]).tolist()
             if is_text
             else [0.0] * edges.shape[0]
         )
-        kinds = grp.kind
         glabels = grp.label
-        is_photo = [k is LinkKind.PHOTO for k in kinds]
+        kind_of = [
+            LinkKind.TEXT
+            if k is LinkKind.TEXT
+            else LinkKind.PHOTO
+            if k is LinkKind.PHOTO
+            else LinkKind.NAME
+            for k in grp.kind
+        ]
+        # The evidence text is the same along one persona's chain in one group: build it once.
+        profile: dict[tuple[int, int, int, int], str] = {}
         for (a, b), g, sim in zip(edges.tolist(), grp_of_edge.tolist(), sims, strict=True):
             nm = names[a] if names[a] >= 0 else names[b]
-            name = name_of.get(nm, "?") if nm >= 0 else "no name"
-            age_a, age_b = ages[a], ages[b]
-            if age_a == age_b:
-                age_text = str(age_a) if age_a >= 0 else "?"
-            else:
-                age_text = "/".join(str(x) for x in sorted({age_a, age_b} - {-1})) or "?"
-            if is_text:
-                kind = LinkKind.TEXT
-                what = f"text jaccard {sim:.2f} ({glabels[g]})"
-            else:
-                kind = LinkKind.PHOTO if is_photo[g] else LinkKind.NAME
-                what = glabels[g]
+            key = (g, nm, ages[a], ages[b])
+            text = profile.get(key)
+            if text is None:
+                name = name_of.get(nm, "?") if nm >= 0 else "no name"
+                if ages[a] == ages[b]:
+                    age_text = str(ages[a]) if ages[a] >= 0 else "?"
+                else:
+                    age_text = "/".join(str(x) for x in sorted({ages[a], ages[b]} - {-1})) or "?"
+                text = f"same persona: name {name}, age {age_text}, {glabels[g]}"
+                profile[key] = text
             ia, ib = ids[a], ids[b]
             out.append(
                 Link(
                     ia if ia < ib else ib,
                     ib if ia < ib else ia,
-                    kind,
-                    f"same persona: name {name}, age {age_text}, {what}",
+                    kind_of[g],
+                    f"{text}, text jaccard {sim:.2f}" if is_text else text,
                 )
             )
     return out

@@ -173,6 +173,7 @@ class _Tally:
     """Candidate reasons of one subject before the family caps."""
 
     items: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (points, text)
+    abe: float = 0.0  # capped points of families A, B and E (to pick a persona's strongest ad)
 
     def add(self, indicator_id: str, points: float, text: str) -> None:
         current = self.items.get(indicator_id)
@@ -190,20 +191,32 @@ _SITUATION_TEXT = {
 }
 
 
-def _finish(
-    tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ()
-) -> tuple[float, Score]:
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """Capped points of some families of one subject, before they become a score."""
+
+    total: float
+    families: frozenset[str]  # families that contribute points
+    has_e: bool
+    reasons: tuple[Reason, ...]
+
+
+def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ()) -> _Part:
     by_family: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    for key, (pts, text) in sorted(tally.items.items()):
-        by_family[_FAMILY_OF.get(key[:1], key[:1])].append((key, pts, text))
+    for key, (pts, text) in tally.items.items():
+        by_family[key[:1]].append((key, pts, text))
     reasons: list[Reason] = []
     total = 0.0
     families_with_points: set[str] = set()
-    has_e = False
     for family in sorted(by_family):
         items = sorted(by_family[family], key=lambda x: (-x[1], x[0]))
-        positive = sum(p for _, p, _ in items if p > 0)
-        negative = sum(p for _, p, _ in items if p < 0)
+        positive = 0.0
+        negative = 0.0
+        for _, p, _ in items:
+            if p > 0:
+                positive += p
+            else:
+                negative += p
         cap = weights.cap(family)
         why = ""
         for situation in situations:
@@ -214,8 +227,6 @@ def _finish(
         allowed = min(positive, cap)
         budget = allowed
         for key, pts, text in items:
-            if family == "E":
-                has_e = True
             if pts > 0:
                 given = min(pts, budget)
                 budget -= given
@@ -227,20 +238,37 @@ def _finish(
         if family_points > 0:
             families_with_points.add(family)
         total += family_points
-    total = max(total, 0.0)
-    score = points_to_score(total, weights)
+    return _Part(total, frozenset(families_with_points), "E" in by_family, tuple(reasons))
+
+
+def _score(parts: Sequence[_Part], weights: RiskWeights) -> Score:
+    """One score from the parts (disjoint families): bands, "A alone" and "E escalates"."""
+    total = max(sum(p.total for p in parts), 0.0)
+    families = frozenset().union(*(p.families for p in parts))
     level = "log"
     if total >= weights.priority:
         level = "priority"
     elif total >= weights.review:
         level = "review"
-    if families_with_points and families_with_points <= {"A"}:
+    if families and families <= {"A"}:
         level = "log"  # family A alone never triggers an alert
-    if has_e and level == "log":
+    if any(p.has_e for p in parts) and level == "log":
         level = "review"  # family E escalates to review
+    reasons = (
+        parts[0].reasons
+        if len(parts) == 1
+        else tuple(sorted((r for p in parts for r in p.reasons), key=lambda r: r.family))
+    )
     # Reasons with zero points are kept for the reviewer; the sum of points equals ``total``
     # unless negative points pushed it below zero.
-    return total, Score(score=score, level=level, reasons=tuple(reasons))
+    return Score(score=points_to_score(total, weights), level=level, reasons=reasons)
+
+
+def _finish(
+    tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ()
+) -> tuple[float, Score]:
+    part = _capped(tally, weights, situations)
+    return max(part.total, 0.0), _score([part], weights)
 
 
 def _ad_tally(hits: Iterable[IndicatorHit], weights: RiskWeights) -> _Tally:
@@ -253,13 +281,16 @@ def _ad_tally(hits: Iterable[IndicatorHit], weights: RiskWeights) -> _Tally:
 
 
 def _family_sum(tally: _Tally, families: str, weights: RiskWeights) -> float:
-    total = 0.0
-    for family in families:
-        pts = [p for k, (p, _) in tally.items.items() if k.startswith(family)]
-        total += min(sum(p for p in pts if p > 0), weights.cap(family)) + sum(
-            p for p in pts if p < 0
-        )
-    return total
+    positive: dict[str, float] = {}
+    negative = 0.0
+    for key, (pts, _) in tally.items.items():
+        family = key[:1]
+        if family in families:
+            if pts > 0:
+                positive[family] = positive.get(family, 0.0) + pts
+            else:
+                negative += pts
+    return sum(min(v, weights.cap(f)) for f, v in positive.items()) + negative
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,16 +309,27 @@ def _tallies(
     movement: MovementResult,
     weights: RiskWeights,
 ) -> _Tallies:
-    ads_sorted = sorted(ads, key=lambda a: a.id)
+    ads_sorted = sorted(ads, key=lambda a: a.record.id)
     ads_of_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
+    persona_of_ad = linkage.persona_of_ad
     for ad in ads_sorted:
-        ads_of_persona[linkage.persona_of_ad[ad.id]].append(ad)
+        ads_of_persona[persona_of_ad[ad.record.id]].append(ad)
     personas_of_network: dict[str, list[str]] = defaultdict(list)
     for persona in sorted(ads_of_persona):
         personas_of_network[linkage.network_of_persona.get(persona, persona)].append(persona)
 
-    # Per-ad wording and profile tallies (A, B, E and per-ad C/D hits from the indicator stage).
-    ad_tallies = {ad.id: _ad_tally(hits.get(ad.id, ()), weights) for ad in ads_sorted}
+    # Per-ad wording and profile tallies (A, B, E and per-ad C/D hits from the indicator stage),
+    # shared between ads with the same hits (reposts).
+    cache: dict[tuple[IndicatorHit, ...], _Tally] = {}
+    ad_tallies: dict[str, _Tally] = {}
+    for ad in ads_sorted:
+        ad_hits = hits.get(ad.record.id, ())
+        tally_of_hits = cache.get(ad_hits)
+        if tally_of_hits is None:
+            tally_of_hits = _ad_tally(ad_hits, weights)
+            tally_of_hits.abe = _family_sum(tally_of_hits, "ABE", weights)
+            cache[ad_hits] = tally_of_hits
+        ad_tallies[ad.record.id] = tally_of_hits
 
     # Link and movement evidence per persona.
     link_tally: dict[str, _Tally] = {}
@@ -354,8 +396,10 @@ def _tallies(
                 phone
                 for ad in persona_ads
                 if ad.municipality
-                for phone in ad.contact_values(ContactKind.PHONE)
-                if phone.startswith("+") and not phone.startswith("+31")
+                for c in ad.contacts
+                if c.kind is ContactKind.PHONE
+                and (phone := c.value).startswith("+")
+                and not phone.startswith("+31")
             }
         )
         if foreign:
@@ -365,7 +409,9 @@ def _tallies(
                 weights.weight("C06"),
                 f"C06: foreign phone number ({', '.join(prefixes)}…) with a Dutch municipality",
             )
-        has_a05 = any(h.indicator_id == "A05" for ad in persona_ads for h in hits.get(ad.id, ()))
+        has_a05 = any(
+            h.indicator_id == "A05" for ad in persona_ads for h in hits.get(ad.record.id, ())
+        )
         for mev in movement.indicators.get(persona, ()):
             if mev.indicator_id == "D03":
                 if has_a05:
@@ -377,15 +423,12 @@ def _tallies(
     # Persona: the strongest ad's wording/profile/minor cues + the persona's link/movement tally.
     persona_tally: dict[str, _Tally] = {}
     for persona, persona_ads in ads_of_persona.items():
-        best = max(
-            persona_ads,
-            key=lambda a: (_family_sum(ad_tallies[a.id], "ABE", weights), a.id),
-        )
+        best = max(persona_ads, key=lambda a: (ad_tallies[a.record.id].abe, a.record.id))
         tally = _Tally()
         for ad in persona_ads:  # E cues anywhere count; A/B from the strongest ad only
-            for key, (pts, text) in ad_tallies[ad.id].items.items():
+            for key, (pts, text) in ad_tallies[ad.record.id].items.items():
                 if key.startswith("E") or key[:1] in "CD":
-                    tally.add(key, pts, f"{text} (ad {ad.id})")
+                    tally.add(key, pts, f"{text} (ad {ad.record.id})")
         for key, (pts, text) in ad_tallies[best.id].items.items():
             if key[:1] in "AB":
                 tally.add(key, pts, f"{text} (ad {best.id})")
@@ -446,14 +489,30 @@ def score(
         p: _finish(tally, weights, situations[p])[1] for p, tally in persona_tally.items()
     }
 
-    # Ads: their own cues plus the link and movement evidence of their persona.
+    # Ads: their own wording, profile and minor cues plus the link and movement evidence of
+    # their persona (disjoint families, so each part is capped on its own and shared by reposts).
     ad_scores: dict[str, Score] = {}
+    own_parts: dict[int, _Part] = {}
+    persona_parts: dict[str, _Part] = {}
+    done: dict[tuple[str, int], Score] = {}  # (persona, id of the shared hit tally) -> score
     for ad in ads_sorted:
-        persona = linkage.persona_of_ad[ad.id]
-        tally = _Tally()
-        tally.merge(ad_tallies[ad.id])
-        tally.merge(link_tally[persona])
-        _, ad_scores[ad.id] = _finish(tally, weights, situations[persona])
+        ad_id = ad.record.id
+        persona = linkage.persona_of_ad[ad_id]
+        own = ad_tallies[ad_id]
+        key = (persona, id(own))
+        found = done.get(key)
+        if found is None:
+            own_part = own_parts.get(id(own))
+            if own_part is None:
+                abe = _Tally({k: v for k, v in own.items.items() if k[:1] not in "CD"})
+                own_part = own_parts[id(own)] = _capped(abe, weights)
+            cd = persona_parts.get(persona)
+            if cd is None:
+                cd = persona_parts[persona] = _capped(
+                    link_tally[persona], weights, situations[persona]
+                )
+            found = done[key] = _score([own_part, cd], weights)
+        ad_scores[ad_id] = found
 
     # Networks: the union of their personas' evidence (each indicator once, strongest text).
     network_scores: dict[str, Score] = {}

@@ -343,7 +343,7 @@ def _band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt
 
 
 def candidate_pairs(
-    signatures: npt.NDArray[np.uint32], *, bands: int, rows: int, max_bucket: int = 8
+    signatures: npt.NDArray[np.uint32], *, bands: int, rows: int, max_bucket: int = 64
 ) -> npt.NDArray[np.int64]:
     """Distinct pairs ``(i, j), i < j`` that agree on at least one band (k x 2 array).
 

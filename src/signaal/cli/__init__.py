@@ -53,6 +53,10 @@ from signaal.cli.analyse import analyse as _analyse  # noqa: E402
 
 app.command("analyse")(_analyse)
 
+from signaal.cli.calibrate import calibrate as _calibrate  # noqa: E402
+
+app.command("calibrate")(_calibrate)
+
 
 def main() -> None:
     app()
