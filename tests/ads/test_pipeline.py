@@ -218,3 +218,21 @@ def test_run_on_records_and_a_custom_engine(tmp_path: Path) -> None:
 def test_engine_rejects_no_workers(workers: int) -> None:
     with pytest.raises(ValueError, match="workers"):
         LocalEngine(workers)
+
+
+def test_saved_pages_of_every_site_layout_are_analysed(tmp_path: Path) -> None:
+    from signaal.synth import SynthConfig, generate
+
+    generate(SynthConfig(seed=5, ads=300), tmp_path / "corpus", workers=1)
+    pages = tmp_path / "corpus" / "pages"
+    sites = sorted(p.name for p in pages.iterdir() if p.is_dir())
+    assert len(sites) >= 2
+    result = run_file(pages, PipelineConfig(pseudonym_key=KEY, photos=False))
+    assert result.ads, "no ads read from the saved pages"
+    known = {
+        orjson.loads(line)["id"]
+        for line in (tmp_path / "corpus" / "ads.jsonl").read_bytes().splitlines()
+    }
+    assert {a.id for a in result.ads} <= known
+    assert {a.record.site.split(".")[0] for a in result.ads} >= set(sites)
+    assert set(result.linkage.persona_of_ad) == {a.id for a in result.ads}
