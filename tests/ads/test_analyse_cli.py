@@ -5,12 +5,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from adfactories import record_json
 from typer.testing import CliRunner
 
 from signaal.ads.report import marked_text
 from signaal.ads.types import IndicatorHit
 from signaal.cli import app
+
+from .adfactories import record_json
 
 runner = CliRunner()
 

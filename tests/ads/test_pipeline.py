@@ -6,7 +6,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from adfactories import record_json
 
 from signaal.ads.outputs import (
     ADS_COLUMNS,
@@ -22,6 +21,8 @@ from signaal.ads.pipeline import PipelineConfig, run, run_file
 from signaal.ads.records import AdRecord
 from signaal.ads.types import Quarantined
 from signaal.engines.local import LocalEngine
+
+from .adfactories import record_json
 
 KEY = "test-pseudonym-key"
 

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from adfactories import record_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,8 @@ from signaal.ads.read import (
 from signaal.ads.records import AD_RECORD_FIELDS, AdRecord
 from signaal.ads.types import Quarantined
 from signaal.errors import InputError
+
+from .adfactories import record_json
 
 
 def _write_lines(path: Path, lines: list[bytes]) -> Path:
