@@ -1,6 +1,6 @@
 """Write docs/indicators.md from src/signaal/ads/indicators.json.
 
-    .venv/bin/python scripts/indicators_doc.py
+.venv/bin/python scripts/indicators_doc.py
 """
 
 from pathlib import Path

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from adfactories import record_json
 
 from signaal.ads.records import AdRecord
+
+from .adfactories import record_json
 
 RecordFactory = Callable[..., AdRecord]
 

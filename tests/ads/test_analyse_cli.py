@@ -5,12 +5,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from adfactories import record_json
 from typer.testing import CliRunner
 
 from signaal.ads.report import marked_text
 from signaal.ads.types import IndicatorHit
 from signaal.cli import app
+
+from .adfactories import record_json
 
 runner = CliRunner()
 
@@ -153,3 +154,30 @@ def test_store_option_without_store_is_a_clear_error(
     assert result.exit_code == 1
     assert "store not available" in result.output
     assert (out / "ads.csv").is_file()  # the analysis itself was written
+
+
+def test_store_option_saves_the_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import text
+
+    from signaal.settings import get_settings
+    from signaal.store.db import make_engine
+    from signaal.store.models import AnalysisAd
+
+    url = f"sqlite:///{(tmp_path / 'store.db').as_posix()}"
+    monkeypatch.setenv("SIGNAAL_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        out = tmp_path / "out"
+        result = runner.invoke(
+            app, ["analyse", str(_ads(tmp_path)), "--out", str(out), "--quiet", "--store"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "Saved in the app store as analysis" in result.output
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            table = AnalysisAd.__tablename__
+            stored = connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
+        engine.dispose()
+        assert stored == 3
+    finally:
+        get_settings.cache_clear()

@@ -15,10 +15,7 @@ from signaal.ads.risk import load_weights, persona_features, score
 from signaal.ads.types import IndicatorHit, NormalisedAd
 from signaal.errors import InputError
 
-try:  # tests/ads is a plain folder or a package, depending on the checkout
-    from linkfixtures import hit, make_ad
-except ImportError:  # pragma: no cover
-    from .linkfixtures import hit, make_ad
+from .linkfixtures import hit, make_ad
 
 CITIES = ["Utrecht", "Zwolle", "Venlo", "Breda", "Ede", "Assen", "Hoorn"]
 WORDS = ["lief", "sportief", "rustig", "gezellig", "slank"]

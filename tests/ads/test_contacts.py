@@ -122,11 +122,11 @@ def test_phone_field_values() -> None:
 
 
 def test_emails_plain_and_obscured() -> None:
-    text = "mail Anna.B@Example.NL of anna [at] example [dot] nl of bob at mail dot com"
+    text = "mail Anna.B@Example.NL of anna [at] example [dot] nl of bob at example dot com"
     assert [(v, o) for v, _s, _e, o in find_emails(text)] == [
         ("anna.b@example.nl", False),
         ("anna@example.nl", True),
-        ("bob@mail.com", True),
+        ("bob@example.com", True),
     ]
     assert email_from_field(" Anna@Example.nl ") == "anna@example.nl"
     assert email_from_field("geen mail") is None
@@ -149,11 +149,14 @@ def test_handles() -> None:
 
 
 def test_contacts_in_text_kinds_and_websites() -> None:
-    text = "www.anna-escort.nl, mail anna@escort.nl, https://t.me/annax, bel 06-90123456"
+    text = (
+        "www.anna-escort.example.com, mail anna@escort.example.com, https://t.me/annax, "
+        "bel 06-90123456"
+    )
     found = contacts_in_text(text, "text")
     assert [(c.kind, c.value) for c in found] == [
-        (ContactKind.WEBSITE, "anna-escort.nl"),
-        (ContactKind.EMAIL, "anna@escort.nl"),
+        (ContactKind.WEBSITE, "anna-escort.example.com"),
+        (ContactKind.EMAIL, "anna@escort.example.com"),
         (ContactKind.HANDLE, "telegram:annax"),
         (ContactKind.PHONE, NUMBER),
     ]

@@ -14,10 +14,7 @@ from signaal.ads.graph import components
 from signaal.ads.link import LinkConfig, link, normalise_name, persona_id
 from signaal.ads.types import LinkKind, PhotoHash
 
-try:  # tests/ads is a plain folder or a package, depending on the checkout
-    from linkfixtures import make_ad
-except ImportError:  # pragma: no cover
-    from .linkfixtures import make_ad
+from .linkfixtures import make_ad
 
 TEMPLATE = (
     "Lieve heren, ik ben {n} uit {c}, een vrolijke meid die graag verwent. Bel me voor een "

@@ -6,10 +6,7 @@ from signaal.ads.link import link
 from signaal.ads.movement import movement
 from signaal.ads.types import NormalisedAd
 
-try:  # tests/ads is a plain folder or a package, depending on the checkout
-    from linkfixtures import make_ad
-except ImportError:  # pragma: no cover
-    from .linkfixtures import make_ad
+from .linkfixtures import make_ad
 
 TEXTS = [
     "Sportieve vrouw met humor, houdt van lange avonden en goede wijn, alleen op afspraak.",

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from adfactories import record_json
 
 from signaal.ads.outputs import (
     ADS_COLUMNS,
@@ -22,6 +21,8 @@ from signaal.ads.pipeline import PipelineConfig, run, run_file
 from signaal.ads.records import AdRecord
 from signaal.ads.types import Quarantined
 from signaal.engines.local import LocalEngine
+
+from .adfactories import record_json
 
 KEY = "test-pseudonym-key"
 
@@ -218,3 +219,41 @@ def test_run_on_records_and_a_custom_engine(tmp_path: Path) -> None:
 def test_engine_rejects_no_workers(workers: int) -> None:
     with pytest.raises(ValueError, match="workers"):
         LocalEngine(workers)
+
+
+def test_saved_pages_of_every_site_layout_are_analysed(tmp_path: Path) -> None:
+    from signaal.synth import SynthConfig, generate
+
+    generate(SynthConfig(seed=5, ads=300), tmp_path / "corpus", workers=1)
+    pages = tmp_path / "corpus" / "pages"
+    sites = sorted(p.name for p in pages.iterdir() if p.is_dir())
+    assert len(sites) >= 2
+    result = run_file(pages, PipelineConfig(pseudonym_key=KEY, photos=False))
+    assert result.ads, "no ads read from the saved pages"
+    known = {
+        orjson.loads(line)["id"]
+        for line in (tmp_path / "corpus" / "ads.jsonl").read_bytes().splitlines()
+    }
+    assert {a.id for a in result.ads} <= known
+    assert {a.record.site.split(".")[0] for a in result.ads} >= set(sites)
+    assert set(result.linkage.persona_of_ad) == {a.id for a in result.ads}
+
+
+def test_every_reason_survives_the_reasons_column(tmp_path: Path) -> None:
+    """`reasons` joins reasons with "; ", so no reason may contain ";" (readers split on it)."""
+    from signaal.ads.outputs import reasons_text
+    from signaal.synth import SynthConfig, generate
+    from signaal.synth.config import shares_with_controlled
+
+    shares = shares_with_controlled(SynthConfig().class_shares, 0.3)
+    generate(SynthConfig(seed=11, ads=1500, class_shares=shares), tmp_path / "corpus", workers=1)
+    result = run_file(tmp_path / "corpus" / "ads.jsonl", PipelineConfig(pseudonym_key=KEY))
+    scores = [*result.risk.ads.values(), *result.risk.personas.values()]
+    scores += list(result.risk.networks.values())
+    reasons = [r for s in scores for r in s.reasons]
+    assert {r.family for r in reasons} >= {"A", "C", "D"}
+    for score in scores:
+        for reason in score.reasons:
+            assert ";" not in reason.text, reason.text
+        if score.reasons:
+            assert len(reasons_text(score.reasons).split("; ")) == len(score.reasons)

@@ -13,10 +13,7 @@ from signaal.ads.risk import load_weights, points_to_score, score
 from signaal.ads.types import IndicatorHit, NormalisedAd, RiskResult
 from signaal.errors import ConfigurationError
 
-try:  # tests/ads is a plain folder or a package, depending on the checkout
-    from linkfixtures import hit, make_ad
-except ImportError:  # pragma: no cover
-    from .linkfixtures import hit, make_ad
+from .linkfixtures import hit, make_ad
 
 TEXTS = [
     "Sportieve vrouw met humor, houdt van lange avonden en goede wijn, alleen op afspraak.",

@@ -43,8 +43,8 @@ def test_estimated_jaccard_is_close_to_the_exact_jaccard(a: set[int], b: set[int
 
 def test_masking_hides_names_places_numbers_and_contact_points() -> None:
     hasher = ShingleHasher(names=["Anna", "Bella"], places=["Utrecht", "Den Haag"])
-    a = hasher.words("Ik ben Anna uit Utrecht, 23 jaar. Bel 06-12345678 of mail anna@x.nl")
-    b = hasher.words("Ik ben Bella uit Den Haag, 19 jaar. Bel +31 6 87654321 of mail bo@y.com")
+    a = hasher.words("Ik ben Anna uit Utrecht, 23 jaar. Bel 06-91234567 of mail anna@example.com")
+    b = hasher.words("Ik ben Bella uit Den Haag, 19 jaar. Bel +31 6 97654321 of mail b@example.net")
     assert a[:3] == b[:3]
     assert hasher.shingles(a).tolist() != []
     # "Den Haag" is two place words, so compare after the place run.

@@ -161,3 +161,18 @@ def test_origin_field_and_text_agree(corpus: Path) -> None:
             assert ad["origin"] in compatible[word], (ad["id"], ad["origin"], word)
             checked += 1
     assert checked > 1000
+
+
+def test_same_bytes_across_interpreters_with_other_hash_seeds(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from signaal.synth import SynthConfig, generate; "
+        "generate(SynthConfig(seed=8, ads=1500, page_share=0.05), Path(sys.argv[1]), workers=1)"
+    )
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / hash_seed)], env=env, check=True)
+    assert _files(tmp_path / "1") == _files(tmp_path / "2")

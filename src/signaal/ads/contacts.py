@@ -208,7 +208,7 @@ def _window_number(groups: list[tuple[str, int, int]], raw: str, i: int, j: int)
 def _parse_run(raw: str) -> tuple[tuple[str, int, int, bool], ...]:
     """Phone numbers inside one candidate run: (E.164, start, end, obscured) with spans in ``raw``.
 
-    The run may be longer than a number ("bel 06 12345678 of 06 …" or a price right after it), so
+    The run may be longer than a number ("bel 06 91234567 of 06 …" or a price right after it), so
     windows of whole groups are tried, longest first, each starting like a phone number.
     """
     groups = _units(raw)

@@ -475,7 +475,7 @@ def price_hits(
             continue
         median = medians.get(ad.municipality)
         if median is not None and ad.price_per_hour < ratio * median:
-            evidence = f"€{ad.price_per_hour:.0f}/uur; mediaan {ad.municipality} €{median:.0f}/uur"
+            evidence = f"€{ad.price_per_hour:.0f}/uur, mediaan {ad.municipality} €{median:.0f}/uur"
             found[ad.id] = IndicatorHit("A10", "A", indicator.points, "prices", None, evidence)
     return found
 

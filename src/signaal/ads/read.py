@@ -220,16 +220,18 @@ class Deduplicator:
     """The same ad twice is one ad; a different record under a known id is a conflict."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, tuple[bytes, int]] = {}
+        # id -> (first 8 bytes of the content digest as an int, line): compact for millions.
+        self._seen: dict[str, tuple[int, int]] = {}
 
     def check(self, parsed: ParsedLine, source: str) -> AdRecord | Quarantined | None:
         """The record when new, None for an identical duplicate, Quarantined for a conflict."""
         record = parsed.record
         previous = self._seen.get(record.id)
+        digest = int.from_bytes(parsed.digest[:8], "little")
         if previous is None:
-            self._seen[record.id] = (parsed.digest, parsed.line)
+            self._seen[record.id] = (digest, parsed.line)
             return record
-        if previous[0] == parsed.digest:
+        if previous[0] == digest:
             return None
         return Quarantined(
             source,

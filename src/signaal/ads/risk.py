@@ -247,7 +247,7 @@ def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ())
             limit = weights.conditional_caps.get(situation, {}).get(family)
             if limit is not None and limit < cap:
                 cap = limit
-                why = f"; {_SITUATION_TEXT.get(situation, situation)}"
+                why = f", {_SITUATION_TEXT.get(situation, situation)}"
         allowed = min(positive, cap)
         budget = allowed
         for key, (pts, text) in ordered[start:end]:
@@ -413,7 +413,7 @@ def _tallies(
                         0.0,
                         f"C02: photos also used by {others} unlinked persona(s) that advertised "
                         f"them earlier (possibly stolen photos; not linked on its own) "
-                        f"[{ev.key}; ads {examples}]",
+                        f"[{ev.key}, ads {examples}]",
                     )
                 continue
             if ev.kind is LinkKind.PHONE:
@@ -434,7 +434,7 @@ def _tallies(
                     "C03",
                     weights.weight("C03"),
                     f"C03: near-duplicate text template shared by {len(ev.personas)} personas "
-                    f"[{ev.key}; ads {examples}]",
+                    f"[{ev.key}, ads {examples}]",
                 )
         for ev in linkage.shared.get(persona, ()):
             if ev.kind is LinkKind.PHOTO and ev.joins_network is False:
@@ -449,7 +449,7 @@ def _tallies(
                         "C02",
                         weights.weight("C02"),
                         f"C02: photos reused by {len(same_network) + 1} personas of one network "
-                        f"[{ev.key}; ads {examples}]",
+                        f"[{ev.key}, ads {examples}]",
                     )
         if network_size >= 4:
             tally.add(

@@ -187,11 +187,12 @@ def save_to_store(
             "store not available: this installation has no signaal.store.analysis"
         ) from exc
     settings = get_settings()
+    url = db.url_from_settings(settings)
+    db.upgrade(url)
+    engine = db.make_engine(url)
     try:
-        engine = db.make_engine(settings.effective_database_url)
-        db.upgrade(engine)
-        sessions = db.session_factory(engine)
-        with sessions() as session:
+        with db.transaction(db.session_factory(engine)) as session:
+            # The command line acts as the system itself: no user account behind it.
             analysis_id: int = analysis.save_analysis(
                 session,
                 source=source,
@@ -202,13 +203,10 @@ def save_to_store(
                 networks=tables.networks,
                 movements=tables.movements,
                 n_quarantined=n_quarantined,
-                actor="cli:analyse",
+                actor=None,
             )
-            session.commit()
-    except StoreError:
-        raise
-    except Exception as exc:  # the store's own errors, wrapped with context
-        raise StoreError(f"saving the analysis in the app store failed: {exc}") from exc
+    finally:
+        engine.dispose()
     return analysis_id
 
 

@@ -45,8 +45,8 @@ def tables() -> GeoTables:
         raise RuntimeError("signaal.geo has no municipalities")
     names = tuple(m.name for m in munis)
     index = {n: i for i, n in enumerate(names)}
-    # Weight by population; the square root damps the largest cities a little (assumption:
-    # ads concentrate in cities but every region has some).
+    # Weight by population to the power 0.9, which damps the largest cities a little
+    # (assumption: ads concentrate in cities but every region has some).
     weights = [max(m.population, 1) ** 0.9 for m in munis]
     cum = tuple(itertools.accumulate(weights))
     members: dict[str, list[int]] = {}

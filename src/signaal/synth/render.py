@@ -147,6 +147,7 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
         last_t[ev[1]] = ev[0]
     listings: dict[int, tuple[str, str, list[Cue], str, str]] = {}
     listing_plans: dict[int, TextPlan] = {}
+    listing_prices: dict[int, dict[str, float | None]] = {}
     photos: dict[str, PhotoTask] = {}
     threshold = page_threshold(cfg)
     out = Rendered(lines=[], moves=[], photos=[], pages=[])
@@ -206,7 +207,8 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
                 typo_rate=cfg.typo_word_rate,
             )
             listings[listing] = (title, text, cues, shown, e164)
-        day = f"{(cfg.start + timedelta(days=t // DAY)):%Y%m%d}"
+        day = _days(cfg.start, cfg.timezone, cfg.days)[min(t // DAY, cfg.days + 1)][0]
+        day = day[0:4] + day[5:7] + day[8:10]
         ad_id, url = ad_id_and_url(
             site, ref.ad_base + n, title=title, name=name, category=persona.category, day=day
         )
@@ -219,6 +221,9 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
                     images.append(path)
                     if path not in photos:
                         photos[path] = PhotoTask(path, owner, idx, site.domain, f"{h:016x}")
+        prices = listing_prices.get(listing)
+        if prices is None:  # prices stay the same across the postings of a listing
+            prices = listing_prices[listing] = _prices(site.price_keys, persona.price60, rng)
         record: dict[str, Any] = {
             "id": ad_id,
             "site": site.domain,
@@ -234,7 +239,7 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
             "age": persona.age,
             "origin": persona.origin if site.shows_origin else None,
             "category": persona.category,
-            "prices": _prices(site.price_keys, persona.price60, rng),
+            "prices": dict(prices),
             "images": images,
         }
         truth = {

@@ -1,14 +1,15 @@
 """Composing ad titles and texts from the phrase banks, with the planted cues' character spans.
 
 A :class:`TextPlan` fixes the *shape* of a text: language per sentence, which sentence of each
-slot, where the cues go, decorative emoji. Independents get one plan each (unique texts); a
-network or an agency shares one to three plans between its personas (templates), filled with each
-persona's slots and edited a little per ad. Rendering tracks the character offsets of every cue,
-so the truth can name each planted indicator's span exactly.
+slot, decorative emoji. Independents get one plan each (unique texts); a network or an agency
+shares one to three plans between its personas (templates), filled with each persona's slots and
+edited a little per ad. Each listing gets its own cues (``with_cues``). Rendering tracks the
+character offsets of every cue, so the truth can name each planted indicator's span exactly.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -231,31 +232,49 @@ def _values_cached(slots: Slots, city: str) -> dict[str, dict[str, str]]:
 _TYPO_OPS = 3
 
 
+def _gap(rng: random.Random, log_keep: float) -> int:
+    """Words until the next edited one when each word is edited with probability ``rate``
+    (geometric; ``log_keep = log(1 - rate)``), so unedited words cost no random draws."""
+    return int(math.log(1.0 - rng.random()) / log_keep)
+
+
+def _edit_word(w: str, rng: random.Random, typos: bool, droppable: bool) -> str | None:
+    syn = phrases.SYNONYMS.get(w)
+    op = rng.randrange(4)
+    if syn is not None and op < 2:
+        return rng.choice(syn)
+    if op == 2 and droppable:
+        return None  # drop the word
+    if len(w) > 3 and w.isalpha():
+        i = rng.randrange(len(w) - 1)
+        kind = rng.randrange(_TYPO_OPS) if typos else 0
+        if kind == 0:
+            return w[:i] + w[i + 1] + w[i] + w[i + 2 :]
+        if kind == 1:
+            return w[:i] + w[i + 1 :]
+        return w[:i] + w[i] + w[i:]
+    return w + " " + w if op == 3 else w
+
+
 def _edit_words(sentence: str, rng: random.Random, rate: float, typos: bool) -> str:
-    """Token edits: synonym swaps, dropped or doubled words, letter typos."""
+    """Token edits, each word with probability ``rate``: synonym swaps, dropped or doubled
+    words, letter typos."""
+    if rate <= 0.0:
+        return sentence
+    log_keep = math.log1p(-min(rate, 0.95))
     words = sentence.split(" ")
-    out: list[str] = []
-    for w in words:
-        if rng.random() >= rate:
-            out.append(w)
-            continue
-        syn = phrases.SYNONYMS.get(w)
-        op = rng.randrange(4)
-        if syn is not None and op < 2:
-            out.append(rng.choice(syn))
-        elif op == 2 and len(words) > 3:
-            continue  # drop the word
-        elif len(w) > 3 and w.isalpha():
-            i = rng.randrange(len(w) - 1)
-            kind = rng.randrange(_TYPO_OPS) if typos else 0
-            if kind == 0:
-                out.append(w[:i] + w[i + 1] + w[i] + w[i + 2 :])
-            elif kind == 1:
-                out.append(w[:i] + w[i + 1 :])
-            else:
-                out.append(w[:i] + w[i] + w[i:])
-        else:
-            out.append(w + " " + w if op == 3 else w)
+    n = len(words)
+    i = _gap(rng, log_keep)
+    if i >= n:
+        return sentence
+    out = words[:i]
+    while i < n:
+        edited = _edit_word(words[i], rng, typos, n > 3)
+        if edited is not None:
+            out.append(edited)
+        j = i + 1 + _gap(rng, log_keep)
+        out.extend(words[i + 1 : j])
+        i = j
     return " ".join(out)
 
 

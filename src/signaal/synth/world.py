@@ -176,8 +176,6 @@ AGES: dict[str, tuple[int, int, int]] = {  # (low, mode, high) of the stated age
     "loverboy": (18, 19, 21),
     "network": (19, 22, 30),
 }
-#: Classes whose personas share one to three text templates (cues drawn per listing).
-SHARED_TEMPLATE_CLASSES: frozenset[str] = frozenset({"agency", "loverboy", "network"})
 HANDLE_SERVICES: tuple[str, ...] = ("telegram", "snapchat", "instagram")
 
 
@@ -298,15 +296,15 @@ def _lang(rng: random.Random, origin_group: str) -> str:
     return rng.choices(("nl", "en", "mixed"), weights=LANG_WEIGHTS[origin_group])[0]
 
 
-def _plan(
-    rng: random.Random, cfg: SynthConfig, cls: str, lang: str, voice: str, shared: bool = False
-) -> TextPlan:
-    """A text plan; a *shared* template gets its cues per listing (``text.with_cues``)."""
+def _plan(rng: random.Random, cfg: SynthConfig, cls: str, lang: str, voice: str) -> TextPlan:
+    """The shape of a persona's or a template's text; its cues are drawn per listing when the
+    text is rendered (``text.with_cues``), so every class has the same number of cues per ad."""
+    del cls  # the cue mix depends on the class, but it is applied per listing
     return make_plan(
         rng,
         lang=lang,
         voice=voice,
-        cues=() if shared else cue_set(rng, cfg, cls),
+        cues=(),
         agency=voice == "3",
         emoji_share=cfg.emoji_share,
         typo_share=cfg.typo_text_share,
@@ -573,7 +571,7 @@ def build_group(cfg: SynthConfig, gi: int, cls: str, victim: str | None = None) 
         group.network_id = entity_id("n", cfg.seed, gi, 0)
         agency = f"{rng.choice(phrases.AGENCY_WORDS)} {rng.choice(phrases.AGENCY_KINDS)}"
         lang = rng.choices(("nl", "en", "mixed"), weights=(0.7, 0.15, 0.15))[0]
-        b.plans.append(_plan(rng, cfg, cls, lang, "3", shared=True))
+        b.plans.append(_plan(rng, cfg, cls, lang, "3"))
         group.edit_rate = 0.02
         sites = _sites(rng, cfg, 1, 2)
         home = _pick_muni(rng, geo)
@@ -613,7 +611,7 @@ def build_group(cfg: SynthConfig, gi: int, cls: str, victim: str | None = None) 
     elif cls == "loverboy":
         group.network_id = entity_id("n", cfg.seed, gi, 0)
         lang = rng.choices(("nl", "mixed"), weights=(0.85, 0.15))[0]
-        b.plans.append(_plan(rng, cfg, cls, lang, "1", shared=True))
+        b.plans.append(_plan(rng, cfg, cls, lang, "1"))
         group.edit_rate = 0.04
         start, end = _active(rng, cfg, cls)
         phone = b.new_phone("NL")  # the controller's phone
@@ -644,7 +642,7 @@ def build_group(cfg: SynthConfig, gi: int, cls: str, victim: str | None = None) 
             else ""
         )
         for _ in range(rng.randint(*cfg.network_templates)):
-            b.plans.append(_plan(rng, cfg, cls, _lang(rng, region), voice, shared=True))
+            b.plans.append(_plan(rng, cfg, cls, _lang(rng, region), voice))
         group.edit_rate = rng.uniform(*cfg.template_edit_rate)
         start, end = _active(rng, cfg, cls)
         # Phone slots: each lives 2-8 weeks, then a new number replaces it.
