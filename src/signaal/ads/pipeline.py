@@ -12,9 +12,13 @@ The same input gives the same result on every run and for every number of worker
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from multiprocessing.reduction import ForkingPickler
+from operator import attrgetter
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -33,6 +37,7 @@ from signaal.ads.read import (
 )
 from signaal.ads.records import AdRecord
 from signaal.ads.types import (
+    ContactPoint,
     IndicatorHit,
     Linkage,
     MovementResult,
@@ -181,8 +186,31 @@ class LineChunk:
     indicators: IndicatorSet | None = None
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many small acyclic objects are made.
+
+    The per-ad stages and the collection of their results create millions of objects without
+    reference cycles (records, contacts, hits); every few hundred allocations the collector would
+    otherwise walk the young generation and, ever more often, the whole growing heap. Reference
+    counting still frees everything as usual; the collector runs again afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def process_line_chunk(chunk: LineChunk) -> _ChunkResult:
     """The per-ad stages over raw lines (runs in a worker process)."""
+    with _gc_paused():
+        return _process_line_chunk(chunk)
+
+
+def _process_line_chunk(chunk: LineChunk) -> _ChunkResult:
     matcher = _matcher(chunk.indicators)
     seconds = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
     results: list[_AdResult] = []
@@ -206,6 +234,11 @@ class RecordChunk:
 
 
 def process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
+    with _gc_paused():
+        return _process_record_chunk(chunk)
+
+
+def _process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
     matcher = _matcher(chunk.indicators)
     seconds = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
     results = [
@@ -238,6 +271,42 @@ def _record_items(
             yield item
         else:
             yield ParsedLine(item, number, content_digest(item.to_json()))
+
+
+def _register_fast_pickling(*classes: type) -> None:
+    """Pickle these frozen dataclasses as ``cls(*values)`` between worker processes.
+
+    The default pickling of slotted dataclasses walks ``dataclasses.fields`` for every object on
+    both sides, which cost more than the analysis itself; a positional tuple is several times
+    cheaper and rebuilds an equal object. Only the multiprocessing pickler is changed.
+    """
+    for cls in classes:
+        names = tuple(f.name for f in fields(cls))
+        assert len(names) > 1  # attrgetter returns a tuple only for two or more names
+        ForkingPickler.register(cls, _positional_reducer(cls, attrgetter(*names)))
+
+
+def _positional_reducer(
+    cls: type, values: Callable[[object], tuple[object, ...]]
+) -> Callable[[object], tuple[type, tuple[object, ...]]]:
+    def reduce(obj: object) -> tuple[type, tuple[object, ...]]:
+        return cls, values(obj)
+
+    return reduce
+
+
+_register_fast_pickling(
+    AdRecord,
+    NormalisedAd,
+    ContactPoint,
+    IndicatorHit,
+    Quarantined,
+    ParsedLine,
+    _AdResult,
+    _ChunkResult,
+    LineChunk,
+    RecordChunk,
+)
 
 
 def run(
@@ -311,33 +380,8 @@ def _finish(
     quarantined: list[Quarantined] = []
     cpu = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
     wall_started = time.perf_counter()
-    for chunk in results:
-        for name, seconds in chunk.seconds.items():
-            cpu[name] += seconds
-        for result in chunk.results:
-            item = result.item
-            if item is None:
-                continue
-            stats.lines += 1
-            if isinstance(item, Quarantined):
-                bad = item if item.source else replace(item, source=source)
-                stats.count_quarantined(bad)
-                quarantined.append(bad)
-                continue
-            checked = dedup.check(item, source)
-            if checked is None:
-                stats.duplicates += 1
-                continue
-            if isinstance(checked, Quarantined):
-                stats.count_quarantined(checked)
-                quarantined.append(checked)
-                continue
-            assert result.ad is not None
-            stats.records += 1
-            ads.append(result.ad)
-            hits[result.ad.id] = result.hits
-            lines[result.ad.id] = item.line
-        report("analyse ads", stats.lines, None)
+    with _gc_paused():
+        _collect(results, source, stats, dedup, ads, hits, lines, quarantined, cpu, report)
     per_ad_wall = time.perf_counter() - wall_started
     timings = [
         StageTiming(name, stats.lines if name == "read" else len(ads), per_ad_wall, seconds)
@@ -380,6 +424,48 @@ def _finish(
         lines=lines,
         source=source,
     )
+
+
+def _collect(
+    results: Iterable[_ChunkResult],
+    source: str,
+    stats: ReadStats,
+    dedup: Deduplicator,
+    ads: list[NormalisedAd],
+    hits: dict[str, tuple[IndicatorHit, ...]],
+    lines: dict[str, int],
+    quarantined: list[Quarantined],
+    cpu: dict[str, float],
+    report: Progress,
+) -> None:
+    """Gather the per-ad results in input order: deduplicate, count, keep the ads."""
+    for chunk in results:
+        for name, seconds in chunk.seconds.items():
+            cpu[name] += seconds
+        for result in chunk.results:
+            item = result.item
+            if item is None:
+                continue
+            stats.lines += 1
+            if isinstance(item, Quarantined):
+                bad = item if item.source else replace(item, source=source)
+                stats.count_quarantined(bad)
+                quarantined.append(bad)
+                continue
+            checked = dedup.check(item, source)
+            if checked is None:
+                stats.duplicates += 1
+                continue
+            if isinstance(checked, Quarantined):
+                stats.count_quarantined(checked)
+                quarantined.append(checked)
+                continue
+            assert result.ad is not None
+            stats.records += 1
+            ads.append(result.ad)
+            hits[result.ad.id] = result.hits
+            lines[result.ad.id] = item.line
+        report("analyse ads", stats.lines, None)
 
 
 def _hit_key(hit: IndicatorHit) -> tuple[int, int, str, str]:
