@@ -139,39 +139,77 @@ def _content_key(record: AdRecord) -> tuple[object, ...]:
     )
 
 
-def _per_ad(parsed: ParsedLine, matcher: Matcher, seconds: dict[str, float]) -> _AdResult:
-    started = time.process_time()
-    record = parsed.record
-    key = _content_key(record)
-    cached = _REPOST_CACHE.get(key) if matcher is _REPOST_MATCHER[0] else None
-    if cached is not None:
-        template, cached_hits = cached
-        try:
-            posted_at = parse_posted_at(record.posted_at)
-        except ValueError:
-            posted_at = None
-        if posted_at is not None:
-            ad = replace(template, record=record, posted_at=posted_at)
-            seconds["normalise"] += time.process_time() - started
-            return _AdResult(parsed, ad, cached_hits)
-    try:
-        ad = normalise(record)
-    except ValueError as exc:
-        # Only records built in code can get here (the readers validate posted_at).
-        raw = orjson.dumps(parsed.record.to_json()).decode()
-        bad = Quarantined("", parsed.line, "posted_at", str(exc), raw)
-        return _AdResult(bad, None, ())
-    normalised = time.process_time()
-    hits = detect(ad, matcher)
-    seconds["normalise"] += normalised - started
-    seconds["indicators"] += time.process_time() - normalised
+def _per_ad(
+    items: Sequence[ParsedLine | Quarantined | None], matcher: Matcher, seconds: dict[str, float]
+) -> tuple[_AdResult, ...]:
+    """Normalise and detect a chunk's parsed lines, stage by stage (timed per stage, not per ad).
+
+    A repost of an ad analysed before (earlier in this chunk or in an earlier chunk of this
+    process) reuses its normalised form and hits with its own record and time.
+    """
     if _REPOST_MATCHER[0] is not matcher:
         _REPOST_CACHE.clear()
         _REPOST_MATCHER[0] = matcher
-    if len(_REPOST_CACHE) >= _REPOST_CACHE_SIZE:
-        _REPOST_CACHE.clear()
-    _REPOST_CACHE[key] = (ad, hits)
-    return _AdResult(parsed, ad, hits)
+    started = time.process_time()
+    results: list[_AdResult | None] = []
+    # Ads still to detect: (position in results, content key, ad), and reposts of those.
+    to_detect: list[tuple[int, tuple[object, ...], NormalisedAd]] = []
+    first_in_chunk: dict[tuple[object, ...], int] = {}
+    reposts: list[tuple[int, int]] = []  # (position, position of the ad it repeats)
+    for item in items:
+        if not isinstance(item, ParsedLine):
+            results.append(_AdResult(item, None, ()))
+            continue
+        record = item.record
+        key = _content_key(record)
+        cached = _REPOST_CACHE.get(key)
+        earlier = first_in_chunk.get(key) if cached is None else None
+        if cached is not None or earlier is not None:
+            try:
+                posted_at = parse_posted_at(record.posted_at)
+            except ValueError:
+                posted_at = None
+            if posted_at is not None:
+                if cached is not None:
+                    template, cached_hits = cached
+                    ad = replace(template, record=record, posted_at=posted_at)
+                    results.append(_AdResult(item, ad, cached_hits))
+                else:
+                    assert earlier is not None
+                    template = to_detect[earlier][2]
+                    ad = replace(template, record=record, posted_at=posted_at)
+                    reposts.append((len(results), earlier))
+                    results.append(_AdResult(item, ad, ()))
+                continue
+        try:
+            ad = normalise(record)
+        except ValueError as exc:
+            # Only records built in code can get here (the readers validate posted_at).
+            raw = orjson.dumps(record.to_json()).decode()
+            bad = Quarantined("", item.line, "posted_at", str(exc), raw)
+            results.append(_AdResult(bad, None, ()))
+            continue
+        first_in_chunk.setdefault(key, len(to_detect))
+        to_detect.append((len(results), key, ad))
+        results.append(None)
+    normalised = time.process_time()
+    detected: list[tuple[IndicatorHit, ...]] = []
+    for position, key, ad in to_detect:
+        hits = detect(ad, matcher)
+        detected.append(hits)
+        results[position] = _AdResult(items[position], ad, hits)
+        if len(_REPOST_CACHE) >= _REPOST_CACHE_SIZE:
+            _REPOST_CACHE.clear()
+        _REPOST_CACHE[key] = (ad, hits)
+    for position, earlier in reposts:
+        result = results[position]
+        assert result is not None
+        results[position] = _AdResult(result.item, result.ad, detected[earlier])
+    seconds["normalise"] += normalised - started
+    seconds["indicators"] += time.process_time() - normalised
+    done = tuple(r for r in results if r is not None)
+    assert len(done) == len(items)
+    return done
 
 
 _REPOST_MATCHER: list[Matcher | None] = [None]
@@ -212,17 +250,11 @@ def process_line_chunk(chunk: LineChunk) -> _ChunkResult:
 
 def _process_line_chunk(chunk: LineChunk) -> _ChunkResult:
     matcher = _matcher(chunk.indicators)
-    seconds = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
-    results: list[_AdResult] = []
-    for number, data in chunk.lines:
-        started = time.process_time()
-        item = parse_line(data, chunk.source, number)
-        seconds["read"] += time.process_time() - started
-        if isinstance(item, ParsedLine):
-            results.append(_per_ad(item, matcher, seconds))
-        else:
-            results.append(_AdResult(item, None, ()))
-    return _ChunkResult(tuple(results), seconds)
+    started = time.process_time()
+    source = chunk.source
+    items = [parse_line(data, source, number) for number, data in chunk.lines]
+    seconds = {"read": time.process_time() - started, "normalise": 0.0, "indicators": 0.0}
+    return _ChunkResult(_per_ad(items, matcher, seconds), seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,13 +273,7 @@ def process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
 def _process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
     matcher = _matcher(chunk.indicators)
     seconds = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
-    results = [
-        _per_ad(item, matcher, seconds)
-        if isinstance(item, ParsedLine)
-        else _AdResult(item, None, ())
-        for item in chunk.items
-    ]
-    return _ChunkResult(tuple(results), seconds)
+    return _ChunkResult(_per_ad(chunk.items, matcher, seconds), seconds)
 
 
 _MATCHERS: dict[int, Matcher] = {}
