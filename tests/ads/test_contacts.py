@@ -166,3 +166,20 @@ def test_contacts_in_text_kinds_and_websites() -> None:
 def test_wa_me_link_is_a_phone() -> None:
     found = contacts_in_text("app via wa.me/31690123456", "text")
     assert [(c.kind, c.value) for c in found] == [(ContactKind.PHONE, NUMBER)]
+
+
+def test_country_code_shortcut_agrees_with_phonenumbers() -> None:
+    import random
+
+    from signaal.ads.contacts import _country_code
+
+    rng = random.Random(7)
+    checked = 0
+    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for _ in range(5):
+            rest = "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 12)))
+            number = f"+{code}{rest}"
+            expected = phonenumbers.parse(number).country_code
+            assert _country_code.__wrapped__(number) == expected, number
+            checked += 1
+    assert checked > 500

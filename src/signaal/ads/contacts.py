@@ -139,8 +139,15 @@ _TLD_HINT_RE = re.compile(
 _HANDLE_HOSTS = {"t.me", "instagram.com", "onlyfans.com", "snapchat.com", "twitter.com", "x.com"}
 
 
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_DIGITS_RE = re.compile(r"\d+")
+
+
 def _units(raw: str) -> list[tuple[str, int, int]]:
     """Digit groups of a candidate run as (digits, start, end); words and letters become digits."""
+    if _LETTER_RE.search(raw) is None:
+        # No letters, so no disguised units: only the plain digit groups (the common case).
+        return [(match.group(), match.start(), match.end()) for match in _DIGITS_RE.finditer(raw)]
     groups: list[tuple[str, int, int]] = []
     for match in _UNIT_RE.finditer(raw):
         token = match.group()
@@ -246,13 +253,31 @@ def _parse_run(raw: str) -> tuple[tuple[str, int, int, bool], ...]:
         obscured = _is_obscured(groups[i:j], raw)
         if plus_at >= 0:
             # The word "plus", or a country code split over groups ("+3.45.91…"), hides it.
-            country = phonenumbers.parse(canonical).country_code
+            country = _country_code(canonical)
             obscured = obscured or raw[plus_at] != "+" or len(groups[i][0]) < len(str(country))
             start = plus_at
         end = groups[j - 1][2]
         found.append((canonical, start, end, obscured))
         i = j
     return tuple(found)
+
+
+@lru_cache(maxsize=100_000)
+def _country_code(canonical: str) -> int | None:
+    """The country calling code of an E.164 number (cached: numbers repeat across ads).
+
+    Calling codes are prefix-free, so the first one to three digits that form a known code are
+    it (as ``phonenumbers.parse`` finds it, without the rest of its slow parsing).
+    """
+    digits = canonical[1:] if canonical.startswith("+") else ""
+    for length in range(1, 4):
+        code = digits[:length]
+        if len(code) == length and code.isdigit() and int(code) in _KNOWN_COUNTRY_CODES:
+            return int(code)
+    return phonenumbers.parse(canonical).country_code
+
+
+_KNOWN_COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
 def _digits(groups: list[tuple[str, int, int]], i: int, j: int) -> int:

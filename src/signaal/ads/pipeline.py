@@ -12,9 +12,13 @@ The same input gives the same result on every run and for every number of worker
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from multiprocessing.reduction import ForkingPickler
+from operator import attrgetter
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -33,6 +37,7 @@ from signaal.ads.read import (
 )
 from signaal.ads.records import AdRecord
 from signaal.ads.types import (
+    ContactPoint,
     IndicatorHit,
     Linkage,
     MovementResult,
@@ -134,39 +139,77 @@ def _content_key(record: AdRecord) -> tuple[object, ...]:
     )
 
 
-def _per_ad(parsed: ParsedLine, matcher: Matcher, seconds: dict[str, float]) -> _AdResult:
-    started = time.process_time()
-    record = parsed.record
-    key = _content_key(record)
-    cached = _REPOST_CACHE.get(key) if matcher is _REPOST_MATCHER[0] else None
-    if cached is not None:
-        template, cached_hits = cached
-        try:
-            posted_at = parse_posted_at(record.posted_at)
-        except ValueError:
-            posted_at = None
-        if posted_at is not None:
-            ad = replace(template, record=record, posted_at=posted_at)
-            seconds["normalise"] += time.process_time() - started
-            return _AdResult(parsed, ad, cached_hits)
-    try:
-        ad = normalise(record)
-    except ValueError as exc:
-        # Only records built in code can get here (the readers validate posted_at).
-        raw = orjson.dumps(parsed.record.to_json()).decode()
-        bad = Quarantined("", parsed.line, "posted_at", str(exc), raw)
-        return _AdResult(bad, None, ())
-    normalised = time.process_time()
-    hits = detect(ad, matcher)
-    seconds["normalise"] += normalised - started
-    seconds["indicators"] += time.process_time() - normalised
+def _per_ad(
+    items: Sequence[ParsedLine | Quarantined | None], matcher: Matcher, seconds: dict[str, float]
+) -> tuple[_AdResult, ...]:
+    """Normalise and detect a chunk's parsed lines, stage by stage (timed per stage, not per ad).
+
+    A repost of an ad analysed before (earlier in this chunk or in an earlier chunk of this
+    process) reuses its normalised form and hits with its own record and time.
+    """
     if _REPOST_MATCHER[0] is not matcher:
         _REPOST_CACHE.clear()
         _REPOST_MATCHER[0] = matcher
-    if len(_REPOST_CACHE) >= _REPOST_CACHE_SIZE:
-        _REPOST_CACHE.clear()
-    _REPOST_CACHE[key] = (ad, hits)
-    return _AdResult(parsed, ad, hits)
+    started = time.process_time()
+    results: list[_AdResult | None] = []
+    # Ads still to detect: (position in results, content key, ad), and reposts of those.
+    to_detect: list[tuple[int, tuple[object, ...], NormalisedAd]] = []
+    first_in_chunk: dict[tuple[object, ...], int] = {}
+    reposts: list[tuple[int, int]] = []  # (position, position of the ad it repeats)
+    for item in items:
+        if not isinstance(item, ParsedLine):
+            results.append(_AdResult(item, None, ()))
+            continue
+        record = item.record
+        key = _content_key(record)
+        cached = _REPOST_CACHE.get(key)
+        earlier = first_in_chunk.get(key) if cached is None else None
+        if cached is not None or earlier is not None:
+            try:
+                posted_at = parse_posted_at(record.posted_at)
+            except ValueError:
+                posted_at = None
+            if posted_at is not None:
+                if cached is not None:
+                    template, cached_hits = cached
+                    ad = replace(template, record=record, posted_at=posted_at)
+                    results.append(_AdResult(item, ad, cached_hits))
+                else:
+                    assert earlier is not None
+                    template = to_detect[earlier][2]
+                    ad = replace(template, record=record, posted_at=posted_at)
+                    reposts.append((len(results), earlier))
+                    results.append(_AdResult(item, ad, ()))
+                continue
+        try:
+            ad = normalise(record)
+        except ValueError as exc:
+            # Only records built in code can get here (the readers validate posted_at).
+            raw = orjson.dumps(record.to_json()).decode()
+            bad = Quarantined("", item.line, "posted_at", str(exc), raw)
+            results.append(_AdResult(bad, None, ()))
+            continue
+        first_in_chunk.setdefault(key, len(to_detect))
+        to_detect.append((len(results), key, ad))
+        results.append(None)
+    normalised = time.process_time()
+    detected: list[tuple[IndicatorHit, ...]] = []
+    for position, key, ad in to_detect:
+        hits = detect(ad, matcher)
+        detected.append(hits)
+        results[position] = _AdResult(items[position], ad, hits)
+        if len(_REPOST_CACHE) >= _REPOST_CACHE_SIZE:
+            _REPOST_CACHE.clear()
+        _REPOST_CACHE[key] = (ad, hits)
+    for position, earlier in reposts:
+        result = results[position]
+        assert result is not None
+        results[position] = _AdResult(result.item, result.ad, detected[earlier])
+    seconds["normalise"] += normalised - started
+    seconds["indicators"] += time.process_time() - normalised
+    done = tuple(r for r in results if r is not None)
+    assert len(done) == len(items)
+    return done
 
 
 _REPOST_MATCHER: list[Matcher | None] = [None]
@@ -181,20 +224,37 @@ class LineChunk:
     indicators: IndicatorSet | None = None
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many small acyclic objects are made.
+
+    The per-ad stages and the collection of their results create millions of objects without
+    reference cycles (records, contacts, hits); every few hundred allocations the collector would
+    otherwise walk the young generation and, ever more often, the whole growing heap. Reference
+    counting still frees everything as usual; the collector runs again afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def process_line_chunk(chunk: LineChunk) -> _ChunkResult:
     """The per-ad stages over raw lines (runs in a worker process)."""
+    with _gc_paused():
+        return _process_line_chunk(chunk)
+
+
+def _process_line_chunk(chunk: LineChunk) -> _ChunkResult:
     matcher = _matcher(chunk.indicators)
-    seconds = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
-    results: list[_AdResult] = []
-    for number, data in chunk.lines:
-        started = time.process_time()
-        item = parse_line(data, chunk.source, number)
-        seconds["read"] += time.process_time() - started
-        if isinstance(item, ParsedLine):
-            results.append(_per_ad(item, matcher, seconds))
-        else:
-            results.append(_AdResult(item, None, ()))
-    return _ChunkResult(tuple(results), seconds)
+    started = time.process_time()
+    source = chunk.source
+    items = [parse_line(data, source, number) for number, data in chunk.lines]
+    seconds = {"read": time.process_time() - started, "normalise": 0.0, "indicators": 0.0}
+    return _ChunkResult(_per_ad(items, matcher, seconds), seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,15 +266,14 @@ class RecordChunk:
 
 
 def process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
+    with _gc_paused():
+        return _process_record_chunk(chunk)
+
+
+def _process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
     matcher = _matcher(chunk.indicators)
     seconds = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
-    results = [
-        _per_ad(item, matcher, seconds)
-        if isinstance(item, ParsedLine)
-        else _AdResult(item, None, ())
-        for item in chunk.items
-    ]
-    return _ChunkResult(tuple(results), seconds)
+    return _ChunkResult(_per_ad(chunk.items, matcher, seconds), seconds)
 
 
 _MATCHERS: dict[int, Matcher] = {}
@@ -238,6 +297,42 @@ def _record_items(
             yield item
         else:
             yield ParsedLine(item, number, content_digest(item.to_json()))
+
+
+def _register_fast_pickling(*classes: type) -> None:
+    """Pickle these frozen dataclasses as ``cls(*values)`` between worker processes.
+
+    The default pickling of slotted dataclasses walks ``dataclasses.fields`` for every object on
+    both sides, which cost more than the analysis itself; a positional tuple is several times
+    cheaper and rebuilds an equal object. Only the multiprocessing pickler is changed.
+    """
+    for cls in classes:
+        names = tuple(f.name for f in fields(cls))
+        assert len(names) > 1  # attrgetter returns a tuple only for two or more names
+        ForkingPickler.register(cls, _positional_reducer(cls, attrgetter(*names)))
+
+
+def _positional_reducer(
+    cls: type, values: Callable[[object], tuple[object, ...]]
+) -> Callable[[object], tuple[type, tuple[object, ...]]]:
+    def reduce(obj: object) -> tuple[type, tuple[object, ...]]:
+        return cls, values(obj)
+
+    return reduce
+
+
+_register_fast_pickling(
+    AdRecord,
+    NormalisedAd,
+    ContactPoint,
+    IndicatorHit,
+    Quarantined,
+    ParsedLine,
+    _AdResult,
+    _ChunkResult,
+    LineChunk,
+    RecordChunk,
+)
 
 
 def run(
@@ -311,33 +406,8 @@ def _finish(
     quarantined: list[Quarantined] = []
     cpu = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
     wall_started = time.perf_counter()
-    for chunk in results:
-        for name, seconds in chunk.seconds.items():
-            cpu[name] += seconds
-        for result in chunk.results:
-            item = result.item
-            if item is None:
-                continue
-            stats.lines += 1
-            if isinstance(item, Quarantined):
-                bad = item if item.source else replace(item, source=source)
-                stats.count_quarantined(bad)
-                quarantined.append(bad)
-                continue
-            checked = dedup.check(item, source)
-            if checked is None:
-                stats.duplicates += 1
-                continue
-            if isinstance(checked, Quarantined):
-                stats.count_quarantined(checked)
-                quarantined.append(checked)
-                continue
-            assert result.ad is not None
-            stats.records += 1
-            ads.append(result.ad)
-            hits[result.ad.id] = result.hits
-            lines[result.ad.id] = item.line
-        report("analyse ads", stats.lines, None)
+    with _gc_paused():
+        _collect(results, source, stats, dedup, ads, hits, lines, quarantined, cpu, report)
     per_ad_wall = time.perf_counter() - wall_started
     timings = [
         StageTiming(name, stats.lines if name == "read" else len(ads), per_ad_wall, seconds)
@@ -380,6 +450,48 @@ def _finish(
         lines=lines,
         source=source,
     )
+
+
+def _collect(
+    results: Iterable[_ChunkResult],
+    source: str,
+    stats: ReadStats,
+    dedup: Deduplicator,
+    ads: list[NormalisedAd],
+    hits: dict[str, tuple[IndicatorHit, ...]],
+    lines: dict[str, int],
+    quarantined: list[Quarantined],
+    cpu: dict[str, float],
+    report: Progress,
+) -> None:
+    """Gather the per-ad results in input order: deduplicate, count, keep the ads."""
+    for chunk in results:
+        for name, seconds in chunk.seconds.items():
+            cpu[name] += seconds
+        for result in chunk.results:
+            item = result.item
+            if item is None:
+                continue
+            stats.lines += 1
+            if isinstance(item, Quarantined):
+                bad = item if item.source else replace(item, source=source)
+                stats.count_quarantined(bad)
+                quarantined.append(bad)
+                continue
+            checked = dedup.check(item, source)
+            if checked is None:
+                stats.duplicates += 1
+                continue
+            if isinstance(checked, Quarantined):
+                stats.count_quarantined(checked)
+                quarantined.append(checked)
+                continue
+            assert result.ad is not None
+            stats.records += 1
+            ads.append(result.ad)
+            hits[result.ad.id] = result.hits
+            lines[result.ad.id] = item.line
+        report("analyse ads", stats.lines, None)
 
 
 def _hit_key(hit: IndicatorHit) -> tuple[int, int, str, str]:
