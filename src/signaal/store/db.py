@@ -8,7 +8,7 @@ with context.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
@@ -141,30 +141,25 @@ def upgrade(url: str, revision: str = "head") -> None:
 
     Safe to run from several processes at once.
     """
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            _lock_for_migration(connection)
-            config = _alembic_config(url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"migrating the app store at {describe_url(url)} failed: {exc}") from exc
-    finally:
-        engine.dispose()
+    _migrate(url, command.upgrade, revision, "migrating")
 
 
 def downgrade(url: str, revision: str) -> None:
     """Take the store at ``url`` back to ``revision`` (``base`` empties it)."""
+    _migrate(url, command.downgrade, revision, "downgrading")
+
+
+def _migrate(url: str, step: Callable[[Config, str], None], revision: str, doing: str) -> None:
+    """Run one Alembic command on ``url`` under the migration lock, in one transaction."""
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
             _lock_for_migration(connection)
             config = _alembic_config(url)
             config.attributes["connection"] = connection
-            command.downgrade(config, revision)
+            step(config, revision)
     except SQLAlchemyError as exc:
-        raise StoreError(f"downgrading the app store at {describe_url(url)} failed: {exc}") from exc
+        raise StoreError(f"{doing} the app store at {describe_url(url)} failed: {exc}") from exc
     finally:
         engine.dispose()
 
