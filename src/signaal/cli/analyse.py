@@ -13,11 +13,11 @@ Exit codes (a contract for scripts):
 
 from __future__ import annotations
 
-import importlib
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -30,6 +30,10 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+
+if TYPE_CHECKING:
+    from signaal.ads.outputs import Tables
+    from signaal.ads.pipeline import AnalysisResult
 
 EXIT_OK = 0
 EXIT_STORE_FAILED = 1
@@ -157,6 +161,7 @@ def analyse(
                 source=str(ads),
                 started_at=started_at,
                 finished_at=finished_at,
+                ads=stored_ad_rows(result, tables.ads, settings.pseudonym_key),
                 tables=tables,
                 n_quarantined=len(result.quarantined),
             )
@@ -167,38 +172,66 @@ def analyse(
     raise typer.Exit(code)
 
 
+def stored_ad_rows(
+    result: AnalysisResult, ad_rows: Sequence[Mapping[str, object]], pseudonym_key: str
+) -> list[dict[str, object]]:
+    """The ``ads.csv`` rows with what a reviewer reads in the app: when, where, which site, and
+    the title and text with every contact point found in them replaced by its pseudonym."""
+    from signaal.privacy.pseudonyms import pseudonym
+    from signaal.privacy.redaction import redact_spans
+
+    rows: list[dict[str, object]] = []
+    for ad, row in zip(result.ads, ad_rows, strict=True):
+        redacted: dict[str, list[tuple[int, int, str]]] = {"title": [], "text": []}
+        for contact in ad.contacts:
+            if contact.span is not None and contact.source in redacted:
+                marker = f"[{pseudonym(contact.kind.value, contact.value, pseudonym_key)}]"
+                redacted[contact.source].append((*contact.span, marker))
+        rows.append(
+            {
+                **row,
+                "posted_at": ad.posted_at,
+                "site": ad.record.site,
+                "municipality": ad.municipality,
+                "title": redact_spans(ad.record.title, redacted["title"]),
+                "text": redact_spans(ad.record.text, redacted["text"]),
+            }
+        )
+    return rows
+
+
 def save_to_store(
     *,
     source: str,
     started_at: datetime,
     finished_at: datetime,
-    tables: Any,
+    ads: Sequence[Mapping[str, object]],
+    tables: Tables,
     n_quarantined: int,
 ) -> int:
-    """Save the tables through the store's ``save_analysis`` (StoreError when unavailable)."""
-    from signaal.errors import StoreError
+    """Save an analysis through the store's ``save_analysis``, migrating the store first."""
     from signaal.settings import get_settings
+    from signaal.store import analysis
+    from signaal.store.db import (
+        make_engine,
+        session_factory,
+        transaction,
+        upgrade,
+        url_from_settings,
+    )
 
+    url = url_from_settings(get_settings())
+    upgrade(url)
+    engine = make_engine(url)
     try:
-        db = importlib.import_module("signaal.store.db")
-        analysis = importlib.import_module("signaal.store.analysis")
-    except ImportError as exc:
-        raise StoreError(
-            "store not available: this installation has no signaal.store.analysis"
-        ) from exc
-    settings = get_settings()
-    url = db.url_from_settings(settings)
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    try:
-        with db.transaction(db.session_factory(engine)) as session:
+        with transaction(session_factory(engine)) as session:
             # The command line acts as the system itself: no user account behind it.
-            analysis_id: int = analysis.save_analysis(
+            return analysis.save_analysis(
                 session,
                 source=source,
                 started_at=started_at,
                 finished_at=finished_at,
-                ads=tables.ads,
+                ads=ads,
                 personas=tables.personas,
                 networks=tables.networks,
                 movements=tables.movements,
@@ -207,7 +240,6 @@ def save_to_store(
             )
     finally:
         engine.dispose()
-    return analysis_id
 
 
 class _ProgressBars:
