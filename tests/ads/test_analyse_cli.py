@@ -177,9 +177,7 @@ def test_store_option_saves_the_analysis(tmp_path: Path, monkeypatch: pytest.Mon
         with engine.connect() as connection:
             table = AnalysisAd.__tablename__
             stored = connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
-            texts = dict(
-                connection.execute(text(f"SELECT ad_id, text FROM {table}")).tuples().all()
-            )
+            texts = dict(connection.execute(text(f"SELECT ad_id, text FROM {table}")).all())
         engine.dispose()
         assert stored == 3
         # The reviewer reads the ad text; its phone number only as a pseudonym.
