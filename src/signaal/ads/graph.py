@@ -6,10 +6,6 @@ not depend on the order of the edges: the same graph always gives the same label
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import numpy.typing as npt
 
@@ -64,20 +60,3 @@ def chain_edges(sorted_members: IntArray, new_run: npt.NDArray[np.bool_]) -> Int
         return np.zeros((0, 2), dtype=np.int64)
     same = ~new_run[1:]
     return np.stack((sorted_members[:-1][same], sorted_members[1:][same]), axis=1)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a stage builds many small objects.
-
-    The stages create no reference cycles, so reference counting frees everything; without the
-    pause, every few thousand allocations the collector walks all live objects (millions of
-    ads, contact points and hits), which costs a quarter of the stage's time on large inputs.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

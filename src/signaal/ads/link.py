@@ -35,7 +35,8 @@ from operator import attrgetter
 import numpy as np
 import numpy.typing as npt
 
-from signaal.ads.graph import IntArray, chain_edges, components, paused_gc, run_starts
+from signaal.ads.graph import IntArray, chain_edges, components, run_starts
+from signaal.ads.memory import paused_gc
 from signaal.ads.photos import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY, near_duplicate_photos
 from signaal.ads.textsim import TextLinks, TextSimConfig, fold, text_links
 from signaal.ads.types import (

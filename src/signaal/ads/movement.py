@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from signaal.ads.graph import paused_gc
+from signaal.ads.memory import paused_gc
 from signaal.ads.types import (
     ContactKind,
     Linkage,

@@ -12,10 +12,8 @@ The same input gives the same result on every run and for every number of worker
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from multiprocessing.reduction import ForkingPickler
 from operator import attrgetter
@@ -25,6 +23,7 @@ from typing import Protocol, TypeVar
 import orjson
 
 from signaal.ads.indicators import IndicatorSet, Matcher, default_matcher, detect, price_hits
+from signaal.ads.memory import paused_gc
 from signaal.ads.normalise import normalise, parse_posted_at
 from signaal.ads.read import (
     Deduplicator,
@@ -224,27 +223,9 @@ class LineChunk:
     indicators: IndicatorSet | None = None
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while many small acyclic objects are made.
-
-    The per-ad stages and the collection of their results create millions of objects without
-    reference cycles (records, contacts, hits); every few hundred allocations the collector would
-    otherwise walk the young generation and, ever more often, the whole growing heap. Reference
-    counting still frees everything as usual; the collector runs again afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def process_line_chunk(chunk: LineChunk) -> _ChunkResult:
     """The per-ad stages over raw lines (runs in a worker process)."""
-    with _gc_paused():
+    with paused_gc():
         return _process_line_chunk(chunk)
 
 
@@ -266,7 +247,7 @@ class RecordChunk:
 
 
 def process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
-    with _gc_paused():
+    with paused_gc():
         return _process_record_chunk(chunk)
 
 
@@ -406,7 +387,7 @@ def _finish(
     quarantined: list[Quarantined] = []
     cpu = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
     wall_started = time.perf_counter()
-    with _gc_paused():
+    with paused_gc():
         _collect(results, source, stats, dedup, ads, hits, lines, quarantined, cpu, report)
     per_ad_wall = time.perf_counter() - wall_started
     timings = [

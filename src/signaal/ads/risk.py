@@ -34,7 +34,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from signaal.ads.graph import paused_gc
+from signaal.ads.memory import paused_gc
 from signaal.ads.types import (
     ContactKind,
     IndicatorHit,
