@@ -17,7 +17,7 @@ from signaal.ads.outputs import (
     write_quarantine,
     write_tables,
 )
-from signaal.ads.pipeline import PipelineConfig, run, run_file
+from signaal.ads.pipeline import AnalysisResult, PipelineConfig, run, run_file
 from signaal.ads.records import AdRecord
 from signaal.ads.types import Quarantined
 from signaal.engines.local import LocalEngine
@@ -257,3 +257,66 @@ def test_every_reason_survives_the_reasons_column(tmp_path: Path) -> None:
             assert ";" not in reason.text, reason.text
         if score.reasons:
             assert len(reasons_text(score.reasons).split("; ")) == len(score.reasons)
+
+
+def reposted_corpus() -> list[dict[str, object]]:
+    """The corpus, then each ad reposted twice under new ids and times (some far apart)."""
+    ads = corpus()
+    out = list(ads)
+    for round_ in (1, 2):
+        for n, ad in enumerate(ads):
+            again = dict(ad)
+            again["id"] = f"{ad['id']}-r{round_}"
+            again["url"] = f"https://example.test/ads/{n}-r{round_}"
+            again["posted_at"] = f"2026-04-{n + round_ * 10:02}T09:30:00+02:00"
+            out.append(again)
+    return out
+
+
+def by_id(result: AnalysisResult) -> dict[str, object]:
+    return {
+        ad.id: (ad, result.hits[ad.id], result.risk.ads.get(ad.id), result.lines[ad.id])
+        for ad in result.ads
+    }
+
+
+def test_reposts_reuse_their_original_and_match_a_full_analysis(tmp_path: Path) -> None:
+    objects = reposted_corpus()
+    path = write_jsonl(tmp_path / "ads.jsonl", objects)
+    config = PipelineConfig(pseudonym_key=KEY, chunk_size=3)
+    from_file = run_file(path, config)
+    # The record path analyses every record on its own (no corpus-wide reuse of reposts).
+    records: list[AdRecord | Quarantined] = [AdRecord.from_json(o) for o in objects]
+    direct = run(records, config, source="ads.jsonl")
+    assert by_id(from_file) == by_id(direct)
+    repost = next(a for a in from_file.ads if a.id == "site:000-r2")
+    assert repost.record.url.endswith("0-r2")
+    assert repost.posted_at.isoformat() == "2026-04-20T07:30:00+00:00"
+    assert from_file.lines["site:000-r2"] == 15
+    assert analyse(path, workers=1) == analyse(path, workers=2)
+
+
+def test_a_repost_of_a_quarantined_original_is_analysed(tmp_path: Path) -> None:
+    original, repost, later = (dict(corpus()[0]) for _ in range(3))
+    original["url"] = 42  # schema violation: the original is quarantined
+    repost["id"], later["id"] = "site:r1", "site:r2"
+    path = write_jsonl(tmp_path / "ads.jsonl", [original, repost, later])
+    result = run_file(path, PipelineConfig(pseudonym_key=KEY, chunk_size=1))
+    assert [(q.line, q.field) for q in result.quarantined] == [(1, "url")]
+    assert [a.id for a in result.ads] == ["site:r1", "site:r2"]
+    assert result.ads[0].contacts == result.ads[1].contacts
+    assert {h.indicator_id for h in result.hits["site:r1"]} >= {"A04", "A05"}
+
+
+def test_equal_content_hashes_of_different_ads_do_not_mix_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from signaal.ads import pipeline
+
+    objects = reposted_corpus()
+    path = write_jsonl(tmp_path / "ads.jsonl", objects)
+    expected = analyse(path)
+    # Every line hashes alike: only the full content comparison tells reposts apart.
+    monkeypatch.setattr(pipeline, "_line_content_hash", lambda data: 7)
+    monkeypatch.setattr(pipeline, "_content_hash", lambda record: 7)
+    assert analyse(path) == expected

@@ -13,6 +13,7 @@ The same input gives the same result on every run and for every number of worker
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from multiprocessing.reduction import ForkingPickler
@@ -26,6 +27,7 @@ from signaal.ads.indicators import IndicatorSet, Matcher, default_matcher, detec
 from signaal.ads.memory import paused_gc
 from signaal.ads.normalise import normalise, parse_posted_at
 from signaal.ads.read import (
+    MAX_LINE_BYTES,
     Deduplicator,
     ParsedLine,
     ReadStats,
@@ -316,6 +318,143 @@ _register_fast_pickling(
 )
 
 
+class _Reposts:
+    """Reposts of JSON Lines are analysed once, corpus-wide, in the main process.
+
+    A repost repeats an earlier ad's content (title, text, city, contact fields, age, prices)
+    under a new id, address and time; in large corpora about a third of all lines are reposts,
+    often far apart in the file. The main process decodes every line (cheap) and sends only
+    lines with content not seen before to the workers; when a chunk's results come back, every
+    repost is read and validated here and takes the normalised form and hits of its original
+    with its own record and time (as ``_per_ad`` does within a worker). The content is compared
+    in full before it is reused, so a hash collision only costs a normal analysis. The result is
+    the same, line for line, as analysing every line in the workers.
+    """
+
+    def __init__(self, source: str, chunk_size: int, indicators: IndicatorSet | None) -> None:
+        self.source = source
+        self.chunk_size = chunk_size
+        self.indicators = indicators
+        # Content hash -> line number of its first line (sent to a worker).
+        self.first_line: dict[int, int] = {}
+        # Content hash -> (normalised ad, hits) of the first analysed line with that content.
+        self.templates: dict[int, tuple[NormalisedAd, tuple[IndicatorHit, ...]]] = {}
+        # Per chunk sent, in order: each line as the position of its result in the worker's
+        # chunk, or (line number, bytes, content hash) of a repost kept here.
+        self.plans: deque[list[int | tuple[int, bytes, int]]] = deque()
+        self.split_seconds = 0.0
+
+    def chunks(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[LineChunk]:
+        started = time.thread_time()
+        plan: list[int | tuple[int, bytes, int]] = []
+        sent: list[tuple[int, bytes]] = []
+        first_line = self.first_line
+        for number, data in lines:
+            key = _line_content_hash(data)
+            if key is not None:
+                if key in first_line:
+                    plan.append((number, data, key))
+                    continue
+                first_line[key] = number
+            plan.append(len(sent))
+            sent.append((number, data))
+            if len(sent) >= self.chunk_size:
+                self.plans.append(plan)
+                self.split_seconds += time.thread_time() - started
+                yield LineChunk(self.source, tuple(sent), self.indicators)
+                started = time.thread_time()
+                plan, sent = [], []
+        if plan:
+            self.plans.append(plan)
+            self.split_seconds += time.thread_time() - started
+            yield LineChunk(self.source, tuple(sent), self.indicators)
+
+    def assemble(self, results: Iterable[_ChunkResult]) -> Iterator[_ChunkResult]:
+        """The workers' chunk results with the reposts put back in their places, in order."""
+        matcher = _matcher(self.indicators)
+        for chunk in results:
+            plan = self.plans.popleft()
+            seconds = dict(chunk.seconds)
+            # Timed per chunk, not per line: reading the clock costs more than reusing an ad.
+            started = time.thread_time()
+            source = self.source
+            parsed = [
+                entry
+                if isinstance(entry, int)
+                else (parse_line(entry[1], source, entry[0]), entry[2])
+                for entry in plan
+            ]
+            read = time.thread_time()
+            seconds["read"] += self.split_seconds + read - started
+            self.split_seconds = 0.0
+            out: list[_AdResult] = []
+            for entry in parsed:
+                if isinstance(entry, int):
+                    result = chunk.results[entry]
+                    out.append(result)
+                    if result.ad is not None and isinstance(result.item, ParsedLine):
+                        key = _content_hash(result.item.record)
+                        self.templates.setdefault(key, (result.ad, result.hits))
+                else:
+                    out.append(self._repost(*entry, matcher, seconds))
+            seconds["normalise"] += time.thread_time() - read
+            yield _ChunkResult(tuple(out), seconds)
+
+    def _repost(
+        self,
+        item: ParsedLine | Quarantined | None,
+        key: int,
+        matcher: Matcher,
+        seconds: dict[str, float],
+    ) -> _AdResult:
+        template = self.templates.get(key)
+        if isinstance(item, ParsedLine) and template is not None:
+            record = item.record
+            original, hits = template
+            if _content_key(record) == _content_key(original.record):
+                try:
+                    posted_at = parse_posted_at(record.posted_at)
+                except ValueError:
+                    posted_at = None
+                if posted_at is not None:
+                    ad = replace(original, record=record, posted_at=posted_at)
+                    return _AdResult(item, ad, hits)
+        # No usable original (it was quarantined, or only the hash was equal): analyse it here.
+        (result,) = _per_ad([item], matcher, {"read": 0.0, "normalise": 0.0, "indicators": 0.0})
+        if result.ad is not None and isinstance(item, ParsedLine) and template is None:
+            self.templates[key] = (result.ad, result.hits)
+        return result
+
+
+_CONTENT_FIELDS = ("title", "text", "city", "phones", "emails", "handles", "age", "prices")
+
+
+def _line_content_hash(data: bytes) -> int | None:
+    """The hash of a JSON line's content fields, or None when it is no JSON object."""
+    if len(data) > MAX_LINE_BYTES:
+        return None
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    try:
+        return hash(
+            tuple(
+                tuple(v) if type(v) is list else tuple(v.items()) if type(v) is dict else v
+                for v in map(obj.get, _CONTENT_FIELDS)
+            )
+        )
+    except TypeError:  # nested unhashable values: not a valid record anyway
+        return None
+
+
+def _content_hash(record: AdRecord) -> int:
+    """The hash ``_line_content_hash`` gives the line of this record."""
+    return hash(_content_key(record))
+
+
 def run(
     records: Iterable[AdRecord | Quarantined],
     config: PipelineConfig,
@@ -351,11 +490,9 @@ def run_file(
     source = path.name
     results: Iterable[_ChunkResult]
     if path.is_file() and path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        line_chunks = (
-            LineChunk(source, tuple(chunk), config.indicators)
-            for chunk in chunked(iter_lines(path), config.chunk_size)
-        )
-        results = engine.map_chunks(process_line_chunk, line_chunks)
+        reposts = _Reposts(source, config.chunk_size, config.indicators)
+        line_chunks = reposts.chunks(iter_lines(path))
+        results = reposts.assemble(engine.map_chunks(process_line_chunk, line_chunks))
     else:
         items = (item for item in parsed_items(path) if item is not None)
         record_chunks = (
@@ -367,6 +504,20 @@ def run_file(
 
 
 def _finish(
+    results: Iterable[_ChunkResult],
+    config: PipelineConfig,
+    progress: Progress | None,
+    *,
+    source: str,
+    base_dir: Path | None,
+) -> AnalysisResult:
+    # The collector stays paused for the whole analysis: the stages make no reference cycles,
+    # and every full collection would walk the millions of objects kept for later stages.
+    with paused_gc():
+        return _analyse(results, config, progress, source=source, base_dir=base_dir)
+
+
+def _analyse(
     results: Iterable[_ChunkResult],
     config: PipelineConfig,
     progress: Progress | None,
@@ -387,8 +538,7 @@ def _finish(
     quarantined: list[Quarantined] = []
     cpu = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
     wall_started = time.perf_counter()
-    with paused_gc():
-        _collect(results, source, stats, dedup, ads, hits, lines, quarantined, cpu, report)
+    _collect(results, source, stats, dedup, ads, hits, lines, quarantined, cpu, report)
     per_ad_wall = time.perf_counter() - wall_started
     timings = [
         StageTiming(name, stats.lines if name == "read" else len(ads), per_ad_wall, seconds)
