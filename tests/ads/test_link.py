@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signaal.ads.graph import components
+from signaal.ads.graph import components, distinct
 from signaal.ads.link import LinkConfig, link, normalise_name, persona_id
 from signaal.ads.types import LinkKind, PhotoHash
 
@@ -278,3 +278,13 @@ def test_contact_used_by_very_many_personas_joins_nothing() -> None:
     ]
     linkage = link(ads, {}, {}, pseudonym_key="k", config=LinkConfig(max_personas_per_contact=3))
     assert len(set(linkage.network_of_persona.values())) == 6
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 1000])
+def test_distinct_is_np_unique(size: int) -> None:
+    values = np.random.default_rng(size).integers(-50, 50, size, dtype=np.int64)
+    got = distinct(values)
+    assert got.dtype == values.dtype
+    assert np.array_equal(got, np.unique(values))
+    unsigned = values.astype(np.uint32)
+    assert np.array_equal(distinct(unsigned), np.unique(unsigned))

@@ -6,10 +6,13 @@ not depend on the order of the edges: the same graph always gives the same label
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import numpy as np
 import numpy.typing as npt
 
 IntArray = npt.NDArray[np.int64]
+Number = TypeVar("Number", bound=np.integer[Any])
 
 
 def components(n: int, edges: IntArray) -> IntArray:
@@ -60,3 +63,18 @@ def chain_edges(sorted_members: IntArray, new_run: npt.NDArray[np.bool_]) -> Int
         return np.zeros((0, 2), dtype=np.int64)
     same = ~new_run[1:]
     return np.stack((sorted_members[:-1][same], sorted_members[1:][same]), axis=1)
+
+
+def distinct(values: npt.NDArray[Number]) -> npt.NDArray[Number]:
+    """The sorted distinct values of a 1-d integer array: ``np.unique(values)``, faster.
+
+    numpy 2.4's ``np.unique`` hashes integer arrays, which on millions of values is about ten
+    times slower than a (radix) sort and a comparison of neighbours.
+    """
+    ordered = np.sort(values, kind="stable")
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]

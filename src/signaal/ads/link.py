@@ -35,7 +35,7 @@ from operator import attrgetter
 import numpy as np
 import numpy.typing as npt
 
-from signaal.ads.graph import IntArray, chain_edges, components, run_starts
+from signaal.ads.graph import IntArray, chain_edges, components, distinct, run_starts
 from signaal.ads.memory import paused_gc
 from signaal.ads.photos import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY, near_duplicate_photos
 from signaal.ads.textsim import TextLinks, TextSimConfig, fold, text_links
@@ -253,7 +253,7 @@ def _text_groups(
         in_pair[result.pairs.ravel()] = True
     members = np.flatnonzero(in_pair)
     roots = labels[members]
-    uniq = np.unique(roots)
+    uniq = distinct(roots)
     dense = np.searchsorted(uniq, roots)
     return (
         _Group(

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from signaal.ads.graph import distinct
 from signaal.ads.types import PhotoHash
 
 #: Hashes at most this many bits apart are the same picture (Meta's recommended PDQ threshold).
@@ -152,7 +153,7 @@ def near_duplicate_photos(
     if not pieces:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
     both = np.concatenate(pieces)
-    keys = np.unique(np.minimum(both[:, 0], both[:, 1]) * n + np.maximum(both[:, 0], both[:, 1]))
+    keys = distinct(np.minimum(both[:, 0], both[:, 1]) * n + np.maximum(both[:, 0], both[:, 1]))
     pairs = np.stack((keys // n, keys % n), axis=1)
     distance = _popcount64(words[pairs[:, 0]] ^ words[pairs[:, 1]]).sum(axis=1)
     keep = distance <= max_distance

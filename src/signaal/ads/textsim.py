@@ -44,6 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from signaal.ads.graph import distinct
+
 MAX_HASH = np.uint64((1 << 32) - 1)
 
 NAME_TOKEN = "<name>"  # noqa: S105 (a placeholder word, not a secret)
@@ -210,7 +212,7 @@ class ShingleHasher:
         """Distinct shingle hashes of one text's words."""
         words = np.asarray(word_hashes, dtype=np.int64)
         sh, _ = self.shingle_batch(words, np.array([0, words.size], dtype=np.int64))
-        return np.unique(sh)
+        return distinct(sh)
 
 
 def prepare(text: str, spans: Sequence[tuple[int, int]] = ()) -> str:
@@ -403,8 +405,8 @@ def candidate_pairs(
     # Distinct pairs through one 64-bit key per pair (much faster than a row-wise unique).
     lo = np.minimum(pairs[:, 0], pairs[:, 1])
     hi = np.maximum(pairs[:, 0], pairs[:, 1])
-    keys = np.unique(lo * np.int64(n) + hi)
-    return np.stack((keys // n, keys % n), axis=1)
+    pair_keys = distinct(lo * np.int64(n) + hi)
+    return np.stack((pair_keys // n, pair_keys % n), axis=1)
 
 
 def near_duplicate_pairs(
