@@ -291,6 +291,8 @@ def test_reposts_reuse_their_original_and_match_a_full_analysis(tmp_path: Path) 
     assert by_id(from_file) == by_id(direct)
     repost = next(a for a in from_file.ads if a.id == "site:000-r2")
     assert repost.record.url.endswith("0-r2")
+    first = next(a for a in from_file.ads if a.id == "site:000")
+    assert repost.record.text is first.record.text  # one copy of a reposted text
     assert repost.posted_at.isoformat() == "2026-04-20T07:30:00+00:00"
     assert from_file.lines["site:000-r2"] == 15
     assert analyse(path, workers=1) == analyse(path, workers=2)
@@ -317,6 +319,7 @@ def test_equal_content_hashes_of_different_ads_do_not_mix_them(
     path = write_jsonl(tmp_path / "ads.jsonl", objects)
     expected = analyse(path)
     # Every line hashes alike: only the full content comparison tells reposts apart.
-    monkeypatch.setattr(pipeline, "_line_content_hash", lambda data: 7)
+    decode = pipeline._decode_content
+    monkeypatch.setattr(pipeline, "_decode_content", lambda data: (7, decode(data)[1]))
     monkeypatch.setattr(pipeline, "_content_hash", lambda record: 7)
     assert analyse(path) == expected

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from multiprocessing.reduction import ForkingPickler
 from operator import attrgetter
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -35,6 +35,7 @@ from signaal.ads.read import (
     iter_lines,
     parse_line,
     parsed_items,
+    record_from_object,
 )
 from signaal.ads.records import AdRecord
 from signaal.ads.types import (
@@ -141,12 +142,17 @@ def _content_key(record: AdRecord) -> tuple[object, ...]:
 
 
 def _per_ad(
-    items: Sequence[ParsedLine | Quarantined | None], matcher: Matcher, seconds: dict[str, float]
+    items: Sequence[ParsedLine | Quarantined | None],
+    matcher: Matcher,
+    seconds: dict[str, float],
+    *,
+    reuse: bool = True,
 ) -> tuple[_AdResult, ...]:
     """Normalise and detect a chunk's parsed lines, stage by stage (timed per stage, not per ad).
 
-    A repost of an ad analysed before (earlier in this chunk or in an earlier chunk of this
-    process) reuses its normalised form and hits with its own record and time.
+    With ``reuse``, a repost of an ad analysed before (earlier in this chunk or in an earlier
+    chunk of this process) reuses its normalised form and hits with its own record and time;
+    without it (the lines of a ``_Reposts`` chunk hold no reposts) every item is analysed.
     """
     if _REPOST_MATCHER[0] is not matcher:
         _REPOST_CACHE.clear()
@@ -162,9 +168,9 @@ def _per_ad(
             results.append(_AdResult(item, None, ()))
             continue
         record = item.record
-        key = _content_key(record)
-        cached = _REPOST_CACHE.get(key)
-        earlier = first_in_chunk.get(key) if cached is None else None
+        key = _content_key(record) if reuse else ()
+        cached = _REPOST_CACHE.get(key) if reuse else None
+        earlier = first_in_chunk.get(key) if reuse and cached is None else None
         if cached is not None or earlier is not None:
             try:
                 posted_at = parse_posted_at(record.posted_at)
@@ -190,7 +196,8 @@ def _per_ad(
             bad = Quarantined("", item.line, "posted_at", str(exc), raw)
             results.append(_AdResult(bad, None, ()))
             continue
-        first_in_chunk.setdefault(key, len(to_detect))
+        if reuse:
+            first_in_chunk.setdefault(key, len(to_detect))
         to_detect.append((len(results), key, ad))
         results.append(None)
     normalised = time.process_time()
@@ -199,9 +206,10 @@ def _per_ad(
         hits = detect(ad, matcher)
         detected.append(hits)
         results[position] = _AdResult(items[position], ad, hits)
-        if len(_REPOST_CACHE) >= _REPOST_CACHE_SIZE:
-            _REPOST_CACHE.clear()
-        _REPOST_CACHE[key] = (ad, hits)
+        if reuse:
+            if len(_REPOST_CACHE) >= _REPOST_CACHE_SIZE:
+                _REPOST_CACHE.clear()
+            _REPOST_CACHE[key] = (ad, hits)
     for position, earlier in reposts:
         result = results[position]
         assert result is not None
@@ -237,7 +245,8 @@ def _process_line_chunk(chunk: LineChunk) -> _ChunkResult:
     source = chunk.source
     items = [parse_line(data, source, number) for number, data in chunk.lines]
     seconds = {"read": time.process_time() - started, "normalise": 0.0, "indicators": 0.0}
-    return _ChunkResult(_per_ad(items, matcher, seconds), seconds)
+    # The main process took the reposts out of the chunk already (``_Reposts``).
+    return _ChunkResult(_per_ad(items, matcher, seconds, reuse=False), seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,27 +344,28 @@ class _Reposts:
         self.source = source
         self.chunk_size = chunk_size
         self.indicators = indicators
-        # Content hash -> line number of its first line (sent to a worker).
-        self.first_line: dict[int, int] = {}
+        # Content hashes of the lines sent to the workers.
+        self.seen: set[int] = set()
         # Content hash -> (normalised ad, hits) of the first analysed line with that content.
         self.templates: dict[int, tuple[NormalisedAd, tuple[IndicatorHit, ...]]] = {}
         # Per chunk sent, in order: each line as the position of its result in the worker's
-        # chunk, or (line number, bytes, content hash) of a repost kept here.
-        self.plans: deque[list[int | tuple[int, bytes, int]]] = deque()
+        # chunk, or a repost kept here as (line number, bytes, content hash, decoded object).
+        self.plans: deque[list[int | _Repost]] = deque()
         self.split_seconds = 0.0
 
     def chunks(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[LineChunk]:
         started = time.thread_time()
-        plan: list[int | tuple[int, bytes, int]] = []
+        plan: list[int | _Repost] = []
         sent: list[tuple[int, bytes]] = []
-        first_line = self.first_line
+        seen = self.seen
         for number, data in lines:
-            key = _line_content_hash(data)
-            if key is not None:
-                if key in first_line:
-                    plan.append((number, data, key))
+            decoded = _decode_content(data)
+            if decoded is not None:
+                key, obj = decoded
+                if key in seen:
+                    plan.append((number, data, key, obj))
                     continue
-                first_line[key] = number
+                seen.add(key)
             plan.append(len(sent))
             sent.append((number, data))
             if len(sent) >= self.chunk_size:
@@ -381,7 +391,7 @@ class _Reposts:
             parsed = [
                 entry
                 if isinstance(entry, int)
-                else (parse_line(entry[1], source, entry[0]), entry[2])
+                else (record_from_object(entry[3], source, entry[0], entry[1].strip()), entry[2])
                 for entry in plan
             ]
             read = time.thread_time()
@@ -417,8 +427,11 @@ class _Reposts:
                 except ValueError:
                     posted_at = None
                 if posted_at is not None:
-                    ad = replace(original, record=record, posted_at=posted_at)
-                    return _AdResult(item, ad, hits)
+                    # The content's strings are shared with the original: less memory, and the
+                    # later stages find equal texts by identity.
+                    shared = _sharing_content(record, original.record)
+                    ad = replace(original, record=shared, posted_at=posted_at)
+                    return _AdResult(ParsedLine(shared, item.line, item.digest), ad, hits)
         # No usable original (it was quarantined, or only the hash was equal): analyse it here.
         (result,) = _per_ad([item], matcher, {"read": 0.0, "normalise": 0.0, "indicators": 0.0})
         if result.ad is not None and isinstance(item, ParsedLine) and template is None:
@@ -429,8 +442,11 @@ class _Reposts:
 _CONTENT_FIELDS = ("title", "text", "city", "phones", "emails", "handles", "age", "prices")
 
 
-def _line_content_hash(data: bytes) -> int | None:
-    """The hash of a JSON line's content fields, or None when it is no JSON object."""
+_Repost = tuple[int, bytes, int, dict[str, Any]]
+
+
+def _decode_content(data: bytes) -> tuple[int, dict[str, Any]] | None:
+    """A JSON line's object and the hash of its content fields; None when it is no object."""
     if len(data) > MAX_LINE_BYTES:
         return None
     try:
@@ -440,7 +456,7 @@ def _line_content_hash(data: bytes) -> int | None:
     if not isinstance(obj, dict):
         return None
     try:
-        return hash(
+        key = hash(
             tuple(
                 tuple(v) if type(v) is list else tuple(v.items()) if type(v) is dict else v
                 for v in map(obj.get, _CONTENT_FIELDS)
@@ -448,10 +464,34 @@ def _line_content_hash(data: bytes) -> int | None:
         )
     except TypeError:  # nested unhashable values: not a valid record anyway
         return None
+    return key, obj
+
+
+def _sharing_content(record: AdRecord, original: AdRecord) -> AdRecord:
+    """``record`` with the (equal) content values of ``original``: one copy of each text."""
+    return AdRecord(
+        id=record.id,
+        site=record.site,
+        url=record.url,
+        posted_at=record.posted_at,
+        title=original.title,
+        text=original.text,
+        city=original.city,
+        phones=original.phones,
+        emails=original.emails,
+        handles=original.handles,
+        name=record.name,
+        age=record.age,
+        origin=record.origin,
+        category=record.category,
+        prices=record.prices,
+        images=record.images,
+        extra=record.extra,
+    )
 
 
 def _content_hash(record: AdRecord) -> int:
-    """The hash ``_line_content_hash`` gives the line of this record."""
+    """The hash ``_decode_content`` gives the line of this record."""
     return hash(_content_key(record))
 
 
