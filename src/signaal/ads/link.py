@@ -234,18 +234,31 @@ def _photo_groups(
 def _text_groups(
     ads: Sequence[NormalisedAd], names: Iterable[str], config: LinkConfig
 ) -> tuple[_Group, TextLinks]:
+    # Reposts repeat title and text (and so the masked spans): each distinct pair is compared
+    # once, and every copy is linked to the first ad with it.
+    copy_of: dict[tuple[str, str], int] = {}
+    first_ad: list[int] = []
+    text_index = np.empty(len(ads), dtype=np.int64)
     texts: list[str] = []
     masks: list[list[tuple[int, int]]] = []
     places: set[str] = set(config.places) | set(_default_places())
-    for ad in ads:
-        text, mask = _text_of(ad)
-        texts.append(text)
-        masks.append(mask)
-        if ad.record.city:
-            places.add(ad.record.city)
+    for i, ad in enumerate(ads):
+        record = ad.record
+        key = (record.title, record.text)
+        k = copy_of.get(key)
+        if k is None:
+            k = copy_of[key] = len(texts)
+            text, mask = _text_of(ad)
+            texts.append(text)
+            masks.append(mask)
+            first_ad.append(i)
+        text_index[i] = k
+        if record.city:
+            places.add(record.city)
         if ad.municipality:
             places.add(ad.municipality)
-    result = text_links(texts, names=names, places=sorted(places), masks=masks, config=config.text)
+    by_text = text_links(texts, names=names, places=sorted(places), masks=masks, config=config.text)
+    result = _ad_text_links(by_text, text_index, np.asarray(first_ad, dtype=np.int64))
     n = len(ads)
     labels = components(n, result.pairs)
     in_pair = np.zeros(n, dtype=bool)
@@ -263,6 +276,26 @@ def _text_groups(
             label=[f"template:{g + 1}" for g in range(int(uniq.size))],
         ),
         result,
+    )
+
+
+def _ad_text_links(by_text: TextLinks, text_index: IntArray, first_ad: IntArray) -> TextLinks:
+    """Text links over ads from the links over their distinct texts (``text_index`` per ad, the
+    first ad of each text): every later copy of a text is linked to its first ad (similarity 1),
+    as ``text_links`` links identical texts."""
+    n = text_index.size
+    signature_of = by_text.signature_of[text_index]
+    ads = np.arange(n, dtype=np.int64)
+    copy = (first_ad[text_index] != ads) & (signature_of >= 0)
+    copies = np.stack((first_ad[text_index[copy]], ads[copy]), axis=1)
+    between = first_ad[by_text.pairs] if by_text.pairs.size else by_text.pairs.reshape(0, 2)
+    pairs = np.concatenate((copies, between.astype(np.int64)))
+    return TextLinks(
+        pairs=np.sort(pairs, axis=1) if pairs.size else pairs.reshape(0, 2),
+        similarity=np.concatenate((np.ones(copies.shape[0]), by_text.similarity)),
+        usable=signature_of >= 0,
+        signatures=by_text.signatures,
+        signature_of=signature_of,
     )
 
 
