@@ -66,7 +66,12 @@ class AdRecord:
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> AdRecord:
         """Build a record from a schema-valid JSON object (validate first)."""
-        extra = {k: v for k, v in obj.items() if k not in _FIELD_SET}
+        # A valid object holds every field, so as many keys as fields means no extras.
+        extra = (
+            {}
+            if len(obj) == _FIELD_COUNT
+            else {k: v for k, v in obj.items() if k not in _FIELD_SET}
+        )
         return cls(
             id=obj["id"],
             site=obj["site"],
@@ -112,3 +117,4 @@ class AdRecord:
 
 
 _FIELD_SET = frozenset(AD_RECORD_FIELDS)
+_FIELD_COUNT = len(_FIELD_SET)
