@@ -188,3 +188,12 @@ def test_quick_check_accepts_only_what_the_schema_accepts(
         record.pop(data.draw(st.sampled_from(AD_RECORD_FIELDS)))
     if _quick_valid(record):
         _schema_validator()(record)  # raises if the quick check let an invalid record through
+
+
+def test_fields_beyond_the_record_are_kept_as_extras() -> None:
+    plain = AdRecord.from_json(record_json())
+    assert plain.extra == {}
+    obj = record_json(scraped_by="crawler-7", rank=3)
+    record = AdRecord.from_json(obj)
+    assert record.extra == {"scraped_by": "crawler-7", "rank": 3}
+    assert record.to_json() == obj
