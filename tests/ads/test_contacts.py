@@ -1,8 +1,9 @@
 import phonenumbers
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from signaal.ads import contacts
 from signaal.ads.contacts import (
     canonical_phone,
     contacts_in_text,
@@ -183,3 +184,12 @@ def test_country_code_shortcut_agrees_with_phonenumbers() -> None:
             assert _country_code.__wrapped__(number) == expected, number
             checked += 1
     assert checked > 500
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from(["tg", "WA", "sC", "ig", "of", "ſc", "x", " ", "\u2003", ":", "="]))
+)
+def test_short_handle_hint_is_the_regex_search(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert contacts._short_handle_hint(text) == bool(contacts._SHORT_HANDLE_HINT_RE.search(text))

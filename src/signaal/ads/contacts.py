@@ -383,7 +383,22 @@ _SHORT_HANDLE_HINT_RE = re.compile(r"\b(?:tg|wa|sc|ig|of)\s*[:=]", re.IGNORECASE
 def _may_have_handle(text: str, lowered: str) -> bool:
     if any(hint in lowered for hint in _HANDLE_HINTS):
         return True
-    return (":" in text or "@" in text or "=" in text) and bool(_SHORT_HANDLE_HINT_RE.search(text))
+    return _short_handle_hint(text)
+
+
+def _short_handle_hint(text: str) -> bool:
+    """``_SHORT_HANDLE_HINT_RE.search(text)``, tried only where a ":" or "=" is (few places)."""
+    for mark in ":=":
+        position = text.find(mark)
+        while position >= 0:
+            # The service code must end where the white space before the mark begins.
+            end = position
+            while end > 0 and text[end - 1].isspace():
+                end -= 1
+            if end >= 2 and _SHORT_HANDLE_HINT_RE.match(text, end - 2):
+                return True
+            position = text.find(mark, position + 1)
+    return False
 
 
 def find_handles(text: str, lowered: str | None = None) -> Iterator[tuple[str, int, int]]:
