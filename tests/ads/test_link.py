@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from signaal.ads.graph import components, distinct
 from signaal.ads.link import LinkConfig, link, normalise_name, persona_id
 from signaal.ads.types import LinkKind, PhotoHash
-from signaal.engines.local import side_process
 
 from .linkfixtures import make_ad
 
@@ -264,22 +263,6 @@ def test_ids_and_links_are_deterministic_whatever_the_input_order() -> None:
         rng.shuffle(ads)
         again = link(ads, {}, {}, pseudonym_key="k")
         assert again == first
-
-
-def test_texts_compared_in_a_side_process_give_the_same_linkage() -> None:
-    ads = []
-    for k in range(40):
-        name = ["Anna", "Bo", "Cato", "Dewi"][k % 4]
-        text = TEMPLATE.format(n=name, c="Ede") if k % 3 == 0 else OTHER_TEXTS[k % 4]
-        ads.append(make_ad(f"ad{k:03d}", name=name, phone=f"+3169000{k % 9:04d}", text=text))
-    here = link(ads, {}, {}, pseudonym_key="k")
-    assert any(ev.kind is LinkKind.TEXT for evs in here.shared.values() for ev in evs)
-    with side_process() as side:
-        assert side is not None
-        there = link(ads, {}, {}, pseudonym_key="k", executor=side)
-    assert there == here
-    with side_process(enabled=False) as none:
-        assert none is None
 
 
 def test_duplicate_ad_ids_are_refused() -> None:

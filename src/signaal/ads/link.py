@@ -24,12 +24,10 @@ network (``N-``): the same input gives the same ids on every run.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cache
 from operator import attrgetter
@@ -234,13 +232,8 @@ def _photo_groups(
 
 
 def _text_groups(
-    ads: Sequence[NormalisedAd],
-    names: Iterable[str],
-    config: LinkConfig,
-    executor: Executor | None = None,
-) -> Callable[[], tuple[_Group, TextLinks]]:
-    """Start comparing the ads' texts (on ``executor`` when given); the returned function waits
-    for the comparison and gives the template groups and the text links."""
+    ads: Sequence[NormalisedAd], names: Iterable[str], config: LinkConfig
+) -> tuple[_Group, TextLinks]:
     # Reposts repeat title and text (and so the masked spans): each distinct pair is compared
     # once, and every copy is linked to the first ad with it.
     copy_of: dict[tuple[str, str], int] = {}
@@ -264,29 +257,9 @@ def _text_groups(
             places.add(record.city)
         if ad.municipality:
             places.add(ad.municipality)
-    compare = functools.partial(
-        text_links,
-        texts,
-        names=set(names),
-        places=sorted(places),
-        masks=masks,
-        config=config.text,
-    )
-    if executor is None:
-        computed = compare()
-
-        def by_text() -> TextLinks:
-            return computed
-
-    else:
-        by_text = executor.submit(compare).result
-    first = np.asarray(first_ad, dtype=np.int64)
-    return lambda: _template_groups(_ad_text_links(by_text(), text_index, first))
-
-
-def _template_groups(result: TextLinks) -> tuple[_Group, TextLinks]:
-    """One group per connected set of near-duplicate texts (a template), and the links."""
-    n = result.usable.size
+    by_text = text_links(texts, names=names, places=sorted(places), masks=masks, config=config.text)
+    result = _ad_text_links(by_text, text_index, np.asarray(first_ad, dtype=np.int64))
+    n = len(ads)
     labels = components(n, result.pairs)
     in_pair = np.zeros(n, dtype=bool)
     if result.pairs.size:
@@ -414,24 +387,14 @@ def link(
     *,
     pseudonym_key: str,
     config: LinkConfig | None = None,
-    executor: Executor | None = None,
 ) -> Linkage:
     """Link ads into personas and networks; every link keeps its kind and evidence.
 
     ``hits`` is accepted for engines that pass every stage the same inputs; linking does not
-    depend on wording cues. ``photo_hashes`` maps ad ids to the hashes of their images. With an
-    ``executor`` (e.g. a pool of one other process) the texts are compared there while this
-    process groups the contact points and photos; the result is the same.
+    depend on wording cues. ``photo_hashes`` maps ad ids to the hashes of their images.
     """
     with paused_gc():
-        return _link(
-            ads,
-            hits,
-            photo_hashes,
-            pseudonym_key=pseudonym_key,
-            config=config,
-            executor=executor,
-        )
+        return _link(ads, hits, photo_hashes, pseudonym_key=pseudonym_key, config=config)
 
 
 def _link(
@@ -441,7 +404,6 @@ def _link(
     *,
     pseudonym_key: str,
     config: LinkConfig | None = None,
-    executor: Executor | None = None,
 ) -> Linkage:
 
     del hits
@@ -473,10 +435,9 @@ def _link(
     age = np.asarray([a.age if a.age is not None else -1 for a in ordered], dtype=np.int64)
     t = np.asarray([a.posted_at.timestamp() for a in ordered], dtype=np.float64)
 
-    text_groups = _text_groups(ordered, raw_names, cfg, executor)
     contacts, _ = _contact_groups(ordered, pseudonym_key)
     photos = _photo_groups(ordered, photo_hashes, cfg)
-    texts, text_result = text_groups()
+    texts, text_result = _text_groups(ordered, raw_names, cfg)
 
     # 1. Personas.
     edges = _persona_edges((contacts, photos, texts), name_id, age, t, cfg)

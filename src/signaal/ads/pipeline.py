@@ -48,7 +48,7 @@ from signaal.ads.types import (
     Quarantined,
     RiskResult,
 )
-from signaal.engines.local import LocalEngine, chunked, side_process
+from signaal.engines.local import LocalEngine, chunked
 
 #: ``progress(stage, done, total)``; total is None while unknown. The CLI draws bars with it.
 Progress = Callable[[str, int, int | None], None]
@@ -569,46 +569,41 @@ def _analyse(
     from signaal.ads.movement import movement
     from signaal.ads.risk import load_weights, score
 
-    # With workers, the texts are compared in a side process during linking; it is started
-    # before the ads are collected, while this process is small.
-    with side_process(config.workers > 1) as side:
-        report = progress or (lambda stage, done, total: None)
-        stats = ReadStats()
-        dedup = Deduplicator()
-        ads: list[NormalisedAd] = []
-        hits: dict[str, tuple[IndicatorHit, ...]] = {}
-        lines: dict[str, int] = {}
-        quarantined: list[Quarantined] = []
-        cpu = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
-        wall_started = time.perf_counter()
-        _collect(results, source, stats, dedup, ads, hits, lines, quarantined, cpu, report)
-        per_ad_wall = time.perf_counter() - wall_started
-        timings = [
-            StageTiming(name, stats.lines if name == "read" else len(ads), per_ad_wall, seconds)
-            for name, seconds in cpu.items()
-        ]
+    report = progress or (lambda stage, done, total: None)
+    stats = ReadStats()
+    dedup = Deduplicator()
+    ads: list[NormalisedAd] = []
+    hits: dict[str, tuple[IndicatorHit, ...]] = {}
+    lines: dict[str, int] = {}
+    quarantined: list[Quarantined] = []
+    cpu = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
+    wall_started = time.perf_counter()
+    _collect(results, source, stats, dedup, ads, hits, lines, quarantined, cpu, report)
+    per_ad_wall = time.perf_counter() - wall_started
+    timings = [
+        StageTiming(name, stats.lines if name == "read" else len(ads), per_ad_wall, seconds)
+        for name, seconds in cpu.items()
+    ]
 
-        def timed(stage: str, items: int) -> _Timer:
-            return _Timer(stage, items, timings, report)
+    def timed(stage: str, items: int) -> _Timer:
+        return _Timer(stage, items, timings, report)
 
-        with timed("indicators (corpus)", len(ads)):
-            for ad_id, hit in price_hits(ads, config.indicators).items():
-                hits[ad_id] = tuple(sorted(hits[ad_id] + (hit,), key=_hit_key))
+    with timed("indicators (corpus)", len(ads)):
+        for ad_id, hit in price_hits(ads, config.indicators).items():
+            hits[ad_id] = tuple(sorted(hits[ad_id] + (hit,), key=_hit_key))
 
-        photo_hashes: dict[str, tuple[PhotoHash, ...]] = {}
-        if config.photos:
-            with timed("photos", sum(len(a.record.images) for a in ads)):
-                photo_hashes, photo_problems = hash_ad_photos(
-                    ads, base_dir or Path("."), workers=config.workers, lines=lines, source=source
-                )
-            for problem in photo_problems:
-                stats.count_quarantined(problem)
-                quarantined.append(problem)
-
-        with timed("link", len(ads)):
-            linkage = link(
-                ads, hits, photo_hashes, pseudonym_key=config.pseudonym_key, executor=side
+    photo_hashes: dict[str, tuple[PhotoHash, ...]] = {}
+    if config.photos:
+        with timed("photos", sum(len(a.record.images) for a in ads)):
+            photo_hashes, photo_problems = hash_ad_photos(
+                ads, base_dir or Path("."), workers=config.workers, lines=lines, source=source
             )
+        for problem in photo_problems:
+            stats.count_quarantined(problem)
+            quarantined.append(problem)
+
+    with timed("link", len(ads)):
+        linkage = link(ads, hits, photo_hashes, pseudonym_key=config.pseudonym_key)
     with timed("movement", len(ads)):
         moves = movement(ads, linkage)
     with timed("risk", len(ads)):

@@ -14,8 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -59,7 +58,9 @@ class LocalEngine:
             for chunk in chunks:
                 yield function(chunk)
             return
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=_context()) as pool:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
             pending: list[Future[R]] = []
             for chunk in chunks:
                 pending.append(pool.submit(function, chunk))
@@ -67,24 +68,3 @@ class LocalEngine:
                     yield pending.pop(0).result()
             for future in pending:
                 yield future.result()
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
-@contextmanager
-def side_process(enabled: bool = True) -> Iterator[Executor | None]:
-    """One more worker process for a whole-corpus step that can run beside this process.
-
-    The process starts at once, while this process is still small (a fork copies nothing
-    large), and stops at the end of the block. None when not ``enabled`` (one worker: everything
-    runs in this process).
-    """
-    if not enabled:
-        yield None
-        return
-    with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
-        pool.submit(int).result()  # start the process now
-        yield pool
