@@ -176,3 +176,32 @@ def test_a_lone_touring_persona_gets_at_most_one_movement_point() -> None:
     s = result.personas[persona["t0"]]
     assert sum(r.points for r in s.reasons if r.family == "D") == 1
     assert s.level == "log"
+
+
+def test_scores_do_not_depend_on_the_order_of_the_hits() -> None:
+    """Hits in the ads' order (as the pipeline gives them) or not, with or without an entry per
+    ad: the same scores, reasons and order of subjects."""
+    ads = [
+        make_ad(f"a{k}", name="Anna", city=city, day=7 * k, phone="+40700000001", text=TEXTS[k])
+        for k, city in enumerate(["Utrecht", "Zwolle", "Venlo", "Breda"])
+    ]
+    ads += [make_ad("r1", phone="+31690000500", text=TEXTS[0]), make_ad("m1", age=18)]
+    found = {
+        "a0": (hit("A05", 2, "24/7"),),
+        "a2": (hit("A01", 2), hit("A05", 2, "24/7")),
+        "r1": (hit("A01", 2), hit("A02", 1)),
+        "m1": (hit("E01", 0, "jong + 18"),),
+    }
+    in_order = {ad.id: found.get(ad.id, ()) for ad in ads}
+    reordered = dict(reversed(found.items()))
+    first, _ = _run(ads, in_order)
+    for hits in (found, reordered):
+        other, _ = _run(ads, hits)
+        assert other == first
+        for scores, expected in zip(
+            (other.ads, other.personas, other.networks),
+            (first.ads, first.personas, first.networks),
+            strict=True,
+        ):
+            assert list(scores) == list(expected)
+    _assert_explained(first)

@@ -24,12 +24,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
+from typing import TextIO
 
 import orjson
 
+from signaal.ads.memory import paused_gc
 from signaal.ads.pipeline import AnalysisResult
-from signaal.ads.types import Quarantined, Reason, Score
+from signaal.ads.types import ContactKind, IndicatorHit, LinkKind, Quarantined, Reason, Score
 from signaal.privacy.pseudonyms import pseudonym
 
 ADS_COLUMNS = ("ad_id", "persona_id", "network_id", "risk_score", "risk_level", "indicators")
@@ -56,6 +60,8 @@ MOVEMENTS_COLUMNS = ("persona_id", "network_id", "from_municipality", "to_munici
 LINKS_COLUMNS = ("ad_id_a", "ad_id_b", "kind", "evidence")
 
 Row = dict[str, str | int]
+
+_CHUNK = 10_000  # rows turned into CSV lines at a time
 
 
 def iso(at: datetime) -> str:
@@ -95,36 +101,80 @@ class Tables:
 
 def build_tables(result: AnalysisResult, *, pseudonym_key: str) -> Tables:
     """The rows of every output table (pure: the same result gives the same rows)."""
+    with paused_gc():  # millions of small rows, no reference cycles
+        return _build_tables(result, pseudonym_key)
+
+
+def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
     linkage, risk, moves = result.linkage, result.risk, result.movement
     persona_of = linkage.persona_of_ad
     network_of = linkage.network_of_persona
+    no_score = Score(0, "log", ())
 
-    ads: list[Row] = []
+    # Ads, in input order, a column at a time. The cells from an ad's score and indicators
+    # depend on its hits' ids and its score only (scores are shared by reposts), so they are
+    # made once per (hit ids, score).
+    ad_ids = list(map(_record_id, result.ads))
+    ad_personas = list(map(persona_of.__getitem__, ad_ids))
+    ad_networks = list(map(network_of.__getitem__, ad_personas))
     persona_ads: dict[str, list[int]] = defaultdict(list)
-    for index, ad in enumerate(result.ads):
-        persona = persona_of[ad.id]
-        network = network_of[persona]
+    for index, persona in enumerate(ad_personas):
         persona_ads[persona].append(index)
-        score = _score(risk.ads, ad.id)
-        ids = {h.indicator_id for h in result.hits.get(ad.id, ())}
-        ids.update(r.indicator_id for r in score.reasons)
-        ads.append(
-            {
-                "ad_id": ad.id,
-                "persona_id": persona,
-                "network_id": network,
-                "risk_score": score.score,
-                "risk_level": score.level,
-                "indicators": " ".join(sorted(ids)),
-            }
+    hits = result.hits
+    ad_hits: Iterable[tuple[IndicatorHit, ...]]
+    if len(hits) == len(ad_ids) and list(hits) == ad_ids:
+        ad_hits = hits.values()  # the pipeline's hits: one entry per ad, in the same order
+    else:
+        no_hits: tuple[IndicatorHit, ...] = ()
+        ad_hits = map(hits.get, ad_ids, repeat(no_hits))
+    hit_ids = [tuple(map(_indicator_id, h)) for h in ad_hits]
+    scores = list(map(risk.ads.get, ad_ids, repeat(no_score)))
+    cells_of: dict[tuple[tuple[str, ...], int], tuple[int, str, str]] = {}
+    ad_cells: list[tuple[int, str, str]] = []
+    for ids_of_hits, score in zip(hit_ids, scores, strict=True):
+        key = (ids_of_hits, id(score))
+        cells = cells_of.get(key)
+        if cells is None:
+            ids = " ".join(sorted({*ids_of_hits, *map(_indicator_id, score.reasons)}))
+            cells = cells_of[key] = (score.score, score.level, ids)
+        ad_cells.append(cells)
+    del hit_ids, scores, cells_of
+    ads: list[Row] = [
+        {
+            "ad_id": ad_id,
+            "persona_id": persona,
+            "network_id": network,
+            "risk_score": risk_score,
+            "risk_level": risk_level,
+            "indicators": indicators,
+        }
+        for ad_id, persona, network, (risk_score, risk_level, indicators) in zip(
+            ad_ids, ad_personas, ad_networks, ad_cells, strict=True
         )
+    ]
+    del ad_cells
 
+    # The contact points of each network, as pseudonyms (each computed once).
+    pseudonyms: dict[tuple[ContactKind, str], str] = {}
+    network_contacts: dict[str, set[str]] = defaultdict(set)
+    for network, kind, value in {
+        (network, c.kind, c.value)
+        for ad, network in zip(result.ads, ad_networks, strict=True)
+        for c in ad.contacts
+    }:
+        name = pseudonyms.get((kind, value))
+        if name is None:
+            name = pseudonyms[kind, value] = pseudonym(kind.value, value, pseudonym_key)
+        network_contacts[network].add(name)
+    del pseudonyms, ad_ids, ad_personas, ad_networks
+
+    posted = list(map(_posted_at, result.ads))
     personas: list[Row] = []
     network_personas: dict[str, list[str]] = defaultdict(list)
     for persona, indexes in persona_ads.items():
         network = network_of[persona]
         network_personas[network].append(persona)
-        times = [result.ads[i].posted_at for i in indexes]
+        times = list(map(posted.__getitem__, indexes))
         score = _score(risk.personas, persona)
         places = moves.municipalities_of_persona.get(persona) or _first_seen_places(result, indexes)
         personas.append(
@@ -142,35 +192,32 @@ def build_tables(result: AnalysisResult, *, pseudonym_key: str) -> Tables:
         )
     personas.sort(key=lambda r: (-int(r["risk_score"]), str(r["persona_id"])))
 
-    pseudonyms: dict[tuple[str, str], str] = {}
-
-    def pseudonym_of(kind: str, value: str) -> str:
-        key = (kind, value)
-        found = pseudonyms.get(key)
-        if found is None:
-            found = pseudonyms[key] = pseudonym(kind, value, pseudonym_key)
-        return found
-
     networks: list[Row] = []
+    no_contacts: set[str] = set()
+    # A network of one persona often shares its persona's score: its reasons read the same.
+    reasons_of: dict[int, str] = {}
     for network, members in network_personas.items():
-        indexes = [i for p in members for i in persona_ads[p]]
-        contacts = sorted(
-            {pseudonym_of(c.kind.value, c.value) for i in indexes for c in result.ads[i].contacts}
-        )
-        score = _score(risk.networks, network)
-        places = moves.municipalities_of_network.get(network) or _first_seen_places(
-            result, sorted(indexes, key=lambda i: (result.ads[i].posted_at, result.ads[i].id))
-        )
+        contacts = sorted(network_contacts.get(network, no_contacts))
+        score = risk.networks.get(network, no_score)  # kept alive: its id is a key
+        network_places: Sequence[str] | None = moves.municipalities_of_network.get(network)
+        if not network_places:
+            indexes = [i for p in members for i in persona_ads[p]]
+            network_places = _first_seen_places(
+                result, sorted(indexes, key=lambda i: (result.ads[i].posted_at, result.ads[i].id))
+            )
+        reasons = reasons_of.get(id(score))
+        if reasons is None:
+            reasons = reasons_of[id(score)] = reasons_text(score.reasons)
         networks.append(
             {
                 "network_id": network,
                 "n_personas": len(members),
-                "n_ads": len(indexes),
+                "n_ads": sum(len(persona_ads[p]) for p in members),
                 "contact_points": ";".join(contacts),
-                "municipalities": ";".join(places),
+                "municipalities": ";".join(network_places),
                 "risk_score": score.score,
                 "risk_level": score.level,
-                "reasons": reasons_text(score.reasons),
+                "reasons": reasons,
             }
         )
     networks.sort(key=lambda r: (-int(r["risk_score"]), str(r["network_id"])))
@@ -183,15 +230,23 @@ def build_tables(result: AnalysisResult, *, pseudonym_key: str) -> Tables:
             "to_municipality": m.to_municipality,
             "at": iso(m.at),
         }
-        for m in sorted(moves.movements, key=lambda m: (m.persona_id, m.at, m.to_municipality))
+        for m in sorted(moves.movements, key=_movement_order)
     ]
+    # Sorted by (ad_id_a, ad_id_b, kind, evidence): the fields themselves, a kind (a string
+    # enum) ordering as its value.
+    link_kind = {kind: kind.value for kind in LinkKind}
     links: list[Row] = [
-        {"ad_id_a": k.ad_id_a, "ad_id_b": k.ad_id_b, "kind": k.kind.value, "evidence": k.evidence}
-        for k in sorted(
-            linkage.links, key=lambda k: (k.ad_id_a, k.ad_id_b, k.kind.value, k.evidence)
-        )
+        {"ad_id_a": a, "ad_id_b": b, "kind": link_kind[kind], "evidence": evidence}
+        for a, b, kind, evidence in sorted(map(_link_fields, linkage.links))
     ]
     return Tables(ads, personas, networks, movements, links)
+
+
+_record_id = attrgetter("record.id")
+_indicator_id = attrgetter("indicator_id")
+_posted_at = attrgetter("posted_at")
+_movement_order = attrgetter("persona_id", "at", "to_municipality")
+_link_fields = attrgetter("ad_id_a", "ad_id_b", "kind", "evidence")
 
 
 def _first_seen_places(result: AnalysisResult, indexes: Sequence[int]) -> list[str]:
@@ -207,10 +262,7 @@ def _first_seen_places(result: AnalysisResult, indexes: Sequence[int]) -> list[s
 def csv_text(rows: Iterable[Row], columns: Sequence[str]) -> str:
     """CSV with a header row, ``\\n`` line ends, only the given columns, in that order."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row.get(column, "") for column in columns])
+    _write_csv(buffer, list(rows), columns)
     return buffer.getvalue()
 
 
@@ -234,17 +286,67 @@ def write_tables(tables: Tables, out: Path) -> list[Path]:
     """Write the five CSV files into ``out`` (created if needed); returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, rows, columns in (
-        ("ads.csv", tables.ads, ADS_COLUMNS),
-        ("personas.csv", tables.personas, PERSONAS_COLUMNS),
-        ("networks.csv", tables.networks, NETWORKS_COLUMNS),
-        ("movements.csv", tables.movements, MOVEMENTS_COLUMNS),
-        ("links.csv", tables.links, LINKS_COLUMNS),
-    ):
-        path = out / name
-        path.write_text(csv_text(rows, columns), "utf-8", newline="")
-        written.append(path)
+    with paused_gc():
+        for name, rows, columns in (
+            ("ads.csv", tables.ads, ADS_COLUMNS),
+            ("personas.csv", tables.personas, PERSONAS_COLUMNS),
+            ("networks.csv", tables.networks, NETWORKS_COLUMNS),
+            ("movements.csv", tables.movements, MOVEMENTS_COLUMNS),
+            ("links.csv", tables.links, LINKS_COLUMNS),
+        ):
+            path = out / name
+            with path.open("w", encoding="utf-8", newline="") as file:
+                _write_csv(file, rows, columns)
+            written.append(path)
     return written
+
+
+def _write_csv(file: TextIO, rows: Sequence[Row], columns: Sequence[str]) -> None:
+    """The CSV text of ``rows`` (see ``csv_text``), written into ``file`` a chunk at a time."""
+    writer = csv.writer(file, lineterminator="\n")
+    writer.writerow(columns)
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        text = _plain_csv(chunk, columns)
+        if text is not None:
+            file.write(text)
+        else:
+            writer.writerows([[row.get(column, "") for column in columns] for row in chunk])
+
+
+def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
+    """The lines ``csv.writer`` writes for ``rows``, made a column at a time, when every cell is
+    a ``str`` without line breaks or an ``int`` (None otherwise: then ``csv.writer`` does it).
+
+    The writer's rules for these (the default dialect, minimal quoting): an ``int`` as ``str``
+    gives it; a string as it is, unless it holds a comma or a quote: then in quotes, with every
+    quote doubled. (A row of one empty cell would be written as ``""``: one column is left to
+    the writer.)
+    """
+    if len(columns) < 2:
+        return None
+    cells: list[Sequence[str]] = []
+    for column in columns:
+        try:
+            values = list(map(itemgetter(column), rows))
+        except KeyError:
+            return None
+        types = set(map(type, values))
+        if types == {int}:
+            cells.append(list(map(str, values)))
+            continue
+        if types != {str}:
+            return None
+        text = "\0".join(values)
+        if "\n" in text or "\r" in text:
+            return None
+        if "," in text or '"' in text:
+            values = [
+                '"' + value.replace('"', '""') + '"' if "," in value or '"' in value else value
+                for value in values
+            ]
+        cells.append(values)
+    return "\n".join(map(",".join, zip(*cells, strict=True))) + "\n"
 
 
 def write_quarantine(items: Sequence[Quarantined], out: Path) -> Path:

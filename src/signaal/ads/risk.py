@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import compress, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -211,16 +212,13 @@ class _Part:
 _EMPTY_PART = _Part(0.0, frozenset(), False, ())
 
 
-def _family_order(item: tuple[str, tuple[float, str]]) -> tuple[str, float, str]:
-    key, (pts, _) = item
-    return (key[:1], -pts, key)
-
-
 def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ()) -> _Part:
-    if not tally.items:
+    items = tally.items
+    if not items:
         return _EMPTY_PART
-    # Families in order, inside each family the strongest reason first (keys are unique).
-    ordered = sorted(tally.items.items(), key=_family_order)
+    # Families in order, inside each family the strongest reason first (keys are unique, so the
+    # comparison never goes past the key).
+    ordered = sorted([(key[:1], -pts, key, pts, text) for key, (pts, text) in items.items()])
     reasons: list[Reason] = []
     total = 0.0
     families_with_points: set[str] = set()
@@ -228,15 +226,17 @@ def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ())
     start = 0
     n = len(ordered)
     while start < n:
-        family = ordered[start][0][:1]
+        family = ordered[start][0]
         end = start + 1
-        while end < n and ordered[end][0][:1] == family:
+        while end < n and ordered[end][0] == family:
             end += 1
+        group = ordered[start:end] if start or end < n else ordered
         if family == "E":
             has_e = True
         positive = 0.0
         negative = 0.0
-        for _, (p, _) in ordered[start:end]:
+        for item in group:
+            p = item[3]
             if p > 0:
                 positive += p
             else:
@@ -250,7 +250,7 @@ def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ())
                 why = f", {_SITUATION_TEXT.get(situation, situation)}"
         allowed = min(positive, cap)
         budget = allowed
-        for key, (pts, text) in ordered[start:end]:
+        for _, _, key, pts, text in group:
             if pts > 0:
                 given = min(pts, budget)
                 budget -= given
@@ -333,12 +333,17 @@ def _finish(
     return max(part.total, 0.0), _score([part], weights)
 
 
-def _ad_tally(hits: Iterable[IndicatorHit], weights: RiskWeights) -> _Tally:
+_HitKey = tuple[str, float, str, str]
+#: What an ad's tally is made of, per hit: plain tuples hash and compare in C, unlike the hits.
+_hit_key = attrgetter("indicator_id", "weight", "field", "evidence")
+
+
+def _content_tally(content: tuple[_HitKey, ...], weights: RiskWeights) -> _Tally:
+    """The tally of an ad's hits, each given as (indicator id, weight, field, evidence)."""
     tally = _Tally()
-    for hit in hits:
-        pts = weights.weight(hit.indicator_id, hit.weight)
-        label = f"{hit.field}: {hit.evidence!r}"
-        tally.add(hit.indicator_id, pts, label)
+    for indicator_id, weight, where, evidence in content:
+        tally.add(indicator_id, weights.weight(indicator_id, weight), f"{where}: {evidence!r}")
+    tally.abe = _family_sum(tally, "ABE", weights)
     return tally
 
 
@@ -357,8 +362,14 @@ def _family_sum(tally: _Tally, families: str, weights: RiskWeights) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _Tallies:
-    ads_sorted: list[NormalisedAd]
-    ad: dict[str, _Tally]
+    """The tallies of a corpus. Ads are held as positions in ``ad_ids`` (sorted ids), with their
+    persona and the index of their tally in ``kinds`` (ads with the same hits share a tally)."""
+
+    ad_ids: list[str]
+    ad_personas: list[str]
+    ad_kinds: list[int]
+    kinds: list[_Tally]
+    positions: dict[str, list[int]]  # persona -> positions of its ads, in order of first ad
     link: dict[str, _Tally]
     persona: dict[str, _Tally]
     personas_of_network: dict[str, list[str]]
@@ -371,35 +382,51 @@ def _tallies(
     movement: MovementResult,
     weights: RiskWeights,
 ) -> _Tallies:
-    ads_sorted = sorted(ads, key=_record_id)
-    ads_of_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
-    persona_of_ad = linkage.persona_of_ad
+    # Per-ad work runs over the ads in input order (their order in memory, much faster than
+    # jumping around), then follows the ads sorted by id.
+    input_ids = list(map(_record_id, ads))
     # Per-ad wording and profile tallies (A, B, E and per-ad C/D hits from the indicator stage),
-    # shared between ads with the same hits (reposts).
-    # The key holds just what a tally is made of: plain tuples hash and compare in C, unlike
-    # the hits themselves.
-    cache: dict[tuple[tuple[str, float, str, str], ...], _Tally] = {}
-    ad_tallies: dict[str, _Tally] = {}
-    no_hits: tuple[IndicatorHit, ...] = ()
-    for ad in ads_sorted:
-        ad_id = ad.record.id
-        ads_of_persona[persona_of_ad[ad_id]].append(ad)
-        ad_hits = hits.get(ad_id, no_hits)
-        content = tuple([(h.indicator_id, h.weight, h.field, h.evidence) for h in ad_hits])
-        tally_of_hits = cache.get(content)
-        if tally_of_hits is None:
-            tally_of_hits = _ad_tally(ad_hits, weights)
-            tally_of_hits.abe = _family_sum(tally_of_hits, "ABE", weights)
-            cache[content] = tally_of_hits
-        ad_tallies[ad_id] = tally_of_hits
+    # one per distinct content, shared between ads with the same hits (reposts); ``setdefault``
+    # numbers a new content with the count of contents before it.
+    index_of: dict[tuple[_HitKey, ...], int] = {}
+    number = index_of.setdefault
+    ad_hits: Iterable[tuple[IndicatorHit, ...]]
+    if len(hits) == len(input_ids) and list(hits) == input_ids:
+        ad_hits = hits.values()  # the pipeline's hits: one entry per ad, in the same order
+    else:
+        no_hits: tuple[IndicatorHit, ...] = ()
+        ad_hits = map(hits.get, input_ids, repeat(no_hits))
+    input_kinds = [number(tuple(map(_hit_key, h)), len(index_of)) for h in ad_hits]
+    kinds = [_content_tally(content, weights) for content in index_of]
+    del index_of
+    order = sorted(range(len(input_ids)), key=input_ids.__getitem__)
+    ad_ids = list(map(input_ids.__getitem__, order))
+    ad_kinds = list(map(input_kinds.__getitem__, order))
+    del input_ids, input_kinds, order
+    ad_personas = list(map(linkage.persona_of_ad.__getitem__, ad_ids))
+    positions: dict[str, list[int]] = defaultdict(list)
+    for i, persona in enumerate(ad_personas):
+        positions[persona].append(i)
     personas_of_network: dict[str, list[str]] = defaultdict(list)
-    for persona in sorted(ads_of_persona):
+    for persona in sorted(positions):
         personas_of_network[linkage.network_of_persona.get(persona, persona)].append(persona)
+
+    # Foreign phone numbers of ads with a Dutch municipality, per persona (for C06).
+    foreign_of: dict[str, set[str]] = {}
+    phone_kind = ContactKind.PHONE
+    for ad in ads:
+        if ad.municipality:
+            for c in ad.contacts:
+                if c.kind is phone_kind and c.value[:3] != "+31" and c.value[:1] == "+":
+                    persona = linkage.persona_of_ad[ad.record.id]
+                    foreign_of.setdefault(persona, set()).add(c.value)
+    # Personas with an ad with 24/7 wording (for D03).
+    kind_has_a05 = ["A05" in tally.items for tally in kinds]
+    with_a05 = set(compress(ad_personas, map(kind_has_a05.__getitem__, ad_kinds)))
 
     # Link and movement evidence per persona.
     link_tally: dict[str, _Tally] = {}
-    phone_kind = ContactKind.PHONE
-    for persona, persona_ads in ads_of_persona.items():
+    for persona in positions:
         tally = _Tally()
         network = linkage.network_of_persona.get(persona, persona)
         network_size = len(personas_of_network[network])
@@ -457,15 +484,7 @@ def _tallies(
                 weights.weight("C04"),
                 f"C04: part of a network of {network_size} personas ({network})",
             )
-        found: set[str] = set()
-        for ad in persona_ads:
-            if ad.municipality:
-                for c in ad.contacts:
-                    if c.kind is phone_kind:
-                        phone = c.value
-                        if phone.startswith("+") and not phone.startswith("+31"):
-                            found.add(phone)
-        foreign = sorted(found)
+        foreign = sorted(foreign_of.get(persona, ()))
         if foreign:
             prefixes = sorted({p[:4] for p in foreign})
             tally.add(
@@ -473,7 +492,7 @@ def _tallies(
                 weights.weight("C06"),
                 f"C06: foreign phone number ({', '.join(prefixes)}…) with a Dutch municipality",
             )
-        has_a05 = any("A05" in ad_tallies[ad.record.id].items for ad in persona_ads)
+        has_a05 = persona in with_a05
         for mev in movement.indicators.get(persona, ()):
             if mev.indicator_id == "D03":
                 if has_a05:
@@ -484,31 +503,52 @@ def _tallies(
 
     # Persona: the strongest ad's wording/profile/minor cues + the persona's link/movement tally.
     persona_tally: dict[str, _Tally] = {}
-    # The E, C and D items of each shared hit tally, found once per tally.
-    ecd_of: dict[int, list[tuple[str, float, str]]] = {}
-    for tally_of_hits in cache.values():
-        ecd_of[id(tally_of_hits)] = [
+    # The E, C and D items of each shared hit tally, found once per tally, and the ads with any.
+    ecd_of = [
+        [
             (key, pts, text)
-            for key, (pts, text) in tally_of_hits.items.items()
+            for key, (pts, text) in tally.items.items()
             if key.startswith("E") or key[:1] in "CD"
         ]
-    for persona, persona_ads in ads_of_persona.items():
+        for tally in kinds
+    ]
+    ecd_positions: dict[str, list[int]] = defaultdict(list)
+    for i in compress(range(len(ad_ids)), map(ecd_of.__getitem__, ad_kinds)):
+        ecd_positions[ad_personas[i]].append(i)
+    abe_of_ad = list(map([tally.abe for tally in kinds].__getitem__, ad_kinds))
+    for persona, persona_positions in positions.items():
         tally = _Tally()
-        best = persona_ads[0]
-        best_key = (ad_tallies[best.record.id].abe, best.record.id)
-        for ad in persona_ads:  # E cues anywhere count; A/B from the strongest ad only
-            ad_id = ad.record.id
-            own = ad_tallies[ad_id]
-            if (own.abe, ad_id) > best_key:
-                best, best_key = ad, (own.abe, ad_id)
-            for key, pts, text in ecd_of[id(own)]:
+        for i in ecd_positions.get(persona, ()):  # E cues anywhere count
+            ad_id = ad_ids[i]
+            for key, pts, text in ecd_of[ad_kinds[i]]:
                 tally.add(key, pts, f"{text} (ad {ad_id})")
-        for key, (pts, text) in ad_tallies[best.id].items.items():
+        # A/B from the strongest ad only: the highest ``abe``, then the highest id (the last).
+        best = persona_positions[-1]
+        if len(persona_positions) > 1:
+            abes = list(map(abe_of_ad.__getitem__, persona_positions))
+            best = persona_positions[len(abes) - 1 - abes[::-1].index(max(abes))]
+        best_id = ad_ids[best]
+        for key, (pts, text) in kinds[ad_kinds[best]].items.items():
             if key[:1] in "AB":
-                tally.add(key, pts, f"{text} (ad {best.id})")
+                tally.add(key, pts, f"{text} (ad {best_id})")
         tally.merge(link_tally[persona])
         persona_tally[persona] = tally
-    return _Tallies(ads_sorted, ad_tallies, link_tally, persona_tally, dict(personas_of_network))
+    return _Tallies(
+        ad_ids,
+        ad_personas,
+        ad_kinds,
+        kinds,
+        dict(positions),
+        link_tally,
+        persona_tally,
+        dict(personas_of_network),
+    )
+
+
+def _own_part(tally: _Tally, weights: RiskWeights) -> tuple[_Part, tuple[str, ...]]:
+    """The capped A, B and E part of an ad's tally, with the family of each of its reasons."""
+    part = _capped(_Tally({k: v for k, v in tally.items.items() if k[:1] not in "CD"}), weights)
+    return part, tuple(r.family for r in part.reasons)
 
 
 def _situations(
@@ -568,8 +608,7 @@ def _score_all(
 ) -> RiskResult:
 
     t = _tallies(ads, hits, linkage, movement, weights)
-    ads_sorted, ad_tallies, link_tally = t.ads_sorted, t.ad, t.link
-    persona_tally, personas_of_network = t.persona, t.personas_of_network
+    link_tally, persona_tally, personas_of_network = t.link, t.persona, t.personas_of_network
     situations = _situations(linkage, movement, personas_of_network)
     persona_scores = {
         p: _finish(tally, weights, situations[p])[1] for p, tally in persona_tally.items()
@@ -577,34 +616,37 @@ def _score_all(
 
     # Ads: their own wording, profile and minor cues plus the link and movement evidence of
     # their persona (disjoint families, so each part is capped on its own and shared by reposts).
-    ad_scores: dict[str, Score] = {}
-    own_parts: dict[int, tuple[_Part, tuple[str, ...]]] = {}
-    persona_parts: dict[str, _Part] = {}
-    done: dict[tuple[str, int], Score] = {}  # (persona, id of the shared hit tally) -> score
-    persona_of_ad = linkage.persona_of_ad
-    for ad in ads_sorted:
-        ad_id = ad.record.id
-        persona = persona_of_ad[ad_id]
-        own = ad_tallies[ad_id]
-        key = (persona, id(own))
-        found = done.get(key)
-        if found is None:
-            own_part = own_parts.get(id(own))
-            if own_part is None:
-                abe = _Tally({k: v for k, v in own.items.items() if k[:1] not in "CD"})
-                part = _capped(abe, weights)
-                own_part = own_parts[id(own)] = (part, tuple(r.family for r in part.reasons))
-            cd = persona_parts.get(persona)
-            if cd is None:
-                cd = persona_parts[persona] = _capped(
-                    link_tally[persona], weights, situations[persona]
-                )
-            found = done[key] = _score_pair(own_part[0], own_part[1], cd, weights)
-        ad_scores[ad_id] = found
+    own_parts = [_own_part(tally, weights) for tally in t.kinds]
+    # Most personas have no C/D part: their ads' scores depend on their hits alone.
+    alone = [_score_pair(part, families, _EMPTY_PART, weights) for part, families in own_parts]
+    ad_kinds = t.ad_kinds
+    ad_score_list = list(map(alone.__getitem__, ad_kinds))
+    for persona, persona_positions in t.positions.items():
+        cd = _capped(link_tally[persona], weights, situations[persona])
+        if cd is _EMPTY_PART:
+            continue
+        done: dict[int, Score] = {}
+        for i in persona_positions:
+            kind = ad_kinds[i]
+            found = done.get(kind)
+            if found is None:
+                part, families = own_parts[kind]
+                found = done[kind] = _score_pair(part, families, cd, weights)
+            ad_score_list[i] = found
+    ad_scores = dict(zip(t.ad_ids, ad_score_list, strict=True))
 
     # Networks: the union of their personas' evidence (each indicator once, strongest text).
+    # A network of one persona without events of its own has that persona's tally, and so its
+    # score (unless merging strips an "id: " prefix from a text a second time).
     network_scores: dict[str, Score] = {}
     for network, personas in personas_of_network.items():
+        if len(personas) == 1 and all(
+            mev.indicator_id == "D03" for mev in movement.indicators.get(network, ())
+        ):
+            alone_tally = persona_tally[personas[0]]
+            if not any(text.startswith(key + ": ") for key, (_, text) in alone_tally.items.items()):
+                network_scores[network] = persona_scores[personas[0]]
+                continue
         tally = _Tally()
         for persona in personas:
             tally.merge(persona_tally[persona])

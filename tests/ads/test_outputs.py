@@ -1,0 +1,73 @@
+"""The CSV files: written a column at a time where that gives what ``csv.writer`` gives."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from pathlib import Path
+
+from signaal.ads.outputs import LINKS_COLUMNS, Row, Tables, csv_text, write_tables
+
+CELLS: list[str | int | float | bool | None] = [
+    "",
+    " ",
+    "plain",
+    "a,b",
+    'say "hi"',
+    '"',
+    ",",
+    "two\nlines",
+    "carriage\rreturn",
+    "crlf\r\n",
+    "tab\there",
+    "nul\0char",
+    "ünïcødé – ‘quotes’",
+    "semi;colon",
+    0,
+    -3,
+    10**20,
+    True,
+    1.5,
+    None,
+]
+
+
+def _reference(rows: list[Row], columns: tuple[str, ...]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(column, "") for column in columns])
+    return buffer.getvalue()
+
+
+def _rows(rng: random.Random, n: int, cells: list[str | int | float | bool | None]) -> list[Row]:
+    rows = []
+    for _ in range(n):
+        row = {column: rng.choice(cells) for column in LINKS_COLUMNS}
+        if rng.random() < 0.05:
+            del row[rng.choice(LINKS_COLUMNS)]
+        rows.append(row)
+    return rows  # type: ignore[return-value]  # other cell types on purpose
+
+
+def test_csv_text_is_what_csv_writer_writes() -> None:
+    rng = random.Random(7)
+    plain: list[str | int | float | bool | None] = ["", "x", "a,b", 'q"q', "é", 0, 42, -1]
+    other: list[str | int | float | bool | None] = ["x", "y", 1, 2]
+    for cells in (CELLS, plain, other):
+        for n in (0, 1, 3, 25_000):
+            rows = _rows(rng, n, cells)
+            assert csv_text(rows, LINKS_COLUMNS) == _reference(rows, LINKS_COLUMNS)
+    one_column = [{"a": ""}, {"a": "x"}, {"a": 1}]
+    assert csv_text(one_column, ("a",)) == _reference(one_column, ("a",))  # type: ignore[arg-type]
+
+
+def test_written_tables_are_the_csv_text(tmp_path: Path) -> None:
+    rng = random.Random(8)
+    rows = _rows(rng, 30_000, ["ad-1", "phone:3f9a", "name anna, age 24", 'a "b"', 3])
+    tables = Tables(ads=[], personas=[], networks=[], movements=[], links=rows)
+    write_tables(tables, tmp_path)
+    written = (tmp_path / "links.csv").read_bytes()
+    assert written == _reference(rows, LINKS_COLUMNS).encode("utf-8")
