@@ -350,17 +350,20 @@ class _Reposts:
         # Content hash -> (normalised ad, hits) of the first analysed line with that content.
         self.templates: dict[int, tuple[NormalisedAd, tuple[IndicatorHit, ...]]] = {}
         # Per chunk sent, in order: each line as the position of its result in the worker's
-        # chunk, or a repost kept here as (line number, bytes, content hash, decoded object).
-        self.plans: deque[list[int | _Repost]] = deque()
+        # chunk, or a repost kept here as (line number, bytes, content hash, decoded object);
+        # and the content hash of each line sent (None for a line that is no JSON object).
+        self.plans: deque[tuple[list[int | _Repost], list[int | None]]] = deque()
         self.split_seconds = 0.0
 
     def chunks(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[LineChunk]:
         started = time.thread_time()
         plan: list[int | _Repost] = []
         sent: list[tuple[int, bytes]] = []
+        sent_keys: list[int | None] = []
         seen = self.seen
         for number, data in lines:
             decoded = _decode_content(data)
+            key = None
             if decoded is not None:
                 key, obj = decoded
                 if key in seen:
@@ -369,14 +372,15 @@ class _Reposts:
                 seen.add(key)
             plan.append(len(sent))
             sent.append((number, data))
+            sent_keys.append(key)
             if len(sent) >= self.chunk_size:
-                self.plans.append(plan)
+                self.plans.append((plan, sent_keys))
                 self.split_seconds += time.thread_time() - started
                 yield LineChunk(self.source, tuple(sent), self.indicators)
                 started = time.thread_time()
-                plan, sent = [], []
+                plan, sent, sent_keys = [], [], []
         if plan:
-            self.plans.append(plan)
+            self.plans.append((plan, sent_keys))
             self.split_seconds += time.thread_time() - started
             yield LineChunk(self.source, tuple(sent), self.indicators)
 
@@ -384,7 +388,7 @@ class _Reposts:
         """The workers' chunk results with the reposts put back in their places, in order."""
         matcher = _matcher(self.indicators)
         for chunk in results:
-            plan = self.plans.popleft()
+            plan, sent_keys = self.plans.popleft()
             seconds = dict(chunk.seconds)
             # Timed per chunk, not per line: reading the clock costs more than reusing an ad.
             started = time.thread_time()
@@ -403,8 +407,8 @@ class _Reposts:
                 if isinstance(entry, int):
                     result = chunk.results[entry]
                     out.append(result)
-                    if result.ad is not None and isinstance(result.item, ParsedLine):
-                        key = _content_hash(result.item.record)
+                    key = sent_keys[entry]
+                    if result.ad is not None and key is not None:
                         self.templates.setdefault(key, (result.ad, result.hits))
                 else:
                     out.append(self._repost(*entry, matcher, seconds))
@@ -422,7 +426,7 @@ class _Reposts:
         if isinstance(item, ParsedLine) and template is not None:
             record = item.record
             original, hits = template
-            if _content_key(record) == _content_key(original.record):
+            if _same_content(record, original.record):
                 try:
                     posted_at = parse_posted_at(record.posted_at)
                 except ValueError:
@@ -511,9 +515,18 @@ def _sharing_content(record: AdRecord, original: AdRecord) -> AdRecord:
     )
 
 
-def _content_hash(record: AdRecord) -> int:
-    """The hash ``_decode_content`` gives the line of this record."""
-    return hash(_content_key(record))
+def _same_content(a: AdRecord, b: AdRecord) -> bool:
+    """``_content_key(a) == _content_key(b)``, without building the keys."""
+    return (
+        a.text == b.text
+        and a.title == b.title
+        and a.city == b.city
+        and a.phones == b.phones
+        and a.emails == b.emails
+        and a.handles == b.handles
+        and a.age == b.age
+        and tuple(a.prices.items()) == tuple(b.prices.items())
+    )
 
 
 def run(
