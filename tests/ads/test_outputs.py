@@ -7,7 +7,7 @@ import io
 import random
 from pathlib import Path
 
-from signaal.ads.outputs import LINKS_COLUMNS, Row, Tables, csv_text, write_tables
+from signaal.ads.outputs import LINKS_COLUMNS, Row, RowTable, Tables, csv_text, write_tables
 
 CELLS: list[str | int | float | bool | None] = [
     "",
@@ -71,3 +71,23 @@ def test_written_tables_are_the_csv_text(tmp_path: Path) -> None:
     write_tables(tables, tmp_path)
     written = (tmp_path / "links.csv").read_bytes()
     assert written == _reference(rows, LINKS_COLUMNS).encode("utf-8")
+
+
+def test_a_row_table_reads_and_writes_as_its_dict_rows(tmp_path: Path) -> None:
+    rng = random.Random(9)
+    cells: list[str | int | float | bool | None] = ["ad-1", "a,b", 'q"q', "two\nlines", 7]
+    dict_rows = [{c: rng.choice(cells) for c in LINKS_COLUMNS} for _ in range(30_000)]
+    table = RowTable(LINKS_COLUMNS, [tuple(r[c] for c in LINKS_COLUMNS) for r in dict_rows])  # type: ignore[misc]
+    assert len(table) == len(dict_rows)
+    assert table[5] == dict_rows[5]
+    assert table[-1] == dict_rows[-1]
+    assert list(table[10:13]) == dict_rows[10:13]
+    assert list(table) == dict_rows
+    assert table == dict_rows
+    assert table == RowTable(LINKS_COLUMNS, list(table.values))
+    assert table != dict_rows[:-1]
+    for rows in (table, table[:20_000]):
+        expected = _reference(list(rows), LINKS_COLUMNS)
+        assert csv_text(rows, LINKS_COLUMNS) == expected
+        write_tables(Tables(ads=[], personas=[], networks=[], movements=[], links=rows), tmp_path)
+        assert (tmp_path / "links.csv").read_text("utf-8") == expected

@@ -21,13 +21,13 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast, overload
 
 import orjson
 
@@ -92,11 +92,51 @@ def _score(scores: dict[str, Score], key: str) -> Score:
 
 @dataclass(frozen=True, slots=True)
 class Tables:
-    ads: list[Row]
-    personas: list[Row]
-    networks: list[Row]
-    movements: list[Row]
-    links: list[Row]
+    ads: Sequence[Row]
+    personas: Sequence[Row]
+    networks: Sequence[Row]
+    movements: Sequence[Row]
+    links: Sequence[Row]
+
+
+class RowTable(Sequence[Row]):
+    """Rows held as tuples in column order; a row becomes a dict only when it is read.
+
+    The ads and links tables have a row per ad and per link (millions): most runs only write
+    them, and the CSV writer reads the tuples directly.
+    """
+
+    __slots__ = ("columns", "values")
+
+    def __init__(self, columns: Sequence[str], values: list[tuple[str | int, ...]]) -> None:
+        self.columns = tuple(columns)
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> RowTable: ...
+
+    def __getitem__(self, index: int | slice) -> Row | RowTable:
+        if isinstance(index, slice):
+            return RowTable(self.columns, self.values[index])
+        return dict(zip(self.columns, self.values[index], strict=True))
+
+    def __iter__(self) -> Iterator[Row]:
+        columns = self.columns
+        for values in self.values:
+            yield dict(zip(columns, values, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RowTable):
+            return self.columns == other.columns and self.values == other.values
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
 
 
 def build_tables(result: AnalysisResult, *, pseudonym_key: str) -> Tables:
@@ -139,33 +179,38 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
             cells = cells_of[key] = (score.score, score.level, ids)
         ad_cells.append(cells)
     del hit_ids, scores, cells_of
-    ads: list[Row] = [
-        {
-            "ad_id": ad_id,
-            "persona_id": persona,
-            "network_id": network,
-            "risk_score": risk_score,
-            "risk_level": risk_level,
-            "indicators": indicators,
-        }
-        for ad_id, persona, network, (risk_score, risk_level, indicators) in zip(
-            ad_ids, ad_personas, ad_networks, ad_cells, strict=True
-        )
-    ]
+    ads = RowTable(
+        ADS_COLUMNS,
+        [
+            (ad_id, persona, network, risk_score, risk_level, indicators)
+            for ad_id, persona, network, (risk_score, risk_level, indicators) in zip(
+                ad_ids, ad_personas, ad_networks, ad_cells, strict=True
+            )
+        ],
+    )
     del ad_cells
 
     # The contact points of each network, as pseudonyms (each computed once).
-    pseudonyms: dict[tuple[ContactKind, str], str] = {}
+    # Kinds by identity (hashing an enum member runs Python code); reposts share their
+    # original's contact tuple, so each (network, tuple) is looked at once.
+    kind_of = {id(kind): kind for kind in ContactKind}
+    pseudonyms: dict[tuple[int, str], str] = {}
     network_contacts: dict[str, set[str]] = defaultdict(set)
-    for network, kind, value in {
-        (network, c.kind, c.value)
-        for ad, network in zip(result.ads, ad_networks, strict=True)
-        for c in ad.contacts
-    }:
-        name = pseudonyms.get((kind, value))
-        if name is None:
-            name = pseudonyms[kind, value] = pseudonym(kind.value, value, pseudonym_key)
-        network_contacts[network].add(name)
+    looked_at: set[tuple[str, int]] = set()
+    for ad, network in zip(result.ads, ad_networks, strict=True):
+        ad_contacts = ad.contacts
+        if not ad_contacts or (network, id(ad_contacts)) in looked_at:
+            continue
+        looked_at.add((network, id(ad_contacts)))
+        names = network_contacts[network]
+        for contact in ad_contacts:
+            contact_key = (id(contact.kind), contact.value)
+            name = pseudonyms.get(contact_key)
+            if name is None:
+                kind = kind_of[contact_key[0]].value
+                name = pseudonyms[contact_key] = pseudonym(kind, contact.value, pseudonym_key)
+            names.add(name)
+    del looked_at
     del pseudonyms, ad_ids, ad_personas, ad_networks
 
     posted = list(map(_posted_at, result.ads))
@@ -176,7 +221,11 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
         network_personas[network].append(persona)
         times = list(map(posted.__getitem__, indexes))
         score = _score(risk.personas, persona)
-        places = moves.municipalities_of_persona.get(persona) or _first_seen_places(result, indexes)
+        # The movement stage lists every persona's places (none when no ad has a place);
+        # a result without the persona gets them from the ads.
+        places: Sequence[str] | None = moves.municipalities_of_persona.get(persona)
+        if places is None:
+            places = _first_seen_places(result, indexes)
         personas.append(
             {
                 "persona_id": persona,
@@ -200,7 +249,7 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
         contacts = sorted(network_contacts.get(network, no_contacts))
         score = risk.networks.get(network, no_score)  # kept alive: its id is a key
         network_places: Sequence[str] | None = moves.municipalities_of_network.get(network)
-        if not network_places:
+        if network_places is None:
             indexes = [i for p in members for i in persona_ads[p]]
             network_places = _first_seen_places(
                 result, sorted(indexes, key=lambda i: (result.ads[i].posted_at, result.ads[i].id))
@@ -235,10 +284,13 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
     # Sorted by (ad_id_a, ad_id_b, kind, evidence): the fields themselves, a kind (a string
     # enum) ordering as its value.
     link_kind = {kind: kind.value for kind in LinkKind}
-    links: list[Row] = [
-        {"ad_id_a": a, "ad_id_b": b, "kind": link_kind[kind], "evidence": evidence}
-        for a, b, kind, evidence in sorted(map(_link_fields, linkage.links))
-    ]
+    links = RowTable(
+        LINKS_COLUMNS,
+        [
+            (a, b, link_kind[kind], evidence)
+            for a, b, kind, evidence in sorted(map(_link_fields, linkage.links))
+        ],
+    )
     return Tables(ads, personas, networks, movements, links)
 
 
@@ -325,27 +377,31 @@ def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
     """
     if len(columns) < 2:
         return None
-    cells: list[Sequence[str]] = []
-    for column in columns:
+    if isinstance(rows, RowTable) and rows.columns == tuple(columns):
+        by_column: list[Sequence[object]] = list(zip(*rows.values, strict=True))
+    else:
         try:
-            values = list(map(itemgetter(column), rows))
+            by_column = [list(map(itemgetter(column), rows)) for column in columns]
         except KeyError:
             return None
+    cells: list[Sequence[str]] = []
+    for values in by_column:
         types = set(map(type, values))
         if types == {int}:
             cells.append(list(map(str, values)))
             continue
         if types != {str}:
             return None
-        text = "\0".join(values)
+        strings = cast("Sequence[str]", values)
+        text = "\0".join(strings)
         if "\n" in text or "\r" in text:
             return None
         if "," in text or '"' in text:
-            values = [
+            strings = [
                 '"' + value.replace('"', '""') + '"' if "," in value or '"' in value else value
-                for value in values
+                for value in strings
             ]
-        cells.append(values)
+        cells.append(strings)
     return "\n".join(map(",".join, zip(*cells, strict=True))) + "\n"
 
 
