@@ -10,8 +10,9 @@ Prints:
 - the baseline: plain ``orjson`` parsing of the same file, in one process;
 - the whole pipeline (read -> normalise -> indicators -> link -> movement -> risk, plus writing
   the CSV tables), in process, wall time and peak memory (this process plus its largest worker);
-- ads/s per stage: per-ad stages as CPU seconds summed over the workers (per core), whole-corpus
-  stages as wall time;
+- ads/s per stage: per-ad stages as CPU seconds summed over the workers and the main process's
+  share (decoding every line to find reposts, reading and reusing reposts), per core;
+  whole-corpus stages as wall time;
 - photo hashing throughput per core (on a small corpus with photo files), and the comparison of
   near-duplicate text linking with a plain ``datasketch`` MinHashLSH when the link stage's
   benchmark (``bench/textlink.py``) is present.
@@ -190,7 +191,7 @@ def main() -> None:
         per_ad = timing.stage in ("read", "normalise", "indicators")
         seconds = timing.cpu_seconds if per_ad else timing.wall_seconds
         rate = timing.items / seconds if seconds > 0 else float("inf")
-        kind = "CPU s, all workers" if per_ad else "wall s"
+        kind = "CPU s, all procs" if per_ad else "wall s"
         print(
             f"    {timing.stage:<20} {seconds:8.2f} {kind:<18} {rate:>12,.0f} ads/s"
             f"{' per core' if per_ad else ''}  ({rate / base_rate:.2f} x baseline)"
