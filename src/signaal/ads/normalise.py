@@ -101,9 +101,9 @@ def price_per_hour(prices: dict[str, float | None]) -> float | None:
 @lru_cache(maxsize=100_000)
 def detect_language(lowered: str) -> str:
     """ "nl", "en", "mixed" or "unknown" from common words (a heuristic, good enough for A11)."""
-    words = set(lowered.split())
-    nl = len(words & _NL_WORDS)
-    en = len(words & _EN_WORDS)
+    words = lowered.split()
+    nl = len(_NL_WORDS.intersection(words))  # distinct common words, without a set of all words
+    en = len(_EN_WORDS.intersection(words))
     if nl + en < 2:
         return "unknown"
     if nl and en and min(nl, en) / max(nl, en) >= 0.5 and min(nl, en) >= 2:
