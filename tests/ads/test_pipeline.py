@@ -349,3 +349,22 @@ def test_same_content_is_equal_content_keys(change: dict[str, object]) -> None:
     b = AdRecord.from_json(record_json(**change))
     assert _same_content(a, b) == (_content_key(a) == _content_key(b))
     assert _same_content(a, b) == _same_content(b, a)
+
+
+def test_a_file_of_reposts_goes_out_in_bounded_chunks(tmp_path: Path) -> None:
+    from signaal.ads.pipeline import _MAX_PLAN, _Reposts
+
+    ad = corpus()[0]
+    objects = [dict(ad, id=f"site:{n:04}") for n in range(200)]
+    lines = [(n, orjson.dumps(o) + b"\n") for n, o in enumerate(objects, start=1)]
+    reposts = _Reposts("ads.jsonl", 5, None)
+    sizes = []
+    for chunk in reposts.chunks(lines):
+        sizes.append((len(chunk.lines), len(reposts.plans[-1][0])))
+    assert sizes[0][0] == 1  # only the first line is new content
+    assert all(plan <= _MAX_PLAN * 5 for _, plan in sizes)
+    assert sum(plan for _, plan in sizes) == 200
+    path = write_jsonl(tmp_path / "ads.jsonl", objects)
+    result = run_file(path, PipelineConfig(pseudonym_key=KEY, chunk_size=5, workers=2))
+    assert [a.id for a in result.ads] == [o["id"] for o in objects]
+    assert len({id(a.record.text) for a in result.ads}) == 1

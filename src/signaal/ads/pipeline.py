@@ -5,7 +5,9 @@ Each stage is a pure function over records or tables (``normalise.normalise``,
 ``risk.score``); this module only chains them. The per-ad stages (parsing, normalising,
 indicators) run chunk by chunk through an engine (``signaal.engines.local.LocalEngine``: one or
 more local processes; a Spark engine can run the same chunk functions), and come back in input
-order. Linking, movement and risk need the whole corpus and run once, in this process.
+order. Linking, movement and risk need the whole corpus and run once, in this process. Reposts
+(the same content under a new id and time) are analysed once: for JSON Lines the main process
+keeps them out of the workers' chunks and gives each its original's results (``_Reposts``).
 
 The same input gives the same result on every run and for every number of workers.
 """
@@ -364,16 +366,17 @@ class _Reposts:
         for number, data in lines:
             decoded = _decode_content(data)
             key = None
-            if decoded is not None:
-                key, obj = decoded
-                if key in seen:
-                    plan.append((number, data, key, obj))
-                    continue
-                seen.add(key)
-            plan.append(len(sent))
-            sent.append((number, data))
-            sent_keys.append(key)
-            if len(sent) >= self.chunk_size:
+            if decoded is not None and decoded[0] in seen:
+                plan.append((number, data, *decoded))
+            else:
+                if decoded is not None:
+                    key = decoded[0]
+                    seen.add(key)
+                plan.append(len(sent))
+                sent.append((number, data))
+                sent_keys.append(key)
+            # A chunk goes out when it is full, or when reposts kept here (decoded) pile up.
+            if len(sent) >= self.chunk_size or len(plan) >= _MAX_PLAN * self.chunk_size:
                 self.plans.append((plan, sent_keys))
                 self.split_seconds += time.thread_time() - started
                 yield LineChunk(self.source, tuple(sent), self.indicators)
@@ -445,6 +448,8 @@ class _Reposts:
 
 
 _Repost = tuple[int, bytes, int, dict[str, Any]]
+# Lines (new and reposted) per chunk at most, in chunk sizes: bounds the decoded reposts held.
+_MAX_PLAN = 4
 
 
 def _decode_content(data: bytes) -> tuple[int, dict[str, Any]] | None:
