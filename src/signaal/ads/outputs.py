@@ -33,7 +33,14 @@ import orjson
 
 from signaal.ads.memory import paused_gc
 from signaal.ads.pipeline import AnalysisResult
-from signaal.ads.types import ContactKind, IndicatorHit, LinkKind, Quarantined, Reason, Score
+from signaal.ads.types import (
+    ContactKind,
+    LinkKind,
+    Quarantined,
+    Reason,
+    Score,
+    hits_per_ad,
+)
 from signaal.privacy.pseudonyms import pseudonym
 
 ADS_COLUMNS = ("ad_id", "persona_id", "network_id", "risk_score", "risk_level", "indicators")
@@ -161,12 +168,7 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
     for index, persona in enumerate(ad_personas):
         persona_ads[persona].append(index)
     hits = result.hits
-    ad_hits: Iterable[tuple[IndicatorHit, ...]]
-    if len(hits) == len(ad_ids) and list(hits) == ad_ids:
-        ad_hits = hits.values()  # the pipeline's hits: one entry per ad, in the same order
-    else:
-        no_hits: tuple[IndicatorHit, ...] = ()
-        ad_hits = map(hits.get, ad_ids, repeat(no_hits))
+    ad_hits = hits_per_ad(hits, ad_ids)
     hit_ids = [tuple(map(_indicator_id, h)) for h in ad_hits]
     scores = list(map(risk.ads.get, ad_ids, repeat(no_score)))
     cells_of: dict[tuple[tuple[str, ...], int], tuple[int, str, str]] = {}

@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from itertools import compress, repeat
+from itertools import compress
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from signaal.ads.types import (
     Reason,
     RiskResult,
     Score,
+    hits_per_ad,
 )
 from signaal.errors import ConfigurationError
 
@@ -390,12 +391,7 @@ def _tallies(
     # numbers a new content with the count of contents before it.
     index_of: dict[tuple[_HitKey, ...], int] = {}
     number = index_of.setdefault
-    ad_hits: Iterable[tuple[IndicatorHit, ...]]
-    if len(hits) == len(input_ids) and list(hits) == input_ids:
-        ad_hits = hits.values()  # the pipeline's hits: one entry per ad, in the same order
-    else:
-        no_hits: tuple[IndicatorHit, ...] = ()
-        ad_hits = map(hits.get, input_ids, repeat(no_hits))
+    ad_hits = hits_per_ad(hits, input_ids)
     input_kinds = [number(tuple(map(_hit_key, h)), len(index_of)) for h in ad_hits]
     kinds = [_content_tally(content, weights) for content in index_of]
     del index_of

@@ -16,9 +16,11 @@ engine other than the in-process one (Spark) can ship values between workers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import repeat
 
 from signaal.ads.records import AdRecord
 
@@ -81,6 +83,20 @@ class IndicatorHit:
     field: str  # "text" | "title" | "age" | ... where the evidence is
     span: tuple[int, int] | None  # character span in that field, None for field-level cues
     evidence: str  # the matched text or the field value
+
+
+def hits_per_ad(
+    hits: Mapping[str, tuple[IndicatorHit, ...]], ad_ids: Sequence[str]
+) -> Iterable[tuple[IndicatorHit, ...]]:
+    """The hits of each ad in ``ad_ids``, in that order (none for an ad without an entry).
+
+    The pipeline's hits hold one entry per ad in input order: then they are used as they are,
+    without a lookup per ad.
+    """
+    if len(hits) == len(ad_ids) and list(hits) == list(ad_ids):
+        return hits.values()
+    no_hits: tuple[IndicatorHit, ...] = ()
+    return map(hits.get, ad_ids, repeat(no_hits))
 
 
 @dataclass(frozen=True, slots=True)
