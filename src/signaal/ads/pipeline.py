@@ -499,24 +499,14 @@ def _repost_of(original: NormalisedAd, record: AdRecord, posted_at: datetime) ->
 
 def _sharing_content(record: AdRecord, original: AdRecord) -> AdRecord:
     """``record`` with the (equal) content values of ``original``: one copy of each text."""
-    return AdRecord(
-        id=record.id,
-        site=record.site,
-        url=record.url,
-        posted_at=record.posted_at,
+    return replace(
+        record,
         title=original.title,
         text=original.text,
         city=original.city,
         phones=original.phones,
         emails=original.emails,
         handles=original.handles,
-        name=record.name,
-        age=record.age,
-        origin=record.origin,
-        category=record.category,
-        prices=record.prices,
-        images=record.images,
-        extra=record.extra,
     )
 
 
