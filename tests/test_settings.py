@@ -17,7 +17,13 @@ def test_outside_development_default_secret_is_refused(env: str) -> None:
 
 
 def test_production_with_real_keys_loads() -> None:
-    settings = load_settings(env="production", secret_key="s" * 40, pseudonym_key="p" * 40)
+    settings = load_settings(
+        env="production",
+        secret_key="s" * 40,
+        pseudonym_key="p" * 40,
+        audit_key="a" * 40,
+        contact_key="c" * 40,
+    )
     assert settings.env is Environment.PRODUCTION
 
 

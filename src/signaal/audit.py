@@ -352,6 +352,7 @@ def record(
             ip=ip,
             details=canonical_details(event.details),
             prev_hash=prev_hash,
+            scheme="sha256",
         )
         row.hash = compute_hash(row)
         session.execute(_INSERT_EVENT, {key: getattr(row, key) for key in _COLUMNS})

@@ -18,6 +18,8 @@ from signaal.errors import ConfigurationError
 
 DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
 DEFAULT_PSEUDONYM_KEY = "development-only-pseudonym-key-change-me"
+DEFAULT_AUDIT_KEY = "development-only-audit-key-change-me"
+DEFAULT_CONTACT_KEY = "development-only-contact-key-change-me"
 
 
 class Environment(StrEnum):
@@ -55,6 +57,18 @@ class Settings(BaseSettings):
         description="Key of the keyed pseudonyms (HMAC-SHA256) of contact points. Partners that "
         "match hit/no-hit must share it; must be set outside development.",
     )
+    audit_key: str = Field(
+        default=DEFAULT_AUDIT_KEY,
+        description="Key of the audit chain's HMAC and of signed audit anchors. Keep it out of "
+        "the database (an environment variable or .env file only the app reads): whoever holds "
+        "the database but not this key cannot rewrite the chain unnoticed. Must be set outside "
+        "development.",
+    )
+    contact_key: str = Field(
+        default=DEFAULT_CONTACT_KEY,
+        description="Key that seals (AES-GCM) the clear values of contact points in the store, "
+        "for the roles that may reveal one on screen. Must be set outside development.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the web app listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the web app listens on.")
     default_locale: str = Field(
@@ -90,6 +104,8 @@ class Settings(BaseSettings):
             for name, default in (
                 ("secret_key", DEFAULT_SECRET_KEY),
                 ("pseudonym_key", DEFAULT_PSEUDONYM_KEY),
+                ("audit_key", DEFAULT_AUDIT_KEY),
+                ("contact_key", DEFAULT_CONTACT_KEY),
             ):
                 value = getattr(self, name)
                 if value == default or len(value) < 32:

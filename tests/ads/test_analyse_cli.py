@@ -146,7 +146,17 @@ def test_store_failure_is_exit_1_and_the_analysis_is_still_written(
     try:
         out = tmp_path / "out"
         result = runner.invoke(
-            app, ["analyse", str(_ads(tmp_path)), "--out", str(out), "--quiet", "--store"]
+            app,
+            [
+                "analyse",
+                str(_ads(tmp_path)),
+                "--out",
+                str(out),
+                "--quiet",
+                "--store",
+                "--organisation",
+                "Testpolitie",
+            ],
         )
         assert result.exit_code == 1, result.output
         assert "error:" in result.output
@@ -154,6 +164,29 @@ def test_store_failure_is_exit_1_and_the_analysis_is_still_written(
         assert (out / "ads.csv").is_file()  # the analysis itself was written
     finally:
         get_settings.cache_clear()
+
+
+def _store_organisation(url: str, name: str) -> None:
+    from signaal.chain.accounts import create_organisation
+    from signaal.store.db import make_engine, session_factory, transaction, upgrade
+    from signaal.store.models import OrganisationKind
+
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            create_organisation(session, name=name, kind=OrganisationKind.POLICE)
+    finally:
+        engine.dispose()
+
+
+def test_store_needs_an_organisation(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["analyse", str(_ads(tmp_path)), "--out", str(out), "--quiet", "--store"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--organisation" in result.output
 
 
 def test_store_option_saves_the_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,8 +201,19 @@ def test_store_option_saves_the_analysis(tmp_path: Path, monkeypatch: pytest.Mon
     get_settings.cache_clear()
     try:
         out = tmp_path / "out"
+        _store_organisation(url, "Testpolitie")
         result = runner.invoke(
-            app, ["analyse", str(_ads(tmp_path)), "--out", str(out), "--quiet", "--store"]
+            app,
+            [
+                "analyse",
+                str(_ads(tmp_path)),
+                "--out",
+                str(out),
+                "--quiet",
+                "--store",
+                "--organisation",
+                "Testpolitie",
+            ],
         )
         assert result.exit_code == 0, result.output
         assert "Saved in the app store as analysis" in result.output

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
+from sqlalchemy import select
 
 from signaal.chain.accounts import demo_email, demo_password, seed_demo
 from signaal.store.analysis import save_analysis
 from signaal.store.db import make_engine, session_factory, transaction
+from signaal.store.models import Organisation, OrganisationKind
 
 from .test_browser_login import PHONE, check_page_basics
 
@@ -82,6 +84,12 @@ def _seed(settings) -> None:  # type: ignore[no-untyped-def]
     try:
         with transaction(session_factory(engine)) as session:
             seed_demo(session)
+            police = session.scalar(
+                select(Organisation.id).where(
+                    Organisation.is_demo.is_(True), Organisation.kind == OrganisationKind.POLICE
+                )
+            )
+            assert police is not None
             save_analysis(
                 session,
                 source="browser-test",
@@ -92,6 +100,7 @@ def _seed(settings) -> None:  # type: ignore[no-untyped-def]
                 networks=networks,
                 movements=movements,
                 n_quarantined=0,
+                organisation_id=police,
                 actor=None,
                 settings=settings,
             )

@@ -358,7 +358,13 @@ def test_demo_accounts_work_only_in_development(db_session: Session) -> None:
     assert authenticate(
         db_session, email=login.email, password=login.password, ip="1.1.1.1", settings=development
     )
-    production = load_settings(env="production", secret_key="s" * 40, pseudonym_key="p" * 40)
+    production = load_settings(
+        env="production",
+        secret_key="s" * 40,
+        pseudonym_key="p" * 40,
+        audit_key="a" * 40,
+        contact_key="c" * 40,
+    )
     with pytest.raises(AuthenticationError):
         authenticate(
             db_session,

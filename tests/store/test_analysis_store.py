@@ -100,12 +100,25 @@ def corpus() -> dict[str, list[dict[str, object]]]:
     return {"ads": ads, "personas": personas, "networks": networks, "movements": movements}
 
 
+def _organisation(session: Session) -> int:
+    from signaal.store.models import Organisation
+
+    existing = session.scalar(select(Organisation.id).where(Organisation.name == "Store-test"))
+    if existing is not None:
+        return existing
+    organisation = Organisation(name="Store-test", kind=OrganisationKind.POLICE)
+    session.add(organisation)
+    session.flush()
+    return organisation.id
+
+
 def save(session: Session, settings: Settings, **overrides: object) -> int:
     values: dict[str, object] = {
         "source": "synthetic.jsonl",
         "started_at": T0,
         "finished_at": T0 + timedelta(seconds=5),
         "n_quarantined": 3,
+        "organisation_id": _organisation(session),
         "actor": None,
         "settings": settings,
         **corpus(),

@@ -36,6 +36,8 @@ from signaal.web.app import WebState, create_app
 
 TEST_SECRET = "test-secret-key-0123456789abcdef-0123456789"
 TEST_PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef-012345"
+TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef-0123456789ab"
+TEST_CONTACT_KEY = "test-contact-key-0123456789abcdef-0123456789"
 PASSWORD = "correct horse battery staple"
 BASE_URL = "https://testserver"
 
@@ -66,6 +68,8 @@ def web_settings(migrated_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         secret_key=TEST_SECRET,
         pseudonym_key=TEST_PSEUDONYM_KEY,
+        audit_key=TEST_AUDIT_KEY,
+        contact_key=TEST_CONTACT_KEY,
         login_rate_limit=3,
     )
 
@@ -190,7 +194,11 @@ def seeded_analysis(state: WebState) -> int:
     run id."""
     now = datetime.now(UTC)
     with transaction(state.sessions) as session:
+        owner = Organisation(name="Analyse-eigenaar", kind=OrganisationKind.POLICE)
+        session.add(owner)
+        session.flush()
         run = AnalysisRun(
+            organisation_id=owner.id,
             source="matrix-test",
             started_at=now - timedelta(minutes=5),
             finished_at=now,

@@ -20,7 +20,7 @@ def test_empty_state_tells_how_to_run_an_analysis(client, accounts_by_role, sign
     page = client.get("/analyse")
     assert page.status_code == 200
     assert "Nog geen analyse opgeslagen" in page.text
-    assert "signaal analyse data/demo --store" in page.text
+    assert "--store --organisation" in page.text
     assert client.get("/api/v1/analysis/networks").json() == {"run": None, "networks": []}
 
 

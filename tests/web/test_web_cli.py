@@ -57,6 +57,8 @@ def test_demo_refuses_outside_development(demo_env, monkeypatch):
     monkeypatch.setenv("SIGNAAL_ENV", "production")
     monkeypatch.setenv("SIGNAAL_SECRET_KEY", "s" * 40)
     monkeypatch.setenv("SIGNAAL_PSEUDONYM_KEY", "p" * 40)
+    monkeypatch.setenv("SIGNAAL_AUDIT_KEY", "a" * 40)
+    monkeypatch.setenv("SIGNAAL_CONTACT_KEY", "c" * 40)
     get_settings.cache_clear()
     result = CliRunner().invoke(app, ["demo", "--no-serve"])
     assert result.exit_code == 1

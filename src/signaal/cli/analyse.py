@@ -65,6 +65,14 @@ def analyse(
     store: Annotated[
         bool, typer.Option("--store", help="Also save the results in the app store.")
     ] = False,
+    organisations: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--organisation",
+            help="With --store: the organisation (name or id) the stored run belongs to; only "
+            "its users see it. Repeat to store one copy per organisation.",
+        ),
+    ] = None,
     photos_dir: Annotated[
         Path | None,
         typer.Option(
@@ -108,6 +116,12 @@ def analyse(
     err = Console(stderr=True, soft_wrap=True)
     if lang not in ("nl", "en"):
         raise typer.BadParameter("use nl or en", param_hint="--lang")
+    if store and not organisations:
+        raise typer.BadParameter(
+            "say which organisation the stored run belongs to", param_hint="--organisation"
+        )
+    if organisations and not store:
+        raise typer.BadParameter("only with --store", param_hint="--organisation")
     try:
         settings = get_settings()
         config = PipelineConfig(
@@ -157,18 +171,20 @@ def analyse(
     code = EXIT_QUARANTINED if result.quarantined else EXIT_OK
     if store:
         try:
-            analysis_id = save_to_store(
+            stored = save_to_store(
                 source=str(ads),
                 started_at=started_at,
                 finished_at=finished_at,
                 ads=stored_ad_rows(result, tables.ads, settings.pseudonym_key),
                 tables=tables,
                 n_quarantined=len(result.quarantined),
+                organisations=organisations or [],
             )
         except SignaalError as exc:
             err.print(f"[bold red]error:[/] {exc.message}")
             raise typer.Exit(EXIT_STORE_FAILED) from exc
-        err.print(f"Saved in the app store as analysis {analysis_id}.")
+        for name, run_id in stored:
+            err.print(f"Saved in the app store as analysis {run_id} of {name}.")
     raise typer.Exit(code)
 
 
@@ -208,8 +224,12 @@ def save_to_store(
     ads: Sequence[Mapping[str, object]],
     tables: Tables,
     n_quarantined: int,
-) -> int:
-    """Save an analysis through the store's ``save_analysis``, migrating the store first."""
+    organisations: Sequence[str],
+) -> list[tuple[str, int]]:
+    """Save an analysis through the store's ``save_analysis``, migrating the store first: one
+    run per organisation (name or id), all in one transaction. Returns (name, run id) pairs."""
+    from signaal.chain.accounts import find_organisation
+    from signaal.errors import FieldError
     from signaal.settings import get_settings
     from signaal.store import analysis
     from signaal.store.db import (
@@ -225,19 +245,27 @@ def save_to_store(
     engine = make_engine(url)
     try:
         with transaction(session_factory(engine)) as session:
-            # The command line acts as the system itself: no user account behind it.
-            return analysis.save_analysis(
-                session,
-                source=source,
-                started_at=started_at,
-                finished_at=finished_at,
-                ads=ads,
-                personas=tables.personas,
-                networks=tables.networks,
-                movements=tables.movements,
-                n_quarantined=n_quarantined,
-                actor=None,
-            )
+            stored: list[tuple[str, int]] = []
+            for name_or_id in organisations:
+                organisation = find_organisation(session, name_or_id)
+                if organisation is None:
+                    raise FieldError("--organisation", f"no organisation {name_or_id!r}")
+                # The command line acts as the system itself: no user account behind it.
+                run_id = analysis.save_analysis(
+                    session,
+                    source=source,
+                    started_at=started_at,
+                    finished_at=finished_at,
+                    ads=ads,
+                    personas=tables.personas,
+                    networks=tables.networks,
+                    movements=tables.movements,
+                    n_quarantined=n_quarantined,
+                    organisation_id=organisation.id,
+                    actor=None,
+                )
+                stored.append((organisation.name, run_id))
+            return stored
     finally:
         engine.dispose()
 

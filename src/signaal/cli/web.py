@@ -79,6 +79,20 @@ def serve(
     _run_server(settings, host or settings.host, port or settings.port, forwarded_allow_ips)
 
 
+def demo_analysis_organisations() -> list[str]:
+    """The demo organisations whose demo users may read analyses: each gets its own copy of the
+    demo analysis (an organisation sees only its own runs)."""
+    from signaal.chain.accounts import DEMO_ORGANISATIONS, DEMO_ROLE_ORGANISATION
+    from signaal.chain.authz import Action, roles
+
+    kinds = {
+        kind
+        for role, kind in DEMO_ROLE_ORGANISATION.items()
+        if role in roles() and Action.VIEW_ANALYSIS in roles()[role].actions
+    }
+    return [name for kind, name in DEMO_ORGANISATIONS.items() if kind in kinds]
+
+
 def load_demo_analysis(settings: Settings, *, ads: int = DEMO_ADS) -> str:
     """Generate the synthetic demo corpus into ``<data>/demo`` and store its analysis.
 
@@ -87,14 +101,16 @@ def load_demo_analysis(settings: Settings, *, ads: int = DEMO_ADS) -> str:
     what the command line produces. Nothing is generated twice: an existing corpus is reused
     and an already stored analysis is kept.
     """
+    from signaal.chain.accounts import seed_demo
     from signaal.store import analysis
-    from signaal.store.db import make_engine, session_factory, url_from_settings
+    from signaal.store.db import make_engine, session_factory, transaction, url_from_settings
 
     corpus = settings.data_dir / "demo"
     url = url_from_settings(settings)
     engine = make_engine(url)
     try:
-        with session_factory(engine)() as session:
+        with transaction(session_factory(engine)) as session:
+            seed_demo(session)  # the owners of the demo analysis (once)
             run = analysis.latest_run(session)
     finally:
         engine.dispose()
@@ -119,6 +135,9 @@ def load_demo_analysis(settings: Settings, *, ads: int = DEMO_ADS) -> str:
             ],
             environment,
         )
+    owners: list[str] = []
+    for name in demo_analysis_organisations():
+        owners += ["--organisation", name]
     _signaal(
         [
             "analyse",
@@ -126,6 +145,7 @@ def load_demo_analysis(settings: Settings, *, ads: int = DEMO_ADS) -> str:
             "--out",
             str(corpus / "analysis"),
             "--store",
+            *owners,
         ],
         environment,
     )

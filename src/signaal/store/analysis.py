@@ -354,11 +354,13 @@ def save_analysis(
     networks: Sequence[Mapping[str, object]],
     movements: Sequence[Mapping[str, object]],
     n_quarantined: int,
+    organisation_id: int,
     actor: Actor | None,
     ip: str | None = None,
     settings: Settings | None = None,
 ) -> int:
-    """Store one analysis run with all its rows and one ``analysis.stored`` audit event.
+    """Store one analysis run of organisation ``organisation_id`` with all its rows and one
+    ``analysis.stored`` audit event.
 
     Returns the run id. Nothing is committed here; on a bad value nothing is added.
     """
@@ -394,6 +396,7 @@ def save_analysis(
             n_networks=len(networks),
             n_movements=len(movements),
             n_quarantined=n_quarantined,
+            organisation_id=organisation_id,
             stored_by_user_id=actor.user_id if actor else None,
         )
         session.add(run)

@@ -153,11 +153,31 @@ def _migrate(url: str, step: Callable[[Config, str], None], revision: str, doing
     """Run one Alembic command on ``url`` under the migration lock, in one transaction."""
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
-            _lock_for_migration(connection)
-            config = _alembic_config(url)
-            config.attributes["connection"] = connection
-            step(config, revision)
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite's procedure for schema changes: batch mode rebuilds a table by copying
+                # and dropping it, and with foreign keys on, dropping a parent table deletes its
+                # children (ON DELETE CASCADE). The pragma only works outside a transaction.
+                connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+                connection.commit()
+            try:
+                with connection.begin():
+                    _lock_for_migration(connection)
+                    config = _alembic_config(url)
+                    config.attributes["connection"] = connection
+                    step(config, revision)
+                    if sqlite:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                        if broken is not None:
+                            raise StoreError(
+                                f"{doing} the app store at {describe_url(url)} left a broken "
+                                f"foreign key in table {broken[0]}; nothing was changed"
+                            )
+            finally:
+                if sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+                    connection.commit()
     except SQLAlchemyError as exc:
         raise StoreError(f"{doing} the app store at {describe_url(url)} failed: {exc}") from exc
     finally:

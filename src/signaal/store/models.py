@@ -133,6 +133,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(16), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None until the user has set her own password through an enrolment link.
+    password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
@@ -155,6 +157,42 @@ class LoginSession(Base):
     user_agent: Mapped[str | None] = mapped_column(String(400), default=None)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class UserEnrolment(Base):
+    """A one-time link for a user to set her own password and second factor.
+
+    ``token_hash`` is the SHA-256 of the random token in the link; the token itself is never
+    kept. ``purpose`` is ``"enrol"`` for a new account or ``"reset"`` for a password reset an
+    administrator started. A link is used at most once (``used_at``) and dies at ``expires_at``.
+    """
+
+    __tablename__ = "user_enrolments"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="enrol")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class LoginThrottle(Base):
+    """Failed login attempts per key (``account:<e-mail>`` or ``address:<ip>``), counted with
+    atomic updates so that concurrent attempts cannot slip past the count.
+
+    ``blocked_until`` is the earliest moment the next attempt for this key is checked at all;
+    it grows with every failure (a growing delay, never a lock-out of everyone).
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginAttempt(Base):
@@ -192,6 +230,9 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # How ``hash`` was made: "sha256" (rows before migration 0002, unkeyed) or "hmac-sha256"
+    # (keyed with the audit key from the settings, which the database never holds).
+    scheme: Mapped[str] = mapped_column(String(16), default="sha256")
 
 
 class AuditChainHead(Base):
@@ -208,12 +249,27 @@ class AuditChainHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditCheckpoint(Base):
+    """A point up to which the audit chain was verified: later verifications start here."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AnalysisRun(Base):
-    """One stored run of ``signaal analyse``; everything below it is deleted with it."""
+    """One stored run of ``signaal analyse``; everything below it is deleted with it.
+
+    The run belongs to one organisation; its ads, personas, networks, movements and sealed
+    contact points belong to that organisation through the run.
+    """
 
     __tablename__ = "analysis_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     source: Mapped[str] = mapped_column(String(500))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
@@ -291,3 +347,15 @@ class AnalysisMovement(Base):
     from_municipality: Mapped[str | None] = mapped_column(String(100), default=None)
     to_municipality: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime]
+
+
+class AnalysisContactPoint(Base):
+    """A contact point of a run, sealed: its pseudonym and its clear value encrypted (AES-GCM
+    with the contact key from the settings, which the database never holds). Only a role that
+    may reveal contact points, stating a purpose, ever sees the clear value; it is audited."""
+
+    __tablename__ = "analysis_contact_points"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey(_RUN_FK, ondelete="CASCADE"), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(80), primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)
