@@ -90,10 +90,13 @@ def test_users_create_with_options_and_stdin(cli_url: str) -> None:
 
 def test_users_create_with_prompts(cli_url: str) -> None:
     run("organisations", "create", "--name", "GGD Test", "--kind", "ggd")
-    answers = "\n".join(["zorg@ggd.example", "GGD Test", "care_coordinator", PASSWORD, PASSWORD])
+    answers = "\n".join(["zorg@ggd.example", "GGD Test", "care_coordinator"])
     code, output = run("users", "create", input=answers + "\n")
     assert code == 0, output
     assert "created user" in output
+    # No password is asked or printed: the user sets her own through the one-time link.
+    assert "Password" not in output
+    assert "http://127.0.0.1:8000/account/activeren/" in output
 
 
 @pytest.mark.parametrize(
