@@ -28,6 +28,7 @@ from signaal.chain.accounts import (
 from signaal.chain.authz import actor_for
 from signaal.errors import (
     AuthenticationError,
+    ConfigurationError,
     ConflictError,
     FieldError,
     PermissionDenied,
@@ -182,6 +183,21 @@ def test_links_expire_after_the_configured_hours(
     link = issue_enrolment_link(db_session, user, actor=None, settings=settings)
     assert timedelta(hours=5) <= link.expires_at - before <= timedelta(hours=5, seconds=5)
     assert link.url(settings) == f"http://127.0.0.1:8000/account/activeren/{link.token}"
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://signaal.example", "signaal.example", "https://", "https://x.nl/?a=b", ""]
+)
+def test_a_public_url_that_is_no_web_address_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="public_url"):
+        load_settings(env="development", public_url=url)
+
+
+def test_the_public_url_may_carry_a_path() -> None:
+    settings = load_settings(env="development", public_url="https://signaal.example.nl/app/")
+    assert accounts.enrolment_url("abc", settings) == (
+        "https://signaal.example.nl/app/account/activeren/abc"
+    )
 
 
 @pytest.mark.parametrize(

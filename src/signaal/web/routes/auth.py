@@ -412,7 +412,8 @@ def activate(ctx: Public, token: str) -> Response:
         return _activation_form(ctx, user, token, errors=errors, status=422)
     except AuthenticationError:
         return _link_invalid(ctx)
-    if ctx.session_token:  # whatever session this browser had belongs to nobody now
+    # A session of someone else in this browser ends (the user's own ended with the change).
+    if ctx.session_token and ctx.login_session is not None and ctx.login_session.user_id != user.id:
         sessions.revoke_session(ctx.db, ctx.session_token, ip=ctx.ip)
     state = web_state(ctx.request)
     second_factor = accounts.needs_second_factor(user)
