@@ -222,6 +222,16 @@ def test_users_reset_password_prints_a_new_link(cli_url: str) -> None:
     assert "deactivated" in output
 
 
+def test_users_roles_lists_who_may_grant_each_role(cli_url: str) -> None:
+    code, output = run("users", "roles")
+    assert code == 0, output
+    lines = {line.split("\t")[0]: line.split("\t") for line in output.splitlines()}
+    assert lines["role"][4:6] == ["rank", "granted by"]
+    assert lines["platform_administrator"][4:6] == ["100", "platform_administrator"]
+    assert lines["analyst"][3] == "care_coordination, ggd, municipality, police"
+    assert lines["analyst"][5] == "administrator, platform_administrator"
+
+
 def test_audit_verify_ok_then_names_the_tampered_row(cli_url: str) -> None:
     setup_user(cli_url)
     code, output = run("audit", "verify")

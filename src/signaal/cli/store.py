@@ -307,7 +307,7 @@ def users_list() -> None:
 
 @users_app.command("roles")
 def users_roles() -> None:
-    """List the roles, what they may do and which organisations they fit."""
+    """List the roles, what they may do, which organisations they fit, and who may grant them."""
     from signaal.chain.authz import roles
 
     rows: list[list[str]] = []
@@ -323,10 +323,15 @@ def users_roles() -> None:
                 role.label_for("nl"),
                 role.label_for("en"),
                 kinds,
+                str(role.rank),
+                ", ".join(sorted(role.granted_by)),
                 ", ".join(sorted(role.actions)),
             ]
         )
-    _print_table(["role", "label (nl)", "label (en)", "organisations", "actions"], rows)
+    _print_table(
+        ["role", "label (nl)", "label (en)", "organisations", "rank", "granted by", "actions"],
+        rows,
+    )
 
 
 def _set_active(email: str, active: bool) -> None:
