@@ -346,3 +346,27 @@ def test_password_form_with_missing_or_mismatched_values(
     )
     assert mismatch.status_code == 422
     assert "De twee wachtwoorden zijn niet gelijk." in mismatch.text
+
+
+def test_the_administrator_cannot_use_the_link_she_made_from_her_own_session(
+    client, app, state, accounts_by_role, sign_in, csrf_of
+):
+    """The pen test: the administrator made an account and enrolled it herself."""
+    admin = accounts_by_role["administrator"]
+    sign_in(admin)
+    path = _link_path(_create(client, csrf_of, "stroman@ggd.example.test", "analyst").text)
+    page = client.get(path)
+    form = {
+        "csrf_token": csrf_of(page.text),
+        "password": NEW_PASSWORD,
+        "password_repeat": NEW_PASSWORD,
+    }
+    refused = client.post(path, data=form)
+    assert refused.status_code == 403
+    assert "Je hebt deze link voor iemand anders gemaakt" in refused.text
+    assert client.get("/beheer/gebruikers").status_code == 200  # her own session goes on
+    # The link still works for the person it was made for.
+    with TestClient(app, base_url=BASE_URL, follow_redirects=False) as newcomer:
+        page = newcomer.get(path)
+        form["csrf_token"] = csrf_of(page.text)
+        assert newcomer.post(path, data=form).status_code == 303

@@ -741,6 +741,7 @@ def complete_enrolment(
     password: str,
     *,
     ip: str | None = None,
+    opened_by: Actor | None = None,
 ) -> User:
     """Set the user's own password through the link of ``token`` and use the link up.
 
@@ -749,10 +750,17 @@ def complete_enrolment(
     conditional UPDATE (``used_at IS NULL AND expires_at > now``): of two concurrent uses exactly
     one succeeds. The user's sessions end; the caller starts a login that still needs the second
     factor.
+
+    ``opened_by`` is whoever is logged in where the link is opened: the administrator who made
+    the link is refused (PermissionDenied), so that she cannot take the new account over from her
+    own session. (From another browser she is not recognisable; the audit log keeps who made the
+    link and the address it was used from.)
     """
     enrolment = find_enrolment(session, token)
     if enrolment is None:
         raise AuthenticationError(ENROLMENT_FAILED_MESSAGE)
+    if opened_by is not None and opened_by.user_id == enrolment.created_by_user_id:
+        raise PermissionDenied("this link is for the new user, not for whoever made it")
     user = session.get(User, enrolment.user_id)
     assert user is not None
     validate_password(password, is_demo=user.is_demo, email=user.email)

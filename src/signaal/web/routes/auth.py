@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from signaal.chain import accounts, sessions
 from signaal.chain.authz import Action
-from signaal.errors import AuthenticationError, FieldError, TooManyAttempts
+from signaal.errors import AuthenticationError, FieldError, PermissionDenied, TooManyAttempts
 from signaal.store.models import User
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard
@@ -68,6 +68,10 @@ PASSWORD_MESSAGES: dict[str, str] = {
     ),
     "current_password": N_("The current password or the code is not correct."),
 }
+MADE_BY_YOU = N_(
+    "You made this link for someone else: only that person may set the password. Give the link "
+    "to them."
+)
 PASSWORDS_DIFFER = N_("The two passwords are not the same.")
 LINK_INVALID = N_(
     "This link is unknown, has expired or was already used. Ask your administrator for a new link."
@@ -404,7 +408,9 @@ def activate(ctx: Public, token: str) -> Response:
     if not check.ok:
         return _activation_form(ctx, user, token, errors=check.errors, status=422)
     try:
-        user = accounts.complete_enrolment(ctx.db, token, password, ip=ctx.ip)
+        user = accounts.complete_enrolment(ctx.db, token, password, ip=ctx.ip, opened_by=ctx.actor)
+    except PermissionDenied:
+        return _activation_form(ctx, user, token, errors={"_form": MADE_BY_YOU}, status=403)
     except FieldError as exc:
         errors: dict[str, str | Message] = {"password": PASSWORD_MESSAGES["password"]}
         if exc.field != "password":
