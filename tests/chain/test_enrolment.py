@@ -211,6 +211,16 @@ def test_unknown_or_absurd_tokens_find_nothing(
         complete_enrolment(db_session, token, NEW_PASSWORD)
 
 
+def test_the_maker_of_a_link_cannot_use_it_herself(
+    db_session: Session, invited: tuple[User, str], admin: User
+) -> None:
+    _, token = invited
+    with pytest.raises(PermissionDenied):
+        complete_enrolment(db_session, token, NEW_PASSWORD, opened_by=actor_for(admin))
+    assert find_enrolment(db_session, token) is not None
+    complete_enrolment(db_session, token, NEW_PASSWORD, opened_by=None)
+
+
 def test_a_refused_password_keeps_the_link_usable(
     db_session: Session, invited: tuple[User, str]
 ) -> None:
