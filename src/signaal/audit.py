@@ -103,7 +103,9 @@ class LoginFailed(AuditEventBase):
     record_type: ClassVar[str | None] = "user"
     record_id_field: ClassVar[str | None] = "user_id"
     email: str
-    reason: str  # "unknown_user" | "wrong_password" | "inactive" | "demo_outside_development"
+    # "unknown_user" | "wrong_password" | "inactive" | "demo_outside_development" |
+    # "password_not_set" (the account's password was not set by its user: she needs a link)
+    reason: str
     user_id: int | None = None
 
 

@@ -139,6 +139,26 @@ def test_a_new_account_has_no_usable_password_until_the_link_is_used(
     assert actions(db_session)[-2:] == ["account.enrolment_completed", "login.succeeded"]
 
 
+def test_a_password_the_user_did_not_set_herself_does_not_log_in(
+    db_session: Session, ggd: Organisation, settings: Settings
+) -> None:
+    """Accounts from before enrolment links had a temporary password that the administrator saw:
+    it does not log in; a reset link gives the user her own."""
+    legacy = new_user(db_session, ggd, "viewer", "oud@ggd.example")
+    legacy.password_changed_at = None
+    db_session.commit()
+    assert cannot_log_in(db_session, legacy.email, PASSWORD, settings)
+    failed = db_session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert failed is not None
+    assert '"reason":"password_not_set"' in failed.details
+    link = issue_enrolment_link(db_session, legacy, purpose="reset", actor=None)
+    complete_enrolment(db_session, link.token, NEW_PASSWORD)
+    db_session.commit()
+    assert authenticate(
+        db_session, email=legacy.email, password=NEW_PASSWORD, ip="10.0.0.9", settings=settings
+    )
+
+
 def test_the_link_works_once_and_only_its_hash_is_stored(
     db_session: Session, invited: tuple[User, str]
 ) -> None:

@@ -488,6 +488,10 @@ def authenticate(
         ) from None
     if not user.is_active:
         raise _fail_login(session, email=canonical, ip=ip, reason="inactive", user=user)
+    if user.password_changed_at is None and not user.is_demo:
+        # A password the user did not set herself (a temporary one from before enrolment links,
+        # which an administrator saw) is not hers: she needs a link (signaal users reset-password).
+        raise _fail_login(session, email=canonical, ip=ip, reason="password_not_set", user=user)
     if user.is_demo and settings.env is not Environment.DEVELOPMENT:
         raise _fail_login(
             session, email=canonical, ip=ip, reason="demo_outside_development", user=user
