@@ -739,6 +739,20 @@ def find_enrolment(session: Session, token: str) -> UserEnrolment | None:
     return enrolment
 
 
+def awaiting_activation(session: Session, user_ids: list[int]) -> set[int]:
+    """Which of ``user_ids`` have a link that is neither used nor expired."""
+    if not user_ids:
+        return set()
+    rows = session.scalars(
+        select(UserEnrolment.user_id).where(
+            UserEnrolment.user_id.in_(user_ids),
+            UserEnrolment.used_at.is_(None),
+            UserEnrolment.expires_at > _now(),
+        )
+    )
+    return set(rows)
+
+
 def complete_enrolment(
     session: Session,
     token: str,

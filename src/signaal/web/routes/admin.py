@@ -12,7 +12,6 @@ shown once to the administrator to hand over out of band, with which the user se
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -25,7 +24,7 @@ from signaal import audit
 from signaal.chain import accounts
 from signaal.chain.authz import Action, Resource, may_assign_role, may_manage_user, roles
 from signaal.errors import ConflictError, FieldError, InputError, NotFoundError, PermissionDenied
-from signaal.store.models import AuditEvent, User, UserEnrolment
+from signaal.store.models import AuditEvent, User
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard
 from signaal.web.forms import FormCheck
@@ -116,20 +115,6 @@ def _visible_users(ctx: RequestContext) -> list[User]:
     ]
 
 
-def _awaiting_activation(ctx: RequestContext, users: list[User]) -> set[int]:
-    """Users with a link that is not used yet (and has not expired)."""
-    if not users:
-        return set()
-    rows = ctx.db.scalars(
-        select(UserEnrolment.user_id).where(
-            UserEnrolment.user_id.in_([user.id for user in users]),
-            UserEnrolment.used_at.is_(None),
-            UserEnrolment.expires_at > datetime.now(UTC),
-        )
-    )
-    return set(rows)
-
-
 def _users_page(
     ctx: RequestContext,
     *,
@@ -149,7 +134,7 @@ def _users_page(
         {
             "users": users,
             "manageable": {user.id for user in users if may_manage_user(ctx.actor, user)},
-            "awaiting": _awaiting_activation(ctx, users),
+            "awaiting": accounts.awaiting_activation(ctx.db, [user.id for user in users]),
             "role_labels": role_labels,
             "role_options": _role_options(ctx),
             "errors": errors or {},
