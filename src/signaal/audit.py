@@ -103,7 +103,9 @@ class LoginFailed(AuditEventBase):
     record_type: ClassVar[str | None] = "user"
     record_id_field: ClassVar[str | None] = "user_id"
     email: str
-    reason: str  # "unknown_user" | "wrong_password" | "inactive" | "demo_outside_development"
+    # "unknown_user" | "wrong_password" | "inactive" | "demo_outside_development" |
+    # "password_not_set" (the account's password was not set by its user: she needs a link)
+    reason: str
     user_id: int | None = None
 
 
@@ -182,6 +184,43 @@ class UserChanged(AuditEventBase):
     record_id_field: ClassVar[str | None] = "user_id"
     user_id: int
     changes: dict[str, list[object]] = field(default_factory=dict)  # field -> [old, new]
+
+
+@dataclass(frozen=True)
+class EnrolmentIssued(AuditEventBase):
+    """A one-time link for a user to set her own password (and second factor) was made.
+    ``link_purpose`` is "enrol" (a new account) or "reset" (the old password stops working).
+    The link's token is never recorded."""
+
+    action: ClassVar[str] = "account.enrolment_issued"
+    record_type: ClassVar[str | None] = "user"
+    record_id_field: ClassVar[str | None] = "user_id"
+    user_id: int
+    link_purpose: str
+    expires_at: str  # ISO time
+
+
+@dataclass(frozen=True)
+class EnrolmentCompleted(AuditEventBase):
+    """A user set her own password through a one-time link (which is now used)."""
+
+    action: ClassVar[str] = "account.enrolment_completed"
+    record_type: ClassVar[str | None] = "user"
+    record_id_field: ClassVar[str | None] = "user_id"
+    user_id: int
+    link_purpose: str
+
+
+@dataclass(frozen=True)
+class PasswordChanged(AuditEventBase):
+    """A user changed her own password (with the old one and the second factor); her other
+    sessions ended."""
+
+    action: ClassVar[str] = "account.password_changed"
+    record_type: ClassVar[str | None] = "user"
+    record_id_field: ClassVar[str | None] = "user_id"
+    user_id: int
+    sessions_ended: int = 0
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from signaal.errors import ConfigurationError
@@ -90,6 +91,20 @@ class Settings(BaseSettings):
         default=900, ge=1, description="Window over which failed logins are counted."
     )
 
+    enrolment_link_hours: int = Field(
+        default=72,
+        ge=1,
+        le=30 * 24,
+        description="Hours that a one-time link to set up an account (or to set a new password "
+        "after a reset) stays valid. The link works once; a new link replaces older ones.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address where users reach the web app (scheme, host and optional "
+        "port/path, e.g. https://signaal.example.nl); used to write enrolment links that "
+        "`signaal users create` prints.",
+    )
+
     analysis_retention_days: int = Field(
         default=90,
         ge=1,
@@ -114,6 +129,16 @@ class Settings(BaseSettings):
                         f"32 characters when SIGNAAL_ENV={self.env.value}"
                     )
         return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_an_address(cls, value: str) -> str:
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"{value!r} is not an http(s) address like https://signaal.example.nl")
+        if parsed.query or parsed.fragment or parsed.username or parsed.password:
+            raise ValueError(f"{value!r}: give only scheme, host, port and path")
+        return value.strip().rstrip("/")
 
     @property
     def effective_database_url(self) -> str:

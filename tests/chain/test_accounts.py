@@ -512,24 +512,6 @@ def test_enrolment_does_not_silently_replace_an_enabled_factor(
     assert not officer.totp_enabled
 
 
-def test_change_password(db_session: Session, officer: User, settings: Settings) -> None:
-    with pytest.raises(FieldError) as raised:
-        accounts.change_password(db_session, officer, current="wrong", new="another long password")
-    assert raised.value.field == "current_password"
-    with pytest.raises(FieldError) as short:
-        accounts.change_password(db_session, officer, current=PASSWORD, new="short")
-    assert short.value.field == "password"
-    accounts.change_password(db_session, officer, current=PASSWORD, new="another long password")
-    db_session.commit()
-    assert authenticate(
-        db_session,
-        email=officer.email,
-        password="another long password",
-        ip="1.1.1.1",
-        settings=settings,
-    )
-
-
 def test_set_role_checks_fit_rights_and_audits(
     db_session: Session, officer: User, police: Organisation
 ) -> None:

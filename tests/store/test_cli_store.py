@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from signaal.cli import app
+from signaal.errors import AuthenticationError
 from signaal.settings import get_settings
 from signaal.store.db import current_revision, head_revision, make_engine
 
@@ -90,10 +92,13 @@ def test_users_create_with_options_and_stdin(cli_url: str) -> None:
 
 def test_users_create_with_prompts(cli_url: str) -> None:
     run("organisations", "create", "--name", "GGD Test", "--kind", "ggd")
-    answers = "\n".join(["zorg@ggd.example", "GGD Test", "care_coordinator", PASSWORD, PASSWORD])
+    answers = "\n".join(["zorg@ggd.example", "GGD Test", "care_coordinator"])
     code, output = run("users", "create", input=answers + "\n")
     assert code == 0, output
     assert "created user" in output
+    # No password is asked or printed: the user sets her own through the one-time link.
+    assert "Password" not in output
+    assert "http://127.0.0.1:8000/account/activeren/" in output
 
 
 @pytest.mark.parametrize(
@@ -154,6 +159,77 @@ def test_deactivate_activate_and_reset(cli_url: str) -> None:
     code, output = run("users", "deactivate", "ghost@politie.example")
     assert code == 2
     assert "no user" in output
+
+
+def _link_token(output: str) -> str:
+    match = re.search(r"http://127\.0\.0\.1:8000/account/activeren/([A-Za-z0-9_-]+)", output)
+    assert match is not None, output
+    return match.group(1)
+
+
+def test_users_create_prints_a_link_that_sets_the_own_password_once(cli_url: str) -> None:
+    from signaal.chain.accounts import complete_enrolment
+    from signaal.store.db import session_factory, transaction
+
+    run("organisations", "create", "--name", "GGD Test", "--kind", "ggd")
+    code, output = run(
+        "users", "create", "--email", "zorg@ggd.example", "--organisation", "GGD Test",
+        "--role", "care_coordinator",
+    )  # fmt: skip
+    assert code == 0, output
+    token = _link_token(output)
+    assert "password" not in output.lower().split("one-time link")[0]
+    engine = make_engine(cli_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            complete_enrolment(session, token, PASSWORD)
+        with pytest.raises(AuthenticationError), transaction(session_factory(engine)) as session:
+            complete_enrolment(session, token, "another long password")
+    finally:
+        engine.dispose()
+
+
+def test_users_reset_password_prints_a_new_link(cli_url: str) -> None:
+    from signaal.chain.accounts import authenticate, find_enrolment
+    from signaal.store.db import session_factory, transaction
+
+    setup_user(cli_url)
+    code, output = run("users", "reset-password", "AGENT@politie.example")
+    assert code == 0, output
+    first = _link_token(output)
+    second = _link_token(run("users", "reset-password", "agent@politie.example")[1])
+    engine = make_engine(cli_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            assert find_enrolment(session, first) is None  # replaced by the second
+            assert find_enrolment(session, second) is not None
+            with pytest.raises(AuthenticationError):
+                authenticate(
+                    session,
+                    email="agent@politie.example",
+                    password=PASSWORD,
+                    ip="1.1.1.1",
+                    settings=get_settings(),
+                )
+    finally:
+        engine.dispose()
+    code, output = run("users", "reset-password", "ghost@politie.example")
+    assert code == 2
+    assert "no user" in output
+    run("users", "deactivate", "agent@politie.example")
+    code, output = run("users", "reset-password", "agent@politie.example")
+    assert code == 1
+    assert "deactivated" in output
+
+
+def test_users_roles_lists_who_may_grant_each_role(cli_url: str) -> None:
+    code, output = run("users", "roles")
+    assert code == 0, output
+    lines = {line.split("\t")[0]: line.split("\t") for line in output.splitlines()}
+    assert lines["role"][4:6] == ["rank", "granted by"]
+    assert lines["platform_administrator"][4:6] == ["100", "platform_administrator"]
+    assert lines["analyst"][3] == "care_coordination, ggd, municipality, police"
+    assert lines["analyst"][5] == "administrator, platform_administrator"
 
 
 def test_audit_verify_ok_then_names_the_tampered_row(cli_url: str) -> None:

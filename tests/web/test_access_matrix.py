@@ -82,6 +82,12 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         "/account/tweede-factor",
         logged_in(303, anonymous=303, pending=303),
     ),
+    # A token that was never issued: the same answer for everyone, logged in or not.
+    ("GET", "/account/activeren/{token}"): ("/account/activeren/" + "x" * 43, same(404)),
+    ("POST", "/account/activeren/{token}"): ("/account/activeren/" + "x" * 43, same(404)),
+    # Every role changes its own password; the empty form is refused with field errors.
+    ("GET", "/account/wachtwoord"): ("/account/wachtwoord", protected(set(ROLES), 200)),
+    ("POST", "/account/wachtwoord"): ("/account/wachtwoord", protected(set(ROLES), 422)),
     ("POST", "/logout"): ("/logout", same(303)),
     ("POST", "/taal"): ("/taal", same(303)),
     ("GET", "/dashboard"): ("/dashboard", protected(set(ROLES), 200)),
@@ -101,6 +107,15 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     # the empty form is refused (422) before anything changes.
     ("POST", "/beheer/gebruikers/{user_id}/status"): (
         "/beheer/gebruikers/{viewer_id}/status",
+        protected(ADMINS, 422),
+    ),
+    # The viewer of the GGD again; without a chosen role or confirmation nothing changes.
+    ("POST", "/beheer/gebruikers/{user_id}/rol"): (
+        "/beheer/gebruikers/{viewer_id}/rol",
+        protected(ADMINS, 422),
+    ),
+    ("POST", "/beheer/gebruikers/{user_id}/activeringslink"): (
+        "/beheer/gebruikers/{viewer_id}/activeringslink",
         protected(ADMINS, 422),
     ),
     ("GET", "/beheer/audit"): ("/beheer/audit", protected(AUDITORS, 200)),

@@ -9,9 +9,18 @@ way); a code is accepted once (the last used step is kept). Failed passwords and
 per account and per address; over ``login_rate_limit`` failures within
 ``login_rate_window_seconds`` the attempt is refused with :class:`TooManyAttempts`.
 
+New accounts get no password from anyone: they are created with an unusable one (the argon2
+hash of a random secret nobody keeps, so a login attempt costs the same as for any account) and a
+one-time enrolment link (:func:`issue_enrolment_link`), of which only the SHA-256 of the token is
+stored. The user opens it, sets her own password (:func:`complete_enrolment`, consumed with a
+conditional UPDATE so that the link works once under any concurrency) and then sets up TOTP. An
+administrator's reset issues a new link and makes the old password and older links worthless.
+:func:`change_password` needs the current password and the second factor.
+
 Audit: these functions record their own audit events (login.succeeded, login.failed,
 login.rate_limited, login.second_factor_passed/failed, account.second_factor_enrolled,
-organisation.created, user.created, user.changed). On a *failed* login or code they commit the
+organisation.created, user.created, user.changed, account.enrolment_issued,
+account.enrolment_completed, account.password_changed). On a *failed* login or code they commit the
 session themselves, so that the failure counts and its audit event survive the caller's
 rollback; on success the caller commits.
 """
@@ -19,8 +28,10 @@ rollback; on success the caller commits.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,12 +42,22 @@ import qrcode
 import qrcode.image.svg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signaal import audit
-from signaal.chain.authz import Action, Actor, Resource, actor_for, allowed, may_assign_role, roles
+from signaal.chain.authz import (
+    Action,
+    Actor,
+    Resource,
+    actor_for,
+    allowed,
+    may_assign_role,
+    may_manage_user,
+    roles,
+)
+from signaal.chain.sessions import revoke_all_sessions
 from signaal.errors import (
     AuthenticationError,
     ConflictError,
@@ -45,7 +66,13 @@ from signaal.errors import (
     TooManyAttempts,
 )
 from signaal.settings import Environment, Settings, get_settings
-from signaal.store.models import LoginAttempt, Organisation, OrganisationKind, User
+from signaal.store.models import (
+    LoginAttempt,
+    Organisation,
+    OrganisationKind,
+    User,
+    UserEnrolment,
+)
 
 TOTP_ISSUER = "Signaal"
 TOTP_INTERVAL = 30
@@ -124,6 +151,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def unusable_password() -> str:
+    """A real argon2 hash of a random secret that is thrown away: no password matches it, and
+    checking one against it costs as much as against any account's (no timing difference)."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
 # ----------------------------------------------------------------------------------------------
 # Organisations and users
 
@@ -176,10 +209,10 @@ def create_user(
     session: Session,
     *,
     email: str,
-    password: str,
     display_name: str,
     organisation: Organisation,
     role: str,
+    password: str | None = None,
     is_demo: bool = False,
     locale: str | None = None,
     actor: Actor | None = None,
@@ -187,8 +220,12 @@ def create_user(
 ) -> User:
     """Create a user; every bad value raises FieldError naming the field.
 
+    Without ``password`` the account has no usable password until the user sets her own through
+    an enrolment link (:func:`issue_enrolment_link`). A ``password`` is for the command line's
+    ``--password-stdin`` (automation) and the demo seed.
+
     ``actor`` None is the system (command line, demo seed); otherwise the actor must be allowed
-    to manage users of ``organisation`` and to give ``role``.
+    to manage users of ``organisation`` and to give ``role`` there (:func:`may_assign_role`).
     """
     canonical = validate_email(email)
     display_name = _validate_name("display_name", display_name)
@@ -200,13 +237,14 @@ def create_user(
             "role",
             f"role {role!r} does not fit an organisation of kind {organisation.kind.value!r}",
         )
-    validate_password(password, is_demo=is_demo, email=canonical)
+    if password is not None:
+        validate_password(password, is_demo=is_demo, email=canonical)
     if actor is not None:
         target = Resource("organisation", str(organisation.id), organisation_id=organisation.id)
         if not allowed(actor, Action.MANAGE_USERS, target):
             raise PermissionDenied("you may not manage users of this organisation")
-        if not may_assign_role(actor, role):
-            raise PermissionDenied(f"you may not give the role {role!r}")
+        if not may_assign_role(actor, role, organisation.kind):
+            raise PermissionDenied(f"you may not give the role {role!r} in this organisation")
     if session.scalar(select(User.id).where(User.email == canonical)) is not None:
         raise ConflictError(f"a user with e-mail address {canonical!r} already exists")
     user = User(
@@ -215,7 +253,8 @@ def create_user(
         organisation=organisation,
         organisation_id=organisation.id,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else unusable_password(),
+        password_changed_at=_now() if password is not None else None,
         is_demo=is_demo,
         locale=locale,
     )
@@ -251,10 +290,19 @@ def list_users(session: Session, *, organisation_id: int | None = None) -> list[
     return list(session.scalars(statement))
 
 
+def _refuse_unless_manageable(actor: Actor, user: User) -> None:
+    if user.id == actor.user_id:
+        raise PermissionDenied("you cannot change your own account this way")
+    if not may_manage_user(actor, user):
+        raise PermissionDenied("you may not manage this user")
+
+
 def set_role(
     session: Session, user: User, role: str, *, actor: Actor | None, ip: str | None = None
 ) -> None:
-    """Give ``user`` another role (FieldError when unknown or unfit; audited)."""
+    """Give ``user`` another role (FieldError when unknown or unfit; audited). An actor never
+    changes her own role, nor the role of someone she could not have made (see
+    :func:`signaal.chain.authz.may_manage_user`)."""
     definition = roles().get(role)
     if definition is None:
         raise FieldError("role", f"{role!r} is not a role; choose one of {', '.join(roles())}")
@@ -264,8 +312,8 @@ def set_role(
             f"role {role!r} does not fit an organisation of kind {user.organisation.kind.value!r}",
         )
     if actor is not None:
-        target = Resource("user", str(user.id), organisation_id=user.organisation_id)
-        if not allowed(actor, Action.MANAGE_USERS, target) or not may_assign_role(actor, role):
+        _refuse_unless_manageable(actor, user)
+        if not may_assign_role(actor, role, user.organisation.kind):
             raise PermissionDenied(f"you may not give the role {role!r} to this user")
     if user.role == role:
         return
@@ -290,35 +338,18 @@ def set_locale(session: Session, user: User, locale: str | None) -> None:
     session.flush()
 
 
-def change_password(
-    session: Session, user: User, *, current: str, new: str, ip: str | None = None
-) -> None:
-    """The user changes their own password; the current one must be given."""
-    try:
-        _hasher.verify(user.password_hash, current)
-    except (VerificationError, InvalidHashError) as exc:
-        raise FieldError("current_password", "is wrong") from exc
-    validate_password(new, is_demo=user.is_demo, email=user.email)
-    user.password_hash = hash_password(new)
-    audit.record(
-        session,
-        audit.UserChanged(user_id=user.id, changes={"password": ["(old)", "(new)"]}),
-        actor=actor_for(user),
-        ip=ip,
-    )
-
-
 def set_user_active(
     session: Session, user: User, active: bool, *, actor: Actor | None, ip: str | None = None
 ) -> None:
-    """Activate or deactivate a user (deactivated users cannot log in; their sessions end)."""
+    """Activate or deactivate a user (deactivated users cannot log in; their sessions end).
+    Nobody deactivates herself or an account she may not manage."""
     if actor is not None:
-        target = Resource("user", str(user.id), organisation_id=user.organisation_id)
-        if not allowed(actor, Action.MANAGE_USERS, target):
-            raise PermissionDenied("you may not manage this user")
+        _refuse_unless_manageable(actor, user)
     if user.is_active == active:
         return
     user.is_active = active
+    if not active:
+        revoke_all_sessions(session, user)
     audit.record(
         session,
         audit.UserChanged(user_id=user.id, changes={"is_active": [not active, active]}),
@@ -330,15 +361,15 @@ def set_user_active(
 def reset_second_factor(
     session: Session, user: User, *, actor: Actor | None, ip: str | None = None
 ) -> None:
-    """Remove the user's TOTP secret (e.g. a lost phone); they enrol again at the next login."""
+    """Remove the user's TOTP secret (e.g. a lost phone); they enrol again at the next login.
+    Their sessions end."""
     if actor is not None:
-        target = Resource("user", str(user.id), organisation_id=user.organisation_id)
-        if not allowed(actor, Action.MANAGE_USERS, target):
-            raise PermissionDenied("you may not manage this user")
+        _refuse_unless_manageable(actor, user)
     was_enabled = user.totp_enabled
     user.totp_secret = None
     user.totp_enabled = False
     user.totp_last_step = None
+    revoke_all_sessions(session, user)
     audit.record(
         session,
         audit.UserChanged(user_id=user.id, changes={"totp_enabled": [was_enabled, False]}),
@@ -457,6 +488,10 @@ def authenticate(
         ) from None
     if not user.is_active:
         raise _fail_login(session, email=canonical, ip=ip, reason="inactive", user=user)
+    if user.password_changed_at is None and not user.is_demo:
+        # A password the user did not set herself (a temporary one from before enrolment links,
+        # which an administrator saw) is not hers: she needs a link (signaal users reset-password).
+        raise _fail_login(session, email=canonical, ip=ip, reason="password_not_set", user=user)
     if user.is_demo and settings.env is not Environment.DEVELOPMENT:
         raise _fail_login(
             session, email=canonical, ip=ip, reason="demo_outside_development", user=user
@@ -599,6 +634,226 @@ def verify_totp(
         return False
     audit.record(session, audit.SecondFactorPassed(user_id=user.id), actor=actor_for(user), ip=ip)
     return True
+
+
+# ----------------------------------------------------------------------------------------------
+# Enrolment links and password changes
+
+ENROLMENT_PATH = "/account/activeren/"
+ENROLMENT_PURPOSES = ("enrol", "reset")
+ENROLMENT_TOKEN_BYTES = 32
+_ENROLMENT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+ENROLMENT_FAILED_MESSAGE = "This link is unknown, has expired or was already used."
+
+
+@dataclass(frozen=True)
+class EnrolmentLink:
+    """A one-time link as handed to the user (out of band); ``token`` exists only here."""
+
+    user_id: int
+    purpose: str
+    token: str
+    expires_at: datetime
+
+    def url(self, settings: Settings | None = None) -> str:
+        return enrolment_url(self.token, settings)
+
+
+def enrolment_url(token: str, settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    return f"{settings.public_url.rstrip('/')}{ENROLMENT_PATH}{token}"
+
+
+def _enrolment_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_enrolment_link(
+    session: Session,
+    user: User,
+    *,
+    purpose: str = "enrol",
+    actor: Actor | None,
+    ip: str | None = None,
+    settings: Settings | None = None,
+) -> EnrolmentLink:
+    """A new one-time link for ``user`` to set her own password; older links stop working.
+
+    ``purpose`` "enrol" is for a new account; "reset" also makes the current password worthless
+    and ends the user's sessions (the second factor stays: a reset link alone does not log in).
+    ``actor`` None is the system (command line); otherwise she must be allowed to manage the
+    user, which is never herself (she changes her own password with :func:`change_password`).
+    """
+    settings = settings or get_settings()
+    if purpose not in ENROLMENT_PURPOSES:
+        raise FieldError("purpose", f"{purpose!r} is not one of {', '.join(ENROLMENT_PURPOSES)}")
+    if actor is not None:
+        _refuse_unless_manageable(actor, user)
+    if not user.is_active:
+        raise ConflictError(f"user {user.email!r} is deactivated: activate the account first")
+    session.execute(
+        delete(UserEnrolment).where(
+            UserEnrolment.user_id == user.id, UserEnrolment.used_at.is_(None)
+        )
+    )
+    if purpose == "reset":
+        user.password_hash = unusable_password()
+        user.password_changed_at = None
+        revoke_all_sessions(session, user)
+    token = secrets.token_urlsafe(ENROLMENT_TOKEN_BYTES)
+    now = _now()
+    expires_at = now + timedelta(hours=settings.enrolment_link_hours)
+    session.add(
+        UserEnrolment(
+            token_hash=_enrolment_hash(token),
+            user_id=user.id,
+            purpose=purpose,
+            created_at=now,
+            expires_at=expires_at,
+            created_by_user_id=actor.user_id if actor is not None else None,
+        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        audit.EnrolmentIssued(
+            user_id=user.id, link_purpose=purpose, expires_at=expires_at.isoformat()
+        ),
+        actor=actor,
+        ip=ip,
+    )
+    return EnrolmentLink(user.id, purpose, token, expires_at)
+
+
+def find_enrolment(session: Session, token: str) -> UserEnrolment | None:
+    """The unused, unexpired link of ``token`` of an active user, or None (also for tokens that
+    cannot be ours: those are not even looked up)."""
+    if not isinstance(token, str) or not _ENROLMENT_TOKEN.match(token):
+        return None
+    enrolment = session.get(UserEnrolment, _enrolment_hash(token))
+    if enrolment is None or enrolment.used_at is not None or enrolment.expires_at <= _now():
+        return None
+    user = session.get(User, enrolment.user_id)
+    if user is None or not user.is_active:
+        return None
+    return enrolment
+
+
+def awaiting_activation(session: Session, user_ids: list[int]) -> set[int]:
+    """Which of ``user_ids`` have a link that is neither used nor expired."""
+    if not user_ids:
+        return set()
+    rows = session.scalars(
+        select(UserEnrolment.user_id).where(
+            UserEnrolment.user_id.in_(user_ids),
+            UserEnrolment.used_at.is_(None),
+            UserEnrolment.expires_at > _now(),
+        )
+    )
+    return set(rows)
+
+
+def complete_enrolment(
+    session: Session,
+    token: str,
+    password: str,
+    *,
+    ip: str | None = None,
+    opened_by: Actor | None = None,
+) -> User:
+    """Set the user's own password through the link of ``token`` and use the link up.
+
+    FieldError("password") for a password the rules refuse (the link stays usable);
+    AuthenticationError when the link is unknown, expired or used. The link is consumed with a
+    conditional UPDATE (``used_at IS NULL AND expires_at > now``): of two concurrent uses exactly
+    one succeeds. The user's sessions end; the caller starts a login that still needs the second
+    factor.
+
+    ``opened_by`` is whoever is logged in where the link is opened: the administrator who made
+    the link is refused (PermissionDenied), so that she cannot take the new account over from her
+    own session. (From another browser she is not recognisable; the audit log keeps who made the
+    link and the address it was used from.)
+    """
+    enrolment = find_enrolment(session, token)
+    if enrolment is None:
+        raise AuthenticationError(ENROLMENT_FAILED_MESSAGE)
+    if opened_by is not None and opened_by.user_id == enrolment.created_by_user_id:
+        raise PermissionDenied("this link is for the new user, not for whoever made it")
+    user = session.get(User, enrolment.user_id)
+    assert user is not None
+    validate_password(password, is_demo=user.is_demo, email=user.email)
+    now = _now()
+    consumed = session.execute(
+        update(UserEnrolment)
+        .where(
+            UserEnrolment.token_hash == enrolment.token_hash,
+            UserEnrolment.used_at.is_(None),
+            UserEnrolment.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(consumed, "rowcount", 0) or 0) != 1:
+        raise AuthenticationError(ENROLMENT_FAILED_MESSAGE)
+    purpose = enrolment.purpose
+    session.expire(enrolment)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = now
+    revoke_all_sessions(session, user)
+    audit.record(
+        session,
+        audit.EnrolmentCompleted(user_id=user.id, link_purpose=purpose),
+        actor=actor_for(user),
+        ip=ip,
+    )
+    return user
+
+
+def change_password(
+    session: Session,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    code: str = "",
+    ip: str | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """The user changes her own password with the current one and, for accounts with a second
+    factor, a current TOTP code. Returns how many sessions of hers ended (all of them: the
+    caller starts a new one for the browser that made the change).
+
+    FieldError("new_password") for a new password the rules refuse; AuthenticationError (or
+    TooManyAttempts) for a wrong current password or code, counted like failed logins.
+    """
+    settings = settings or get_settings()
+    try:
+        validate_password(new, is_demo=user.is_demo, email=user.email)
+    except FieldError as exc:
+        raise FieldError("new_password", exc.reason) from exc
+    if len(current) > MAX_PASSWORD_LENGTH:
+        raise FieldError("current_password", f"longer than {MAX_PASSWORD_LENGTH} characters")
+    if hmac.compare_digest(current.encode("utf-8"), new.encode("utf-8")):
+        raise FieldError("new_password", "must differ from the current password")
+    _check_rate_limit(session, email=user.email, ip=ip, factor="password", settings=settings)
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise _fail_login(
+            session, email=user.email, ip=ip, reason="wrong_password", user=user
+        ) from None
+    if needs_second_factor(user) and not verify_totp(session, user, code, ip=ip, settings=settings):
+        raise AuthenticationError(CODE_FAILED_MESSAGE)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = _now()
+    ended = revoke_all_sessions(session, user)
+    audit.record(
+        session,
+        audit.PasswordChanged(user_id=user.id, sessions_ended=ended),
+        actor=actor_for(user),
+        ip=ip,
+    )
+    return ended
 
 
 # ----------------------------------------------------------------------------------------------

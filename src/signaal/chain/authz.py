@@ -13,6 +13,11 @@ The rules, in order (deny by default):
 5. Administration actions (``users.manage``, ``audit.view``) on a resource of another
    organisation are refused unless the role has platform scope.
 6. ``account.manage_own`` applies only to the actor's own user record.
+
+Granting roles is data too: each role has a ``rank`` and the roles that may grant it
+(``granted_by``). :func:`may_assign_role` and :func:`may_manage_user` decide, on top of
+``allowed()``, who may give which role and change which account: only a role the data lets the
+actor grant, of a rank not above her own, fitting the organisation's kind, and never to herself.
 """
 
 from __future__ import annotations
@@ -71,6 +76,8 @@ class RoleDefinition:
     organisation_kinds: frozenset[OrganisationKind] | None  # None: fits every kind
     scope: Scope
     actions: frozenset[Action]
+    rank: int = 0  # a role is never granted by a role of lower rank
+    granted_by: frozenset[str] = frozenset()  # the roles that may give this one
 
     def label_for(self, locale: str) -> str:
         return self.label.get(locale) or self.label["en"]
@@ -125,6 +132,14 @@ def _parse_role(name: str, raw: Mapping[str, object]) -> RoleDefinition:
     scope = raw.get("scope")
     if scope not in ("organisation", "platform"):
         raise ConfigurationError(f"roles.json: role {name!r}: scope must be organisation|platform")
+    rank = raw.get("rank")
+    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 0:
+        raise ConfigurationError(f"roles.json: role {name!r}: rank must be a whole number >= 0")
+    granted_by = raw.get("granted_by")
+    if not isinstance(granted_by, list) or not all(isinstance(g, str) for g in granted_by):
+        raise ConfigurationError(
+            f"roles.json: role {name!r}: granted_by must be a list of role names"
+        )
     return RoleDefinition(
         name=name,
         label=text_map("label"),
@@ -132,7 +147,49 @@ def _parse_role(name: str, raw: Mapping[str, object]) -> RoleDefinition:
         organisation_kinds=kinds,
         scope=scope,
         actions=actions,
+        rank=rank,
+        granted_by=frozenset(granted_by),
     )
+
+
+def _check_grants(definitions: Mapping[str, RoleDefinition]) -> None:
+    """Every granting role exists, manages users and is not of lower rank than what it grants,
+    so that the data cannot contradict the rule "never above her own role"."""
+    for name, definition in definitions.items():
+        for granter in sorted(definition.granted_by):
+            other = definitions.get(granter)
+            if other is None:
+                raise ConfigurationError(
+                    f"roles.json: role {name!r}: granted_by names unknown role {granter!r}"
+                )
+            if Action.MANAGE_USERS not in other.actions:
+                raise ConfigurationError(
+                    f"roles.json: role {name!r}: granted_by role {granter!r} lacks "
+                    f"{Action.MANAGE_USERS.value}"
+                )
+            if other.rank < definition.rank:
+                raise ConfigurationError(
+                    f"roles.json: role {name!r} (rank {definition.rank}) cannot be granted by "
+                    f"{granter!r} of lower rank {other.rank}"
+                )
+            if definition.scope == "platform" and other.scope != "platform":
+                raise ConfigurationError(
+                    f"roles.json: role {name!r} has platform scope: {granter!r} cannot grant it"
+                )
+
+
+def parse_roles(data: Mapping[str, object]) -> Mapping[str, RoleDefinition]:
+    """The roles of a roles.json document, checked (ConfigurationError naming role and field)."""
+    raw_roles = data.get("roles")
+    if not isinstance(raw_roles, dict) or not raw_roles:
+        raise ConfigurationError("roles.json: needs an object 'roles'")
+    parsed: dict[str, RoleDefinition] = {}
+    for name, raw in raw_roles.items():
+        if not isinstance(raw, dict):
+            raise ConfigurationError(f"roles.json: role {name!r} must be an object")
+        parsed[name] = _parse_role(name, raw)
+    _check_grants(parsed)
+    return MappingProxyType(parsed)
 
 
 @lru_cache(maxsize=1)
@@ -140,7 +197,9 @@ def roles() -> Mapping[str, RoleDefinition]:
     """Every role by name, in the order of roles.json."""
     text = (resources.files("signaal.chain") / "roles.json").read_text(encoding="utf-8")
     data = json.loads(text)
-    return MappingProxyType({name: _parse_role(name, raw) for name, raw in data["roles"].items()})
+    if not isinstance(data, dict):
+        raise ConfigurationError("roles.json: must hold a JSON object")
+    return parse_roles(data)
 
 
 def actor_for(user: User) -> Actor:
@@ -180,14 +239,41 @@ def allowed(actor: Actor | None, action: Action, resource: Resource | None = Non
     )
 
 
-def may_assign_role(actor: Actor | None, role_name: str) -> bool:
-    """Whether ``actor`` may give ``role_name`` to a user: never a role of wider scope than the
-    actor's own (an organisation administrator cannot create a platform administrator)."""
+def _may_grant(actor: Actor, role_name: str) -> bool:
+    """The grant rule without the organisation: the data lets the actor's role give
+    ``role_name`` and it is not above the actor's own rank."""
+    own = roles().get(actor.role)
+    target = roles().get(role_name)
+    if own is None or target is None:
+        return False
+    return own.name in target.granted_by and target.rank <= own.rank
+
+
+def may_assign_role(
+    actor: Actor | None, role_name: str, organisation_kind: OrganisationKind | None = None
+) -> bool:
+    """Whether ``actor`` may give ``role_name`` to a user (of an organisation of
+    ``organisation_kind``, when given): the role is one the data lets the actor's role grant
+    (``granted_by``), of a rank not above the actor's own (an organisation administrator cannot
+    create a platform administrator), and it fits the organisation's kind (a housing corporation
+    has no analysts, so its administrator cannot create one)."""
     if not allowed(actor, Action.MANAGE_USERS):
         return False
     assert actor is not None
-    target = roles().get(role_name)
-    own = roles()[actor.role]
-    if target is None:
+    if not _may_grant(actor, role_name):
         return False
-    return not (target.scope == "platform" and own.scope != "platform")
+    return organisation_kind is None or roles()[role_name].fits(organisation_kind)
+
+
+def may_manage_user(actor: Actor | None, user: User) -> bool:
+    """Whether ``actor`` may change ``user`` (role, activity, links, second factor): ``allowed()``
+    lets her manage users of that organisation, the user is not herself, and the user's current
+    role is one she could grant (an organisation administrator never touches a platform
+    administrator). The role need not fit the organisation's kind: an account that should not
+    exist there can still be deactivated."""
+    if actor is None or user.id == actor.user_id:
+        return False
+    resource = Resource("user", str(user.id), organisation_id=user.organisation_id)
+    if not allowed(actor, Action.MANAGE_USERS, resource):
+        return False
+    return _may_grant(actor, user.role)

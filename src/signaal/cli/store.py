@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signaal.errors import InputError, SignaalError
+
+if TYPE_CHECKING:
+    from signaal.chain.accounts import EnrolmentLink
 
 db_app = typer.Typer(help="Create, migrate, check and clean the app store.", no_args_is_help=True)
 organisations_app = typer.Typer(help="Partner organisations.", no_args_is_help=True)
@@ -194,14 +197,24 @@ def organisations_list() -> None:
 # signaal users
 
 
-def _read_password(password_stdin: bool) -> str:
-    if password_stdin:
-        line = sys.stdin.readline()
-        if not line:
-            _fail("--password-stdin: no password on standard input", 2)
-        return line.rstrip("\r\n")
-    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return password
+def _read_password_stdin() -> str:
+    line = sys.stdin.readline()
+    if not line.strip():
+        _fail("--password-stdin: no password on standard input", 2)
+    return line.rstrip("\r\n")
+
+
+def _print_link(link: EnrolmentLink) -> None:
+    from signaal.settings import get_settings
+
+    until = link.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    out.print(
+        f"one-time link (works once, until {until}); hand it to the user through a safe "
+        "channel, it sets their password:",
+        highlight=False,
+    )
+    # Plain echo: rich would wrap a long link over two lines.
+    typer.echo(link.url(get_settings()))
 
 
 @users_app.command("create")
@@ -215,14 +228,19 @@ def users_create(
         str, typer.Option(help="Name shown in the app; by default the e-mail address.")
     ] = "",
     password_stdin: Annotated[
-        bool, typer.Option(help="Read the password from standard input instead of a prompt.")
+        bool,
+        typer.Option(
+            help="For automation: read the user's password from standard input instead of "
+            "printing a one-time enrolment link."
+        ),
     ] = False,
 ) -> None:
-    """Create a user. The password is asked twice (hidden) unless --password-stdin is given;
-    the user sets up two-factor authentication at the first login."""
-    from signaal.chain.accounts import create_user, find_organisation
+    """Create a user and print a one-time enrolment link with which they set their own
+    password; two-factor authentication follows. Nobody else ever sees a usable password."""
+    from signaal.chain.accounts import create_user, find_organisation, issue_enrolment_link
 
-    password = _read_password(password_stdin)
+    password = _read_password_stdin() if password_stdin else None
+    link = None
     with _errors(), _store() as session:
         found = find_organisation(session, organisation)
         if found is None:
@@ -238,9 +256,30 @@ def users_create(
             organisation=found,
             role=role,
         )
+        if password is None:
+            link = issue_enrolment_link(session, user, purpose="enrol", actor=None)
         shown = f"{user.id}: {user.email} ({user.role}, {found.name})"
     out.print(f"created user {shown}", highlight=False)
+    if link is not None:
+        _print_link(link)
     out.print("two-factor authentication is set up at the first login")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: Annotated[str, typer.Argument(help="E-mail address.")],
+) -> None:
+    """Make the user's password worthless, end their sessions and print a new one-time link
+    with which they set a new one (older links stop working). The second factor stays."""
+    from signaal.chain.accounts import find_user, issue_enrolment_link
+
+    with _errors(), _store() as session:
+        user = find_user(session, email)
+        if user is None:
+            raise InputError(f"email: no user {email!r}")
+        link = issue_enrolment_link(session, user, purpose="reset", actor=None)
+    out.print(f"{email}: password reset; sessions ended", highlight=False)
+    _print_link(link)
 
 
 @users_app.command("list")
@@ -268,7 +307,7 @@ def users_list() -> None:
 
 @users_app.command("roles")
 def users_roles() -> None:
-    """List the roles, what they may do and which organisations they fit."""
+    """List the roles, what they may do, which organisations they fit, and who may grant them."""
     from signaal.chain.authz import roles
 
     rows: list[list[str]] = []
@@ -284,23 +323,25 @@ def users_roles() -> None:
                 role.label_for("nl"),
                 role.label_for("en"),
                 kinds,
+                str(role.rank),
+                ", ".join(sorted(role.granted_by)),
                 ", ".join(sorted(role.actions)),
             ]
         )
-    _print_table(["role", "label (nl)", "label (en)", "organisations", "actions"], rows)
+    _print_table(
+        ["role", "label (nl)", "label (en)", "organisations", "rank", "granted by", "actions"],
+        rows,
+    )
 
 
 def _set_active(email: str, active: bool) -> None:
     from signaal.chain.accounts import find_user, set_user_active
-    from signaal.chain.sessions import revoke_all_sessions
 
     with _errors(), _store() as session:
         user = find_user(session, email)
         if user is None:
             raise InputError(f"email: no user {email!r}")
-        set_user_active(session, user, active, actor=None)
-        if not active:
-            revoke_all_sessions(session, user)
+        set_user_active(session, user, active, actor=None)  # ends the sessions when deactivating
     out.print(f"{email}: {'activated' if active else 'deactivated'}", highlight=False)
 
 
@@ -322,14 +363,12 @@ def users_reset_second_factor(
 ) -> None:
     """Remove a user's TOTP secret (lost phone): they set it up again at the next login."""
     from signaal.chain.accounts import find_user, reset_second_factor
-    from signaal.chain.sessions import revoke_all_sessions
 
     with _errors(), _store() as session:
         user = find_user(session, email)
         if user is None:
             raise InputError(f"email: no user {email!r}")
-        reset_second_factor(session, user, actor=None)
-        revoke_all_sessions(session, user)
+        reset_second_factor(session, user, actor=None)  # also ends the sessions
     out.print(f"{email}: second factor removed; set up again at the next login", highlight=False)
 
 

@@ -2,11 +2,16 @@
 
 Which users and audit events an administrator sees is decided per record by ``allowed()`` (an
 organisation administrator sees their own organisation's, a platform administrator every one).
+Which roles she may give and which accounts she may change is decided by
+``may_assign_role``/``may_manage_user`` inside the account services; a refusal there is shown on
+the users page and audited like a refusal of the guard.
+
+Nobody sees another person's password: a new account (or a reset) gets a one-time enrolment link,
+shown once to the administrator to hand over out of band, with which the user sets her own.
 """
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -16,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from signaal import audit
-from signaal.chain import accounts, sessions
-from signaal.chain.authz import Action, Resource, may_assign_role, roles
-from signaal.errors import ConflictError, FieldError, InputError, NotFoundError
+from signaal.chain import accounts
+from signaal.chain.authz import Action, Resource, may_assign_role, may_manage_user, roles
+from signaal.errors import ConflictError, FieldError, InputError, NotFoundError, PermissionDenied
 from signaal.store.models import AuditEvent, User
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard
@@ -51,9 +56,8 @@ FIELD_MESSAGES: dict[str, str] = {
     "email": N_("Enter an e-mail address like name@example.nl."),
     "display_name": N_("Fill in a name of at most 200 characters, without special characters."),
     "role": N_("Choose a role that fits your organisation."),
-    "password": N_("The temporary password could not be used; try again."),
 }
-TEMPORARY_PASSWORD_BYTES = 12
+NOT_YOURS = N_("You cannot change this account: it is your own, or it has a role you may not give.")
 
 # How a row of the audit chain failed verification (signaal.audit.ProblemKind).
 PROBLEM_LABELS: dict[str, str] = {
@@ -71,6 +75,9 @@ ACTION_LABELS: dict[str, str] = {
     "login.second_factor_passed": N_("Verification code accepted"),
     "login.second_factor_failed": N_("Verification code refused"),
     "account.second_factor_enrolled": N_("Two-factor authentication set up"),
+    "account.enrolment_issued": N_("Activation link made"),
+    "account.enrolment_completed": N_("Own password set with an activation link"),
+    "account.password_changed": N_("Own password changed"),
     "logout": N_("Logged out"),
     "organisation.created": N_("Organisation created"),
     "user.created": N_("User created"),
@@ -86,12 +93,13 @@ ACTION_LABELS: dict[str, str] = {
 
 
 def _role_options(ctx: RequestContext) -> list[tuple[str, str]]:
+    """The roles the administrator may give in her own organisation (where she adds users)."""
     assert ctx.user is not None
     kind = ctx.user.organisation.kind
     return [
         (name, definition.label_for(ctx.locale))
         for name, definition in roles().items()
-        if definition.fits(kind) and may_assign_role(ctx.actor, name)
+        if may_assign_role(ctx.actor, name, kind)
     ]
 
 
@@ -112,28 +120,57 @@ def _users_page(
     *,
     errors: dict[str, str | Message] | None = None,
     values: dict[str, str] | None = None,
-    created: User | None = None,
-    temporary_password: str | None = None,
+    link_for: User | None = None,
+    link: accounts.EnrolmentLink | None = None,
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
     role_labels = {name: definition.label_for(ctx.locale) for name, definition in roles().items()}
+    users = _visible_users(ctx)
+    settings = web_state(ctx.request).settings
     return web_state(ctx.request).renderer.page(
         ctx.request,
         "admin_users.html",
         {
-            "users": _visible_users(ctx),
+            "users": users,
+            "manageable": {user.id for user in users if may_manage_user(ctx.actor, user)},
+            "awaiting": accounts.awaiting_activation(ctx.db, [user.id for user in users]),
             "role_labels": role_labels,
             "role_options": _role_options(ctx),
             "errors": errors or {},
             "values": values or {"email": "", "display_name": "", "role": ""},
-            "created": created,
-            "temporary_password": temporary_password,
+            "link_for": link_for,
+            "link_url": link.url(settings) if link is not None else None,
+            "link_expires": link.expires_at.strftime("%Y-%m-%d %H:%M UTC") if link else None,
+            "link_purpose": link.purpose if link is not None else None,
             "me": ctx.user,
             "problem": problem,
         },
         status_code=status,
     )
+
+
+def _refused(ctx: RequestContext, exc: PermissionDenied, attempted: str) -> Response:
+    """A refusal of the account services: audited (in its own transaction, like the guard's)
+    and shown on the users page."""
+    resource = ctx.resource
+    web_state(ctx.request).record_audit(
+        audit.AccessDenied(
+            attempted=f"{ctx.request.method} {ctx.request.url.path} ({attempted}: {exc.message})",
+            resource_kind=resource.kind if resource else None,
+            resource_id=resource.id if resource else None,
+        ),
+        actor=ctx.actor,
+        ip=ctx.ip,
+    )
+    return _users_page(ctx, problem=NOT_YOURS, status=403)
+
+
+def _target(ctx: RequestContext, user_id: str) -> User:
+    target = ctx.db.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 10 else None
+    if target is None:
+        raise NotFoundError(f"user {user_id}")
+    return target
 
 
 @router.get("/gebruikers")
@@ -143,7 +180,8 @@ def users(ctx: UserAdmin) -> Response:
 
 @router.post("/gebruikers")
 def create_user(ctx: UserAdmin) -> Response:
-    """Create a user in the administrator's organisation with a one-time temporary password."""
+    """Create a user in the administrator's organisation, without a password, and show its
+    one-time enrolment link once."""
     assert ctx.user is not None
     check = FormCheck(ctx.form)
     email = check.email()
@@ -151,17 +189,23 @@ def create_user(ctx: UserAdmin) -> Response:
     role = check.choice("role", [name for name, _label in _role_options(ctx)])
     if not check.ok:
         return _users_page(ctx, errors=check.errors, values=check.values, status=422)
-    password = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
     try:
         created = accounts.create_user(
             ctx.db,
             email=email,
-            password=password,
             display_name=display_name,
             organisation=ctx.user.organisation,
             role=role,
             actor=ctx.actor,
             ip=ctx.ip,
+        )
+        link = accounts.issue_enrolment_link(
+            ctx.db,
+            created,
+            purpose="enrol",
+            actor=ctx.actor,
+            ip=ctx.ip,
+            settings=web_state(ctx.request).settings,
         )
     except FieldError as exc:
         ctx.db.rollback()
@@ -171,26 +215,67 @@ def create_user(ctx: UserAdmin) -> Response:
         ctx.db.rollback()
         check.errors["email"] = N_("A user with this e-mail address already exists.")
         return _users_page(ctx, errors=check.errors, values=check.values, status=409)
-    return _users_page(ctx, created=created, temporary_password=password, status=201)
+    except PermissionDenied as exc:
+        ctx.db.rollback()
+        return _refused(ctx, exc, "create user")
+    return _users_page(ctx, link_for=created, link=link, status=201)
 
 
 @router.post("/gebruikers/{user_id}/status")
 def change_status(ctx: ManagedUser, user_id: str) -> Response:
     """Deactivate a user (their sessions end at once) or activate them again."""
-    assert ctx.user is not None
-    target = ctx.db.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 10 else None
-    if target is None:
-        raise NotFoundError(f"user {user_id}")
+    target = _target(ctx, user_id)
     choice = ctx.form.get("actief")
     if choice not in ("ja", "nee"):
         raise InputError("actief: choose ja or nee")
-    if target.id == ctx.user.id:
-        return _users_page(ctx, problem=N_("You cannot deactivate your own account."), status=409)
-    active = choice == "ja"
-    accounts.set_user_active(ctx.db, target, active, actor=ctx.actor, ip=ctx.ip)
-    if not active:
-        sessions.revoke_all_sessions(ctx.db, target)
+    try:
+        accounts.set_user_active(ctx.db, target, choice == "ja", actor=ctx.actor, ip=ctx.ip)
+    except PermissionDenied as exc:
+        return _refused(ctx, exc, "change status")
     return RedirectResponse("/beheer/gebruikers", status_code=303)
+
+
+@router.post("/gebruikers/{user_id}/rol")
+def change_role(ctx: ManagedUser, user_id: str) -> Response:
+    """Give a user of the administrator's organisation another role she may give."""
+    target = _target(ctx, user_id)
+    check = FormCheck(ctx.form)
+    role = check.choice("role", list(roles()))
+    if not check.ok:
+        raise InputError("role: choose one of the roles")
+    try:
+        accounts.set_role(ctx.db, target, role, actor=ctx.actor, ip=ctx.ip)
+    except FieldError:
+        ctx.db.rollback()
+        return _users_page(ctx, problem=FIELD_MESSAGES["role"], status=422)
+    except PermissionDenied as exc:
+        return _refused(ctx, exc, "change role")
+    return RedirectResponse("/beheer/gebruikers", status_code=303)
+
+
+@router.post("/gebruikers/{user_id}/activeringslink")
+def new_link(ctx: ManagedUser, user_id: str) -> Response:
+    """Reset a user's password: the old one and older links stop working, her sessions end, and
+    a new one-time link is shown once."""
+    target = _target(ctx, user_id)
+    if ctx.form.get("bevestig") != "ja":
+        raise InputError("bevestig: confirm with ja")
+    try:
+        link = accounts.issue_enrolment_link(
+            ctx.db,
+            target,
+            purpose="reset",
+            actor=ctx.actor,
+            ip=ctx.ip,
+            settings=web_state(ctx.request).settings,
+        )
+    except PermissionDenied as exc:
+        return _refused(ctx, exc, "new activation link")
+    except ConflictError:
+        return _users_page(
+            ctx, problem=N_("Activate the account first, then make a new link."), status=409
+        )
+    return _users_page(ctx, link_for=target, link=link)
 
 
 @router.get("/audit")

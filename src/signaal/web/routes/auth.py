@@ -4,6 +4,11 @@ Flow: ``POST /login`` checks the password (:func:`signaal.chain.accounts.authent
 rate-limits and uses a dummy hash for unknown accounts) and starts a login session. Demo accounts
 are done; every other account goes on to ``/login/tweede-factor`` (or, without a second factor
 yet, to the enrolment at ``/account/tweede-factor``) and only a correct code completes the session.
+
+A new account starts at its one-time link ``/account/activeren/{token}``: the user sets her own
+password there and goes on to the same second-factor steps as after a login. ``/account/wachtwoord``
+changes the own password with the current one and the second factor; every session of the user
+ends and this browser gets a new one.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from signaal.chain import accounts, sessions
 from signaal.chain.authz import Action
-from signaal.errors import AuthenticationError, TooManyAttempts
+from signaal.errors import AuthenticationError, FieldError, PermissionDenied, TooManyAttempts
 from signaal.store.models import User
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard
@@ -29,6 +34,7 @@ from signaal.web.security import LOCALE_COOKIE
 router = APIRouter()
 
 Public = Annotated[RequestContext, guard(Action.PUBLIC_VIEW)]
+OwnAccount = Annotated[RequestContext, guard(Action.MANAGE_OWN_ACCOUNT)]
 
 LOGIN_NOTICES = {
     "required": N_("Please log in to continue."),
@@ -47,6 +53,29 @@ WRONG_CODE = N_(
     "right and enter the new code."
 )
 LOCALE_COOKIE_AGE = 365 * 24 * 3600
+PASSWORD_RULES = N_(
+    "At least 12 characters, at least 4 different characters, not your e-mail address. A "
+    "sentence of a few words is easy to remember."
+)
+PASSWORD_MESSAGES: dict[str, str] = {
+    "password": N_(
+        "This password is not allowed: use at least 12 characters, at least 4 different "
+        "characters, and not your e-mail address."
+    ),
+    "new_password": N_(
+        "This password is not allowed: use at least 12 characters, at least 4 different "
+        "characters, not your e-mail address, and not your current password."
+    ),
+    "current_password": N_("The current password or the code is not correct."),
+}
+MADE_BY_YOU = N_(
+    "You made this link for someone else: only that person may set the password. Give the link "
+    "to them."
+)
+PASSWORDS_DIFFER = N_("The two passwords are not the same.")
+LINK_INVALID = N_(
+    "This link is unknown, has expired or was already used. Ask your administrator for a new link."
+)
 
 
 def _see_other(path: str) -> RedirectResponse:
@@ -317,4 +346,179 @@ def switch_language(ctx: Public) -> Response:
         accounts.set_locale(ctx.db, ctx.user, locale)
     response = _see_other(next_path)
     web_state(ctx.request).cookies.set(response, LOCALE_COOKIE, locale, max_age=LOCALE_COOKIE_AGE)
+    return response
+
+
+# ----------------------------------------------------------------------------------------------
+# Activation link and password change
+
+
+def _link_invalid(ctx: RequestContext) -> Response:
+    return web_state(ctx.request).renderer.page(
+        ctx.request, "activate.html", {"invalid": True, "errors": {}}, status_code=404
+    )
+
+
+def _activation_form(
+    ctx: RequestContext,
+    user: User,
+    token: str,
+    *,
+    errors: dict[str, str | Message] | None = None,
+    status: int = 200,
+) -> Response:
+    return web_state(ctx.request).renderer.page(
+        ctx.request,
+        "activate.html",
+        {
+            "invalid": False,
+            "account": user,
+            "token": token,
+            "rules": PASSWORD_RULES,
+            "errors": errors or {},
+        },
+        status_code=status,
+    )
+
+
+@router.get("/account/activeren/{token}")
+def activation_page(ctx: Public, token: str) -> Response:
+    enrolment = accounts.find_enrolment(ctx.db, token)
+    if enrolment is None:
+        return _link_invalid(ctx)
+    user = ctx.db.get(User, enrolment.user_id)
+    assert user is not None
+    return _activation_form(ctx, user, token)
+
+
+@router.post("/account/activeren/{token}")
+def activate(ctx: Public, token: str) -> Response:
+    """Set the own password through the one-time link, then go on to the second factor (set
+    up for a new account, entered for an account that has one)."""
+    enrolment = accounts.find_enrolment(ctx.db, token)
+    if enrolment is None:
+        return _link_invalid(ctx)
+    user = ctx.db.get(User, enrolment.user_id)
+    assert user is not None
+    check = FormCheck(ctx.form)
+    password = check.text("password", max_length=1024, strip=False)
+    repeat = check.text("password_repeat", max_length=1024, strip=False)
+    if check.ok and password != repeat:
+        check.errors["password_repeat"] = PASSWORDS_DIFFER
+    if not check.ok:
+        return _activation_form(ctx, user, token, errors=check.errors, status=422)
+    try:
+        user = accounts.complete_enrolment(ctx.db, token, password, ip=ctx.ip, opened_by=ctx.actor)
+    except PermissionDenied:
+        return _activation_form(ctx, user, token, errors={"_form": MADE_BY_YOU}, status=403)
+    except FieldError as exc:
+        errors: dict[str, str | Message] = {"password": PASSWORD_MESSAGES["password"]}
+        if exc.field != "password":
+            errors = {exc.field: N_("This value is not valid.")}
+        return _activation_form(ctx, user, token, errors=errors, status=422)
+    except AuthenticationError:
+        return _link_invalid(ctx)
+    # A session of someone else in this browser ends (the user's own ended with the change).
+    if ctx.session_token and ctx.login_session is not None and ctx.login_session.user_id != user.id:
+        sessions.revoke_session(ctx.db, ctx.session_token, ip=ctx.ip)
+    state = web_state(ctx.request)
+    second_factor = accounts.needs_second_factor(user)
+    new_token = sessions.create_session(
+        ctx.db,
+        user,
+        ip=ctx.ip or "",
+        user_agent=ctx.request.headers.get("user-agent", "")[:400],
+        second_factor_done=not second_factor,
+        settings=state.settings,
+    )
+    if not second_factor:
+        target = "/dashboard"
+    elif user.totp_enabled:
+        target = "/login/tweede-factor"
+    else:
+        target = "/account/tweede-factor"
+    response = _see_other(target)
+    state.cookies.set(
+        response,
+        state.cookies.session_cookie,
+        state.signer.sign_session(new_token),
+        max_age=state.settings.session_absolute_max_age_seconds,
+    )
+    state.cookies.delete(response, state.cookies.pre_session_cookie)
+    return response
+
+
+def _password_page(
+    ctx: RequestContext,
+    *,
+    errors: dict[str, str | Message] | None = None,
+    changed: bool = False,
+    status: int = 200,
+) -> Response:
+    assert ctx.user is not None
+    return web_state(ctx.request).renderer.page(
+        ctx.request,
+        "password.html",
+        {
+            "errors": errors or {},
+            "changed": changed,
+            "needs_code": accounts.needs_second_factor(ctx.user),
+            "rules": PASSWORD_RULES,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/account/wachtwoord")
+def password_page(ctx: OwnAccount, gewijzigd: str = "") -> Response:
+    return _password_page(ctx, changed=gewijzigd == "ja")
+
+
+@router.post("/account/wachtwoord")
+def change_password(ctx: OwnAccount) -> Response:
+    """Change the own password: the current one and (for accounts with TOTP) a current code are
+    needed; wrong ones count as failed logins. Every session ends; this browser gets a new one."""
+    user = ctx.user
+    assert user is not None
+    state = web_state(ctx.request)
+    check = FormCheck(ctx.form)
+    current = check.text(
+        "current_password", max_length=1024, strip=False, missing=N_("Fill in your password.")
+    )
+    new = check.text("new_password", max_length=1024, strip=False)
+    repeat = check.text("new_password_repeat", max_length=1024, strip=False)
+    code = check.totp_code() if accounts.needs_second_factor(user) else ""
+    if check.ok and new != repeat:
+        check.errors["new_password_repeat"] = PASSWORDS_DIFFER
+    if not check.ok:
+        return _password_page(ctx, errors=check.errors, status=422)
+    try:
+        accounts.change_password(
+            ctx.db, user, current=current, new=new, code=code, ip=ctx.ip, settings=state.settings
+        )
+    except FieldError as exc:
+        message = PASSWORD_MESSAGES.get(exc.field, N_("This value is not valid."))
+        return _password_page(ctx, errors={exc.field: message}, status=422)
+    except AuthenticationError as exc:
+        # The failure and its audit event are committed already; say not which one was wrong.
+        limited = _rate_limited(exc)
+        errors: dict[str, str | Message] = {
+            "_form": limited or PASSWORD_MESSAGES["current_password"]
+        }
+        return _password_page(ctx, errors=errors, status=429 if limited else 401)
+    new_token = sessions.create_session(
+        ctx.db,
+        user,
+        ip=ctx.ip or "",
+        user_agent=ctx.request.headers.get("user-agent", "")[:400],
+        second_factor_done=True,
+        settings=state.settings,
+    )
+    response = _see_other("/account/wachtwoord?gewijzigd=ja")
+    state.cookies.set(
+        response,
+        state.cookies.session_cookie,
+        state.signer.sign_session(new_token),
+        max_age=state.settings.session_absolute_max_age_seconds,
+    )
     return response
