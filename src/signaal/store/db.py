@@ -82,9 +82,20 @@ def make_engine(url: str, **options: Any) -> Engine:
         raise StoreError(f"cannot open the app store at {describe_url(url)}: {exc}") from exc
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions bound to ``engine``; objects stay readable after commit (no expiry)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+# Key in ``Session.info`` under which a session carries the audit key (see signaal.audit): the
+# key lives in the settings, never in the database, and travels with the session so that
+# ``audit.record(session, ...)`` needs no extra argument at its many call sites.
+AUDIT_KEY_INFO = "signaal.audit_key"
+
+
+def session_factory(engine: Engine, *, audit_key: str | None = None) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit (no expiry).
+
+    ``audit_key`` is the key the sessions' audit rows are keyed with; without it they use the
+    key of the process's settings (``get_settings().audit_key``).
+    """
+    info = {} if audit_key is None else {AUDIT_KEY_INFO: audit_key}
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 @contextmanager
