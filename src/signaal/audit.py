@@ -952,48 +952,58 @@ def _rows_after_head(session: Session, head_seq: int) -> list[int]:
     return [seq for seq in beyond if seq > latest]
 
 
+@dataclass(frozen=True)
+class _Checkpoint:
+    seq: int
+    tag: str
+    verified_at: datetime
+
+
 def _checkpoint_problems(
     session: Session, keys: AuditKeys, *, latest_only: bool
-) -> tuple[list[AuditProblem], AuditCheckpoint | None, AuditEvent | None]:
+) -> tuple[list[AuditProblem], _Checkpoint | None, AuditEvent | None]:
     """Check the checkpoints (every one, or the latest): each must tag a row that still exists
     with the hash it had. Returns the problems and the latest checkpoint with its row, if both
     are sound."""
-    statement = select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc())
+    statement = (
+        select(
+            AuditCheckpoint.seq, AuditCheckpoint.hash, AuditCheckpoint.verified_at, AuditEvent.hash
+        )
+        .outerjoin(AuditEvent, AuditEvent.seq == AuditCheckpoint.seq)
+        .order_by(AuditCheckpoint.seq.desc())
+        .execution_options(yield_per=5000)
+    )
     if latest_only:
         statement = statement.limit(1)
     problems: list[AuditProblem] = []
-    latest: tuple[AuditCheckpoint, AuditEvent] | None = None
+    latest: _Checkpoint | None = None
     gone_reported = False
-    for index, checkpoint in enumerate(list(session.scalars(statement))):
-        row = session.get(AuditEvent, checkpoint.seq)
-        when = checkpoint.verified_at.strftime("%Y-%m-%d %H:%M")
-        if row is None:
-            if not gone_reported:
+    for index, (seq, tag, verified_at, entry_hash) in enumerate(session.execute(statement)):
+        when = verified_at.strftime("%Y-%m-%d %H:%M")
+        if entry_hash is None:
+            if not gone_reported:  # one tail wipe leaves many checkpoints behind
                 problems.append(
                     AuditProblem(
-                        checkpoint.seq,
+                        seq,
                         "removed",
-                        f"row {checkpoint.seq}, verified on {when}, is gone: rows were "
-                        "removed from the chain",
+                        f"row {seq}, verified on {when}, is gone: rows were removed from the chain",
                     )
                 )
                 gone_reported = True
-            continue
-        if not hmac.compare_digest(checkpoint_tag(keys, row.seq, row.hash), checkpoint.hash):
+        elif not hmac.compare_digest(checkpoint_tag(keys, seq, entry_hash), tag):
             problems.append(
                 AuditProblem(
-                    checkpoint.seq,
+                    seq,
                     "checkpoint",
-                    f"the checkpoint at row {checkpoint.seq} ({when}) does not match: it was "
-                    "not written with the audit key, or the row's hash was changed since",
+                    f"the checkpoint at row {seq} ({when}) does not match: it was not written "
+                    "with the audit key, or the row's hash was changed since",
                 )
             )
-            continue
-        if index == 0:
-            latest = (checkpoint, row)
+        elif index == 0:
+            latest = _Checkpoint(seq, tag, verified_at)
     if latest is None:
         return problems, None, None
-    return problems, latest[0], latest[1]
+    return problems, latest, session.get(AuditEvent, latest.seq, populate_existing=True)
 
 
 def verify(
