@@ -839,10 +839,16 @@ def test_cli_anchor_then_verify_against_it(
     code, output = cli("verify", "--anchor", str(anchor_file))
     assert code == 0, output
     assert "matches the anchor" in output
-    assert "after checkpoint 6" in output  # `anchor` verified first and left a checkpoint
-    code, output = cli("verify", "--full")
-    assert code == 0, output
     assert "6 row(s) checked (whole chain)" in output
+    code, output = cli("verify")
+    assert code == 0, output
+    assert "0 row(s) checked (rows after checkpoint 6" in output
+    # An anchor is never written through a symlink or over a file.
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    (tmp_path / "link.json").symlink_to(target)
+    assert cli("anchor", "--out", str(tmp_path / "link.json"))[0] == 2
+    assert target.read_text() == "keep me"
 
     tamper(
         engine, "DELETE FROM audit_events WHERE seq > 3", set_head(rows[2]), delete(AuditCheckpoint)

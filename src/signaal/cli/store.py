@@ -358,7 +358,7 @@ def audit_verify(
         typer.Option(
             "--anchor",
             help="An anchor file from `signaal audit anchor`: also check that the chain still "
-            "holds every entry it covers, unchanged.",
+            "holds every entry it covers, unchanged (walks the whole chain, like --full).",
             dir_okay=False,
         ),
     ] = None,
@@ -370,7 +370,8 @@ def audit_verify(
     with _errors():
         loaded = _read_anchor(anchor) if anchor is not None else None
         with _store() as session:
-            report = verify(session, full=full, anchor=loaded)
+            # Checking against an anchor is an audit: the content of every row is re-read too.
+            report = verify(session, full=full or loaded is not None, anchor=loaded)
     if report.ok:
         scope = (
             "whole chain"
