@@ -204,7 +204,7 @@ def on_backends(args: argparse.Namespace, job: Callable[[str], None]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=2000, help="appends to time; 0 skips")
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument(
         "--view-rows",
@@ -214,7 +214,8 @@ def main() -> None:
     parser.add_argument("--postgres", help="server URL; a temporary database is created on it")
     args = parser.parse_args()
     print(load())
-    on_backends(args, lambda url: run(url, args.events, args.writers))
+    if args.events > 0:
+        on_backends(args, lambda url: run(url, args.events, args.writers))
     for n_rows in (int(n) for n in args.view_rows.split(",") if int(n) > 0):
         on_backends(args, lambda url, n=n_rows: views(url, n))
 

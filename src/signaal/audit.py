@@ -50,7 +50,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -350,7 +350,41 @@ def canonical_details(details: dict[str, object]) -> str:
     )
 
 
-def canonical_content(row: AuditEvent) -> bytes:
+class StoredRow(Protocol):
+    """What hashing and verification read of a row: an :class:`AuditEvent`, or a plain result
+    row of its columns (verification reads those: no ORM objects for a walk of the chain)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def actor_user_id(self) -> int | None: ...
+    @property
+    def actor_email(self) -> str | None: ...
+    @property
+    def organisation_id(self) -> int | None: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def record_type(self) -> str | None: ...
+    @property
+    def record_id(self) -> str | None: ...
+    @property
+    def purpose(self) -> str | None: ...
+    @property
+    def ip(self) -> str | None: ...
+    @property
+    def details(self) -> str: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def scheme(self) -> str: ...
+
+
+def canonical_content(row: StoredRow) -> bytes:
     """The bytes a row's hash is computed over: its content and ``prev_hash`` (not ``seq``)."""
     at = row.at.astimezone(UTC) if row.at.tzinfo else row.at.replace(tzinfo=UTC)
     content = {
@@ -370,7 +404,7 @@ def canonical_content(row: AuditEvent) -> bytes:
     return encoded.encode("utf-8")
 
 
-def compute_hash(row: AuditEvent, keys: AuditKeys) -> str:
+def compute_hash(row: StoredRow, keys: AuditKeys) -> str:
     """The hash a row should carry under its ``scheme``: HMAC-SHA256 with the chain key, or
     plain SHA-256 for rows written before the chain was keyed."""
     if row.scheme == SCHEME_KEYED:
@@ -798,14 +832,13 @@ def checkpoint_tag(keys: AuditKeys, seq: int, entry_hash: str) -> str:
     return hmac.new(keys.checkpoint, message, hashlib.sha256).hexdigest()
 
 
-def _rows(session: Session, *, after: int, up_to: int | None) -> Iterator[AuditEvent]:
-    statement = select(AuditEvent).where(AuditEvent.seq > after)
+def _rows(session: Session, *, after: int, up_to: int | None) -> Iterator[StoredRow]:
+    statement = select(*_AUDIT_TABLE.columns).where(AuditEvent.seq > after)
     if up_to is not None:
         statement = statement.where(AuditEvent.seq <= up_to)
-    statement = statement.order_by(AuditEvent.seq).execution_options(yield_per=2000)
-    for row in session.scalars(statement):
-        yield row
-        session.expunge(row)
+    statement = statement.order_by(AuditEvent.seq).execution_options(yield_per=5000)
+    for row in session.execute(statement):
+        yield cast(StoredRow, row)
 
 
 def _seq_of_hash(session: Session, hash_value: str) -> int | None:
@@ -816,7 +849,7 @@ class _ChainWalk:
     """Walks rows in ``seq`` order, from the genesis or from a verified row, and collects
     every changed, removed, inserted, reordered or forged row."""
 
-    def __init__(self, session: Session, keys: AuditKeys, start: AuditEvent | None) -> None:
+    def __init__(self, session: Session, keys: AuditKeys, start: StoredRow | None) -> None:
         self.session = session
         self.keys = keys
         self.problems: list[AuditProblem] = []
@@ -841,7 +874,7 @@ class _ChainWalk:
     def _add(self, seq: int, kind: ProblemKind, message: str) -> None:
         self.problems.append(AuditProblem(seq, kind, message))
 
-    def _hash_ok(self, row: AuditEvent) -> bool:
+    def _hash_ok(self, row: StoredRow) -> bool:
         if row.scheme == SCHEME_UNKEYED:
             if self.keyed_seen:
                 self._add(
@@ -867,7 +900,7 @@ class _ChainWalk:
             return False
         return True
 
-    def feed(self, row: AuditEvent) -> None:
+    def feed(self, row: StoredRow) -> None:
         self.checked += 1
         out_of_place = False
         if row.seq < self.expected_seq:
@@ -889,7 +922,7 @@ class _ChainWalk:
         self.prev_prev_hash, self.prev_hash, self.prev_seq = self.prev_hash, row.hash, row.seq
         self.expected_seq = row.seq + 1
 
-    def _bad_link(self, row: AuditEvent) -> bool:
+    def _bad_link(self, row: StoredRow) -> bool:
         """Explain a row whose own hash is right but whose link is not; True if it is moved."""
         prev_seq = self.prev_seq
         links_past_previous = prev_seq is not None and row.prev_hash == self.prev_prev_hash
