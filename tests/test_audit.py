@@ -560,6 +560,16 @@ def test_changed_checkpoint_row_is_found_by_incremental_verification(
     assert problems(db_session, full=False) == [(4, "changed")]
 
 
+def test_unknown_scheme_on_the_checkpointed_row_is_reported(
+    db_session: Session, engine: Engine
+) -> None:
+    write_events(db_session, 4)
+    audit.verify(db_session)
+    db_session.commit()
+    tamper(engine, "UPDATE audit_events SET scheme = 'md5' WHERE seq = 4")
+    assert problems(db_session, full=False) == [(4, "changed"), (4, "forged")]
+
+
 def test_incremental_verification_leaves_older_rows_to_the_full_one(
     db_session: Session, engine: Engine
 ) -> None:

@@ -1068,7 +1068,10 @@ def _verify(
     keys = session_audit_keys(session)
     head = session.get(AuditChainHead, CHAIN_HEAD_ID, populate_existing=True)
     problems, checkpoint, start = _checkpoint_problems(session, keys, latest_only=not full)
-    if start is not None and not hmac.compare_digest(compute_hash(start, keys), start.hash):
+    if start is not None and (
+        start.scheme not in (SCHEME_KEYED, SCHEME_UNKEYED)
+        or not hmac.compare_digest(compute_hash(start, keys), start.hash)
+    ):
         problems.append(
             AuditProblem(
                 start.seq,
