@@ -200,7 +200,7 @@ def _page_key(value: str | None, name: str) -> int | None:
     """A page link's sequence number (``?voor=`` / ``?na=``); anything else is bad input."""
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise InputError(f"{name}: expected the sequence number of an audit event")
     return int(value)
 
