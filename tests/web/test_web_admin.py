@@ -138,7 +138,13 @@ def test_audit_page_warns_when_the_chain_is_broken(client, state, accounts_by_ro
     client.get("/beheer/audit")
     with state.engine.begin() as connection:  # an attacker with database access (SQLite)
         connection.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
-        connection.execute(text("UPDATE audit_events SET actor_email = 'x@y.z' WHERE seq = 1"))
+        # The newest row: the page verifies the rows after its last checkpoint.
+        connection.execute(
+            text(
+                "UPDATE audit_events SET actor_email = 'x@y.z' "
+                "WHERE seq = (SELECT MAX(seq) FROM audit_events)"
+            )
+        )
     page = client.get("/beheer/audit")
     assert page.status_code == 200
     assert "De auditketen klopt niet." in page.text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -23,12 +24,15 @@ from sqlalchemy.orm import Session
 from signaal.errors import InputError, SignaalError
 
 if TYPE_CHECKING:
+    from signaal.audit import Anchor
     from signaal.chain.accounts import EnrolmentLink
 
 db_app = typer.Typer(help="Create, migrate, check and clean the app store.", no_args_is_help=True)
 organisations_app = typer.Typer(help="Partner organisations.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
-audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The append-only, keyed hash chain of the audit log.", no_args_is_help=True
+)
 
 out = Console()
 err = Console(stderr=True)
@@ -377,24 +381,117 @@ def users_reset_second_factor(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the whole audit chain; exit 1 and name every changed, removed, inserted or
-    reordered row."""
+def audit_verify(
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Walk the whole chain from its first row and check every checkpoint, instead "
+            "of starting at the latest checkpoint.",
+        ),
+    ] = False,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="An anchor file from `signaal audit anchor`: also check that the chain still "
+            "holds every entry it covers, unchanged (walks the whole chain, like --full).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Check the audit chain; exit 1 and name every changed, removed, inserted, reordered or
+    forged row. Adds a checkpoint when all is well."""
     from signaal.audit import verify
 
-    with _errors(), _store() as session:
-        report = verify(session)
+    with _errors():
+        loaded = _read_anchor(anchor) if anchor is not None else None
+        with _store() as session:
+            # Checking against an anchor is an audit: the content of every row is re-read too.
+            report = verify(session, full=full or loaded is not None, anchor=loaded)
     if report.ok:
+        scope = (
+            "whole chain"
+            if report.full
+            else f"rows after checkpoint {report.verified_before} of "
+            f"{report.checkpoint_at:%Y-%m-%d %H:%M} UTC"
+            if report.checkpoint_at
+            else f"rows after checkpoint {report.verified_before}"
+        )
         out.print(
-            f"audit chain ok: {report.checked} row(s); head {report.head_seq} {report.head_hash}",
+            f"audit chain ok: {report.checked} row(s) checked ({scope}); "
+            f"head {report.head_seq} {report.head_hash}",
             highlight=False,
         )
+        if report.legacy_rows:
+            out.print(
+                f"{report.legacy_rows} row(s) from before the keyed chain (unkeyed sha256)",
+                highlight=False,
+            )
+        if loaded is not None:
+            out.print(
+                f"matches the anchor of {loaded.created_at}: {loaded.tree_size} entries, "
+                f"root {loaded.root_hash}",
+                highlight=False,
+            )
         return
     for problem in report.problems:
         err.print(f"row {problem.seq}: {problem.kind}: {problem.message}", highlight=False)
     _fail(
         f"the audit chain does not verify: {len(report.problems)} problem(s) in "
         f"{report.checked} row(s)"
+    )
+
+
+def _read_anchor(path: Path) -> Anchor:
+    from signaal.audit import Anchor
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--anchor {path}: cannot read it ({exc})") from exc
+    return Anchor.from_json(text, source=f"--anchor {path}")
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write the anchor to this file (refused if it exists); by default it is "
+            "printed on standard output.",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Verify the chain, then export a signed tree head over all its entries: keep it outside
+    the database and check the chain against it with `signaal audit verify --anchor`."""
+    from signaal.audit import make_anchor, verify
+
+    with _errors(), _store() as session:
+        report = verify(session)
+        if report.ok:
+            anchor = make_anchor(session)
+    if not report.ok:
+        for problem in report.problems:
+            err.print(f"row {problem.seq}: {problem.kind}: {problem.message}", highlight=False)
+        _fail("the audit chain does not verify; no anchor was made")
+    document = anchor.to_json()
+    if out_file is None:
+        typer.echo(document, nl=False)
+        return
+    try:
+        with out_file.open("x", encoding="utf-8") as handle:
+            handle.write(document)
+    except FileExistsError:
+        _fail(f"--out {out_file}: the file exists; anchors are never overwritten", 2)
+    except OSError as exc:
+        _fail(f"--out {out_file}: cannot write it ({exc})")
+    err.print(
+        f"anchor of {anchor.tree_size} entries (up to row {anchor.last_seq}) written to "
+        f"{out_file}; root {anchor.root_hash}",
+        highlight=False,
     )
 
 

@@ -30,6 +30,7 @@ from signaal.settings import Settings
 
 # How long SQLite waits for another writer before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+MIGRATION_BUSY_TIMEOUT_MS = 120_000
 
 
 def describe_url(url: str) -> str:
@@ -82,9 +83,20 @@ def make_engine(url: str, **options: Any) -> Engine:
         raise StoreError(f"cannot open the app store at {describe_url(url)}: {exc}") from exc
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions bound to ``engine``; objects stay readable after commit (no expiry)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+# Key in ``Session.info`` under which a session carries the audit key (see signaal.audit): the
+# key lives in the settings, never in the database, and travels with the session so that
+# ``audit.record(session, ...)`` needs no extra argument at its many call sites.
+AUDIT_KEY_INFO = "signaal.audit_key"
+
+
+def session_factory(engine: Engine, *, audit_key: str | None = None) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit (no expiry).
+
+    ``audit_key`` is the key the sessions' audit rows are keyed with; without it they use the
+    key of the process's settings (``get_settings().audit_key``).
+    """
+    info = {} if audit_key is None else {AUDIT_KEY_INFO: audit_key}
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 @contextmanager
@@ -160,6 +172,9 @@ def _migrate(url: str, step: Callable[[Config, str], None], revision: str, doing
                 # and dropping it, and with foreign keys on, dropping a parent table deletes its
                 # children (ON DELETE CASCADE). The pragma only works outside a transaction.
                 connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+                # Another process may be migrating: wait for its write lock as long as a slow
+                # migration may take, not the usual busy timeout.
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {MIGRATION_BUSY_TIMEOUT_MS}")
                 connection.commit()
             try:
                 with connection.begin():

@@ -190,7 +190,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.web = WebState(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=session_factory(engine, audit_key=settings.audit_key),
         signer=TokenSigner(settings.secret_key),
         cookies=CookiePolicy.for_settings(settings),
         renderer=Renderer(),

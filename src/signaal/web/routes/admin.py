@@ -24,7 +24,7 @@ from signaal import audit
 from signaal.chain import accounts
 from signaal.chain.authz import Action, Resource, may_assign_role, may_manage_user, roles
 from signaal.errors import ConflictError, FieldError, InputError, NotFoundError, PermissionDenied
-from signaal.store.models import AuditEvent, User
+from signaal.store.models import User
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard
 from signaal.web.forms import FormCheck
@@ -65,6 +65,9 @@ PROBLEM_LABELS: dict[str, str] = {
     "removed": N_("removed"),
     "inserted": N_("slipped in"),
     "reordered": N_("moved"),
+    "forged": N_("written without the audit key"),
+    "checkpoint": N_("checkpoint not made by Signaal"),
+    "anchor": N_("does not match the exported anchor"),
 }
 
 # What each audit action means, for the audit page (the code itself is shown too).
@@ -278,25 +281,35 @@ def new_link(ctx: ManagedUser, user_id: str) -> Response:
     return _users_page(ctx, link_for=target, link=link)
 
 
+def _page_key(value: str | None, name: str) -> int | None:
+    """A page link's sequence number (``?voor=`` / ``?na=``); anything else is bad input."""
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise InputError(f"{name}: expected the sequence number of an audit event")
+    return int(value)
+
+
 @router.get("/audit")
-def audit_log(ctx: AuditReader) -> Response:
-    rows = ctx.db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1000))
-    events = [
-        row
-        for row in rows
-        if ctx.may(
-            Action.VIEW_AUDIT,
-            Resource(
-                "audit_event",
-                str(row.seq),
-                organisation_id=row.organisation_id
-                if row.organisation_id is not None
-                else DEPLOYMENT_WIDE,
-            ),
-        )
-    ][:AUDIT_PAGE_SIZE]
-    report = audit.verify(ctx.db)
+def audit_log(ctx: AuditReader, voor: str | None = None, na: str | None = None) -> Response:
+    """A page of the audit events the reader may see, newest first, filtered in SQL: every
+    event for a platform-wide reader, else the events of the reader's organisation. The chain
+    is verified from the last checkpoint on (``signaal audit verify --full`` walks all of it)."""
     assert ctx.user is not None
+    before_seq, after_seq = _page_key(voor, "voor"), _page_key(na, "na")
+    # A reader who may read the deployment's own events (anonymous logins, system work) may read
+    # every organisation's: no filter. Anyone else reads their own organisation's.
+    platform_wide = ctx.may(
+        Action.VIEW_AUDIT, Resource("audit_event", None, organisation_id=DEPLOYMENT_WIDE)
+    )
+    page = audit.page_events(
+        ctx.db,
+        organisation_id=None if platform_wide else ctx.user.organisation_id,
+        before_seq=before_seq,
+        after_seq=after_seq,
+        size=AUDIT_PAGE_SIZE,
+    )
+    report = audit.verify(ctx.db, full=False)
     audit.record(
         ctx.db,
         audit.AuditViewed(organisation_id=ctx.user.organisation_id),
@@ -307,7 +320,10 @@ def audit_log(ctx: AuditReader) -> Response:
         ctx.request,
         "admin_audit.html",
         {
-            "events": events,
+            "events": page.events,
+            "older_before": page.older_before,
+            "newer_after": page.newer_after,
+            "paged": before_seq is not None or after_seq is not None,
             "report": report,
             "action_labels": ACTION_LABELS,
             "problem_labels": PROBLEM_LABELS,
