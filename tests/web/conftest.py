@@ -119,14 +119,15 @@ def accounts_by_role(state: WebState) -> dict[str, Account]:
         )
         for role in roles():
             organisation = police if ROLE_KINDS.get(role) == OrganisationKind.POLICE else ggd
-            created[role] = _account(session, role, organisation, f"{role}@example.test")
-        created["other_org_admin"] = _account(
+            created[role] = make_account(session, role, organisation, f"{role}@example.test")
+        created["other_org_admin"] = make_account(
             session, "administrator", other, "admin@andere-gemeente.example.test"
         )
     return created
 
 
-def _account(session: Session, role: str, organisation: Organisation, email: str) -> Account:
+def make_account(session: Session, role: str, organisation: Organisation, email: str) -> Account:
+    """An active user of ``organisation`` with ``role``, password :data:`PASSWORD` and TOTP on."""
     user = accounts.create_user(
         session,
         email=email,
@@ -180,11 +181,24 @@ def csrf_of() -> Callable[[str], str]:
     return _csrf_of
 
 
+def id_marker(tag: str) -> str:
+    """What every id of :func:`analysis_rows` with ``tag`` contains (``N-1-tag``, ``P-1-tag``)."""
+    return f"-1-{tag}"
+
+
+def text_marker(tag: str) -> str:
+    """What every text (reasons, titles, ad texts) of :func:`analysis_rows` with ``tag`` holds."""
+    return f"[{tag}-tekst]"
+
+
 def analysis_rows(tag: str = "") -> dict[str, list[dict[str, object]]]:
     """A small analysis as ``signaal analyse`` writes it: network N-1 with persona P-1 (two ads,
-    one move). ``tag`` is added to every id and text (to tell organisations' runs apart)."""
+    one move). With a ``tag``, every id carries :func:`id_marker` and every text
+    :func:`text_marker` (to tell organisations' runs apart)."""
     now = datetime.now(UTC)
-    network, persona = f"N-1{tag}", f"P-1{tag}"
+    suffix = id_marker(tag)[2:] if tag else ""
+    text = f" {text_marker(tag)}" if tag else ""
+    network, persona = f"N-1{suffix}", f"P-1{suffix}"
     return {
         "networks": [
             {
@@ -194,7 +208,7 @@ def analysis_rows(tag: str = "") -> dict[str, list[dict[str, object]]]:
                 "contact_points": "",
                 "municipalities": "Amersfoort;Utrecht",
                 "risk_score": 80,
-                "reasons": f"one phone number in ads of 3 personas; photos reused{tag}",
+                "reasons": f"one phone number in ads of 3 personas; photos reused{text}",
             }
         ],
         "personas": [
@@ -204,32 +218,32 @@ def analysis_rows(tag: str = "") -> dict[str, list[dict[str, object]]]:
                 "n_ads": 2,
                 "municipalities": "Amersfoort;Utrecht",
                 "risk_score": 75,
-                "reasons": f"new in town; moved between 2 municipalities{tag}",
+                "reasons": f"new in town; moved between 2 municipalities{text}",
             }
         ],
         "ads": [
             {
-                "ad_id": f"A-1{tag}",
+                "ad_id": f"A-1{suffix}",
                 "persona_id": persona,
                 "network_id": network,
                 "risk_score": 70,
                 "risk_level": "priority",
                 "indicators": "",
                 "municipality": "Utrecht",
-                "title": f"Nieuw in Utrecht{tag}",
-                "text": f"Synthetische testadvertentie{tag}",
+                "title": f"Nieuw in Utrecht{text}",
+                "text": f"Synthetische testadvertentie{text}",
                 "posted_at": now - timedelta(days=1),
             },
             {
-                "ad_id": f"A-2{tag}",
+                "ad_id": f"A-2{suffix}",
                 "persona_id": persona,
                 "network_id": network,
                 "risk_score": 40,
                 "risk_level": "review",
                 "indicators": "new_in_town",
                 "municipality": "Amersfoort",
-                "title": f"Eerder in Amersfoort{tag}",
-                "text": f"Nog een synthetische testadvertentie{tag}",
+                "title": f"Eerder in Amersfoort{text}",
+                "text": f"Nog een synthetische testadvertentie{text}",
                 "posted_at": now - timedelta(days=10),
             },
         ],
