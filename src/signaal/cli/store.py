@@ -28,7 +28,8 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
 out = Console()
-err = Console(stderr=True)
+# soft_wrap: an error message stays one line, also when stderr is not a terminal.
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

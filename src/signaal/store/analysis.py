@@ -36,6 +36,7 @@ from signaal import audit
 from signaal.chain.authz import Action, Actor, Resource, allowed
 from signaal.errors import PermissionDenied, RecordError, StoreError
 from signaal.settings import Settings, get_settings
+from signaal.store.db import database_problem
 from signaal.store.models import (
     AnalysisAd,
     AnalysisMovement,
@@ -430,7 +431,8 @@ def save_analysis(
             ip=ip,
         )
     except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
-        raise StoreError(f"storing the analysis of {source!r} failed: {exc}") from exc
+        problem = database_problem(exc)
+        raise StoreError(f"storing the analysis of {source!r} failed: {problem}") from exc
     return run.id
 
 
@@ -516,7 +518,8 @@ def purge_expired(session: Session, *, actor: Actor, now: datetime | None = None
             ip=None,
         )
     except SQLAlchemyError as exc:
-        raise StoreError(f"purging expired analysis runs failed: {exc}") from exc
+        problem = database_problem(exc)
+        raise StoreError(f"purging expired analysis runs failed: {problem}") from exc
     return run_ids
 
 
