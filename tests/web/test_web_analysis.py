@@ -40,6 +40,7 @@ def test_networks_are_listed_with_their_reasons(
     assert "N-1" not in client.get("/analyse?zoek=groningen").text.split("<main")[1]
     api = client.get("/api/v1/analysis/networks").json()
     assert api["run"]["id"] == seeded_analysis
+    assert api["run"]["organisation_id"] == accounts_by_role["viewer"].organisation_id
     assert api["networks"][0]["network_id"] == "N-1"
     assert api["networks"][0]["municipalities"] == ["Amersfoort", "Utrecht"]
 

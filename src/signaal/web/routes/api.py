@@ -55,6 +55,7 @@ def networks(
     return {
         "run": {
             "id": run.id,
+            "organisation_id": run.organisation_id,
             "finished_at": run.finished_at.isoformat(),
             "n_ads": run.n_ads,
             "n_personas": run.n_personas,
