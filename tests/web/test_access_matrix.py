@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.routing import Mount
 
 from signaal.chain import accounts, sessions
@@ -521,3 +521,41 @@ def test_absurd_path_parameters_are_not_found_on_every_backend(world: World, bad
         response = client.post(f"/beheer/gebruikers/{value}/status", data={"csrf_token": csrf})
         assert response.status_code == 404
         assert re.search(r"Traceback|psycopg|sqlalchemy", response.text) is None
+
+
+def test_a_record_of_another_organisation_looks_like_no_record_and_is_audited(
+    world: World,
+) -> None:
+    """The pen test: a housing corporation's account opened a police force's persona. Now the
+    persona of another organisation gets the same answer as an id that exists nowhere, and the
+    attempt is in the audit log."""
+    outsider = next(
+        p
+        for p in world.principals
+        if p.account.role == "analyst" and p.kind is OrganisationKind.HOUSING
+    )
+    police_persona = f"P{id_marker(_tag(OrganisationKind.POLICE))}"
+    with world.state.sessions() as session:
+        before = session.scalar(select(func.max(AuditEvent.seq))) or 0
+    answers = {}
+    with TestClient(world.app, base_url=BASE_URL, follow_redirects=False) as client:
+        _as(client, world, outsider)
+        for persona_id in (police_persona, "P-1-nowhere"):
+            response = client.get(f"/analyse/personas/{persona_id}?doel=assess_signal")
+            answers[persona_id] = (response.status_code, response.text.replace(persona_id, "ID"))
+        api = client.get("/api/v1/analysis/networks").json()
+    assert answers[police_persona] == answers["P-1-nowhere"]
+    assert answers[police_persona][0] == 403
+    assert text_marker(_tag(OrganisationKind.POLICE)) not in answers[police_persona][1]
+    assert api["run"]["organisation_id"] == world.organisations[OrganisationKind.HOUSING]
+    assert {n["network_id"] for n in api["networks"]} == {
+        f"N{id_marker(_tag(OrganisationKind.HOUSING))}"
+    }
+    with world.state.sessions() as session:
+        denied = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "access.denied", AuditEvent.record_id == police_persona)
+            .where(AuditEvent.actor_email == outsider.account.email, AuditEvent.seq > before)
+        ).all()
+    assert len(denied) == 1
+    assert denied[0].organisation_id == world.organisations[OrganisationKind.HOUSING]
