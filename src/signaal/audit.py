@@ -509,9 +509,9 @@ def record(
         row = AuditEvent(
             seq=seq,
             at=datetime.now(UTC),
-            actor_user_id=actor.user_id if actor else None,
-            actor_email=actor.email if actor else None,
-            organisation_id=actor.organisation_id if actor else None,
+            actor_user_id=actor.user_id if actor and not actor.is_system else None,
+            actor_email=actor.email if actor else None,  # "system" for authz.SYSTEM
+            organisation_id=actor.organisation_id if actor and not actor.is_system else None,
             action=event.action,
             record_type=event.record_type,
             record_id=event.record_id,

@@ -12,9 +12,10 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from signaal.chain.accounts import demo_email, demo_password, seed_demo
+from signaal.chain.authz import SYSTEM
 from signaal.store.analysis import save_analysis
 from signaal.store.db import make_engine, session_factory, transaction
-from signaal.store.models import Organisation, OrganisationKind
+from signaal.store.models import User
 
 from .test_browser_login import PHONE, check_page_basics
 
@@ -84,12 +85,12 @@ def _seed(settings) -> None:  # type: ignore[no-untyped-def]
     try:
         with transaction(session_factory(engine)) as session:
             seed_demo(session)
-            police = session.scalar(
-                select(Organisation.id).where(
-                    Organisation.is_demo.is_(True), Organisation.kind == OrganisationKind.POLICE
-                )
+            # The run belongs to the organisation of the demo analyst who reads it, stored as
+            # the command line stores it (the system actor).
+            owner = session.scalar(
+                select(User.organisation_id).where(User.email == demo_email("analyst"))
             )
-            assert police is not None
+            assert owner is not None
             save_analysis(
                 session,
                 source="browser-test",
@@ -100,8 +101,8 @@ def _seed(settings) -> None:  # type: ignore[no-untyped-def]
                 networks=networks,
                 movements=movements,
                 n_quarantined=0,
-                organisation_id=police,
-                actor=None,
+                organisation_id=owner,
+                actor=SYSTEM,
                 settings=settings,
             )
     finally:

@@ -8,12 +8,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from signaal.chain.authz import Actor
+from signaal.chain.authz import SYSTEM, Actor
 from signaal.errors import PermissionDenied, RecordError
 from signaal.privacy.pseudonyms import pseudonym
 from signaal.settings import Settings, load_settings
 from signaal.store import analysis
-from signaal.store.models import AnalysisAd, AnalysisRun, AuditEvent, OrganisationKind
+from signaal.store.models import (
+    AnalysisAd,
+    AnalysisRun,
+    AuditEvent,
+    Organisation,
+    OrganisationKind,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PHONE = pseudonym("phone", "+31690000001", "test-key")
@@ -100,13 +106,13 @@ def corpus() -> dict[str, list[dict[str, object]]]:
     return {"ads": ads, "personas": personas, "networks": networks, "movements": movements}
 
 
-def _organisation(session: Session) -> int:
-    from signaal.store.models import Organisation
-
-    existing = session.scalar(select(Organisation.id).where(Organisation.name == "Store-test"))
+def _organisation(
+    session: Session, name: str = "Store-test", kind: OrganisationKind = OrganisationKind.POLICE
+) -> int:
+    existing = session.scalar(select(Organisation.id).where(Organisation.name == name))
     if existing is not None:
         return existing
-    organisation = Organisation(name="Store-test", kind=OrganisationKind.POLICE)
+    organisation = Organisation(name=name, kind=kind)
     session.add(organisation)
     session.flush()
     return organisation.id
@@ -119,7 +125,7 @@ def save(session: Session, settings: Settings, **overrides: object) -> int:
         "finished_at": T0 + timedelta(seconds=5),
         "n_quarantined": 3,
         "organisation_id": _organisation(session),
-        "actor": None,
+        "actor": SYSTEM,
         "settings": settings,
         **corpus(),
     }
@@ -130,7 +136,7 @@ def save(session: Session, settings: Settings, **overrides: object) -> int:
 def test_round_trip(db_session: Session, settings: Settings) -> None:
     run_id = save(db_session, settings)
     db_session.commit()
-    run = analysis.latest_run(db_session)
+    run = analysis.latest_run(db_session, _organisation(db_session))
     assert run is not None
     assert run.id == run_id
     assert (run.n_ads, run.n_personas, run.n_networks, run.n_movements) == (6, 2, 2, 2)
@@ -172,6 +178,12 @@ def test_round_trip(db_session: Session, settings: Settings) -> None:
         select(AuditEvent).where(AuditEvent.action == "analysis.stored")
     ).one()
     assert stored.record_id == str(run_id)
+    # The command line stores as the system: recognisable, and no user or organisation of it.
+    assert (stored.actor_email, stored.actor_user_id, stored.organisation_id) == (
+        "system",
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -223,16 +235,88 @@ def test_run_times_are_checked(db_session: Session, settings: Settings) -> None:
         save(db_session, settings, started_at=T0.replace(tzinfo=None))
 
 
-def test_only_analysts_may_store(db_session: Session, settings: Settings) -> None:
-    def who(role: str) -> Actor:
-        return Actor(1, "a@b.example", 1, OrganisationKind.POLICE, role, False)
+def _user_actor(session: Session, role: str, organisation_id: int, user_id: int = 7) -> Actor:
+    kind = session.get(Organisation, organisation_id).kind  # type: ignore[union-attr]
+    return Actor(user_id, f"{role}@store.example", organisation_id, kind, role, False)
 
+
+def test_only_analysts_of_the_owning_organisation_may_store(
+    db_session: Session, settings: Settings
+) -> None:
+    own = _organisation(db_session)
+    other = _organisation(db_session, "Other-org", OrganisationKind.OUTREACH)
     with pytest.raises(PermissionDenied):
-        save(db_session, settings, actor=who("viewer"))
-    run_id = save(db_session, settings, actor=who("analyst"))
-    run = analysis.get_run(db_session, run_id)
+        save(db_session, settings, actor=_user_actor(db_session, "viewer", own))
+    # An analyst of another organisation cannot put a run into this organisation's store.
+    with pytest.raises(PermissionDenied):
+        save(db_session, settings, actor=_user_actor(db_session, "analyst", other))
+    assert db_session.scalar(select(func.count(AnalysisRun.id))) == 0
+    run_id = save(db_session, settings, actor=_user_actor(db_session, "analyst", own))
+    run = analysis.get_run(db_session, run_id, organisation_id=own)
     assert run is not None
-    assert run.stored_by_user_id == 1
+    assert run.stored_by_user_id == 7
+    assert run.organisation_id == own
+
+
+def test_storing_without_an_actor_is_refused(db_session: Session, settings: Settings) -> None:
+    """No actor used to skip the permission check; now every write names who does it."""
+    with pytest.raises(PermissionDenied):
+        save(db_session, settings, actor=None)
+    # A user account cannot pass for the system by calling itself "system".
+    impostor = Actor(0, "system", 0, None, "system", False)
+    with pytest.raises(PermissionDenied):
+        save(db_session, settings, actor=impostor)
+    assert db_session.scalar(select(func.count(AnalysisRun.id))) == 0
+    assert db_session.scalar(select(func.count(AuditEvent.seq))) == 0
+
+
+def test_a_run_must_belong_to_an_organisation(db_session: Session, settings: Settings) -> None:
+    with pytest.raises(PermissionDenied):
+        save(db_session, settings, organisation_id=None)
+    assert db_session.scalar(select(func.count(AnalysisRun.id))) == 0
+
+
+def test_readers_see_only_the_runs_of_their_organisation(
+    db_session: Session, settings: Settings
+) -> None:
+    own = _organisation(db_session)
+    other = _organisation(db_session, "Other-org", OrganisationKind.HOUSING)
+    own_run = save(db_session, settings)
+    other_run = save(db_session, settings, organisation_id=other)
+    db_session.commit()
+    assert analysis.latest_run(db_session, own).id == own_run  # type: ignore[union-attr]
+    assert analysis.latest_run(db_session, other).id == other_run  # type: ignore[union-attr]
+    assert analysis.get_run(db_session, own_run, organisation_id=other) is None
+    assert analysis.get_run(db_session, other_run, organisation_id=own) is None
+    assert [r.id for r in analysis.list_runs(db_session, own)] == [own_run]
+    nobody = _organisation(db_session, "Empty-org", OrganisationKind.GGD)
+    assert analysis.latest_run(db_session, nobody) is None
+    assert analysis.list_runs(db_session, nobody) == []
+
+
+def test_owning_organisation_of_a_persona_or_network(
+    db_session: Session, settings: Settings
+) -> None:
+    own = _organisation(db_session)
+    other = _organisation(db_session, "Other-org", OrganisationKind.SHELTER)
+    data = corpus()
+    for row in data["personas"]:
+        row["persona_id"] = f"other-{row['persona_id']}"
+    for table in ("ads", "movements"):
+        for row in data[table]:
+            row["persona_id"] = f"other-{row['persona_id']}"
+    save(db_session, settings)
+    save(db_session, settings, organisation_id=other, **data)
+    db_session.commit()
+    owner = analysis.owning_organisation
+    assert owner(db_session, "persona", "P1", prefer=other) == own
+    assert owner(db_session, "persona", "other-P1", prefer=own) == other
+    # N1 is in both runs: the asker's own organisation is preferred.
+    assert owner(db_session, "network", "N1", prefer=own) == own
+    assert owner(db_session, "network", "N1", prefer=other) == other
+    assert owner(db_session, "persona", "P-nowhere", prefer=own) is None
+    later = datetime.now(UTC) + timedelta(days=settings.analysis_retention_days + 1)
+    assert owner(db_session, "persona", "P1", prefer=own, now=later) is None
 
 
 def test_purge_expired_deletes_runs_with_their_rows_and_audits(db_session: Session) -> None:
@@ -240,21 +324,41 @@ def test_purge_expired_deletes_runs_with_their_rows_and_audits(db_session: Sessi
     old = save(db_session, short)
     keep = save(db_session, load_settings(env="development", analysis_retention_days=30))
     db_session.commit()
-    assert analysis.purge_expired(db_session) == []
+    organisation = _organisation(db_session)
+    assert analysis.purge_expired(db_session, actor=SYSTEM) == []
     later = datetime.now(UTC) + timedelta(days=2)
-    assert analysis.latest_run(db_session, now=later).id == keep  # type: ignore[union-attr]
-    assert analysis.purge_expired(db_session, now=later) == [old]
+    latest = analysis.latest_run(db_session, organisation, now=later)
+    assert latest is not None
+    assert latest.id == keep
+    assert analysis.purge_expired(db_session, actor=SYSTEM, now=later) == [old]
     db_session.commit()
-    assert analysis.get_run(db_session, old) is None
+    assert analysis.get_run(db_session, old, organisation_id=organisation) is None
     assert analysis.top_networks(db_session, old) == []
     assert db_session.scalar(select(func.count()).select_from(AnalysisAd)) == 6
     purged = db_session.scalars(
         select(AuditEvent).where(AuditEvent.action == "analysis.purged")
     ).one()
     assert f"[{old}]" in purged.details
+    assert purged.actor_email == "system"
+
+
+def test_only_the_system_purges(db_session: Session) -> None:
+    expired = save(db_session, load_settings(env="development", analysis_retention_days=1))
+    db_session.commit()
+    later = datetime.now(UTC) + timedelta(days=2)
+    analyst = _user_actor(db_session, "analyst", _organisation(db_session))
+    for actor in (analyst, None):
+        with pytest.raises(PermissionDenied):
+            analysis.purge_expired(db_session, actor=actor, now=later)  # type: ignore[arg-type]
+    organisation = _organisation(db_session)
+    assert analysis.get_run(db_session, expired, organisation_id=organisation) is not None
+    with pytest.raises(PermissionDenied):  # also when nothing has expired
+        analysis.purge_expired(db_session, actor=analyst)
 
 
 def test_latest_run_ignores_expired_runs(db_session: Session) -> None:
     save(db_session, load_settings(env="development", analysis_retention_days=1))
     db_session.commit()
-    assert analysis.latest_run(db_session, now=datetime.now(UTC) + timedelta(days=2)) is None
+    organisation = _organisation(db_session)
+    later = datetime.now(UTC) + timedelta(days=2)
+    assert analysis.latest_run(db_session, organisation, now=later) is None

@@ -111,3 +111,70 @@ def test_concurrent_upgrades_of_an_empty_store_do_not_collide(store_url: str) ->
     assert errors == []
     assert db.current_revision(store_url) == db.head_revision()
     assert db.schema_drift(store_url) == []
+
+
+def test_runs_stored_before_0002_get_their_owner_or_are_removed(store_url: str) -> None:
+    """0002 gives every analysis run an owning organisation: the one of the user who stored it.
+    A run stored without a user (the command line before 0002) has no owner anyone can name and
+    is removed with its rows, so no run is left that every organisation would see."""
+    db.upgrade(store_url, "0001")
+    engine = db.make_engine(store_url)
+    at = "2026-03-01 12:00:00+00:00"
+    run = (
+        "INSERT INTO analysis_runs (id, source, started_at, finished_at, stored_at, expires_at,"
+        " n_ads, n_personas, n_networks, n_movements, n_quarantined, stored_by_user_id)"
+        " VALUES (:id, :source, :at, :at, :at, '2999-01-01 00:00:00+00:00', 1, 1, 1, 0, 0,"
+        " :user)"
+    )
+    try:
+        with engine.begin() as conn:
+            for organisation_id, name in ((1, "Politie"), (2, "GGD")):
+                conn.execute(
+                    text(
+                        "INSERT INTO organisations (id, name, kind, is_demo, created_at)"
+                        " VALUES (:id, :name, 'police', false, :at)"
+                    ),
+                    {"id": organisation_id, "name": name, "at": at},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, display_name, organisation_id, role,"
+                    " password_hash, totp_enabled, is_demo, is_active, created_at)"
+                    " VALUES (5, 'analist@ggd.example.test', 'Analist', 2, 'analyst', 'x',"
+                    " false, false, true, :at)"
+                ),
+                {"at": at},
+            )
+            for run_id, user in ((10, 5), (11, None)):
+                conn.execute(
+                    text(run), {"id": run_id, "source": f"run-{run_id}", "at": at, "user": user}
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO analysis_personas (run_id, persona_id, network_id, n_ads,"
+                        " municipalities, risk_score, reasons) VALUES (:run, 'P-1', 'N-1', 1,"
+                        " '', 10, '')"
+                    ),
+                    {"run": run_id},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO analysis_networks (run_id, network_id, n_personas, n_ads,"
+                        " contact_points, municipalities, risk_score, reasons) VALUES (:run,"
+                        " 'N-1', 1, 1, '', '', 10, '')"
+                    ),
+                    {"run": run_id},
+                )
+        db.upgrade(store_url)
+        with engine.connect() as conn:
+            runs = conn.execute(
+                text("SELECT id, organisation_id FROM analysis_runs ORDER BY id")
+            ).all()
+            personas = conn.execute(text("SELECT run_id FROM analysis_personas")).scalars().all()
+            networks = conn.execute(text("SELECT run_id FROM analysis_networks")).scalars().all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in runs] == [(10, 2)]
+    assert personas == [10]
+    assert networks == [10]
+    assert db.schema_drift(store_url) == []

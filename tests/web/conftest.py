@@ -19,19 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from signaal.chain import accounts, sessions
-from signaal.chain.authz import roles
+from signaal.chain.authz import SYSTEM, roles
 from signaal.settings import Settings, load_settings
+from signaal.store.analysis import save_analysis
 from signaal.store.db import transaction
-from signaal.store.models import (
-    AnalysisAd,
-    AnalysisMovement,
-    AnalysisNetwork,
-    AnalysisPersona,
-    AnalysisRun,
-    Organisation,
-    OrganisationKind,
-    User,
-)
+from signaal.store.models import Organisation, OrganisationKind, User
 from signaal.web.app import WebState, create_app
 
 TEST_SECRET = "test-secret-key-0123456789abcdef-0123456789"
@@ -127,14 +119,15 @@ def accounts_by_role(state: WebState) -> dict[str, Account]:
         )
         for role in roles():
             organisation = police if ROLE_KINDS.get(role) == OrganisationKind.POLICE else ggd
-            created[role] = _account(session, role, organisation, f"{role}@example.test")
-        created["other_org_admin"] = _account(
+            created[role] = make_account(session, role, organisation, f"{role}@example.test")
+        created["other_org_admin"] = make_account(
             session, "administrator", other, "admin@andere-gemeente.example.test"
         )
     return created
 
 
-def _account(session: Session, role: str, organisation: Organisation, email: str) -> Account:
+def make_account(session: Session, role: str, organisation: Organisation, email: str) -> Account:
+    """An active user of ``organisation`` with ``role``, password :data:`PASSWORD` and TOTP on."""
     user = accounts.create_user(
         session,
         email=email,
@@ -188,89 +181,118 @@ def csrf_of() -> Callable[[str], str]:
     return _csrf_of
 
 
-@pytest.fixture
-def seeded_analysis(state: WebState) -> int:
-    """A small stored analysis: network N-1 with persona P-1 (two ads, one move); returns the
-    run id."""
+def id_marker(tag: str) -> str:
+    """What every id of :func:`analysis_rows` with ``tag`` contains (``N-1-tag``, ``P-1-tag``)."""
+    return f"-1-{tag}"
+
+
+def text_marker(tag: str) -> str:
+    """What every text (reasons, titles, ad texts) of :func:`analysis_rows` with ``tag`` holds."""
+    return f"[{tag}-tekst]"
+
+
+def analysis_rows(tag: str = "") -> dict[str, list[dict[str, object]]]:
+    """A small analysis as ``signaal analyse`` writes it: network N-1 with persona P-1 (two ads,
+    one move). With a ``tag``, every id carries :func:`id_marker` and every text
+    :func:`text_marker` (to tell organisations' runs apart)."""
     now = datetime.now(UTC)
+    suffix = id_marker(tag)[2:] if tag else ""
+    text = f" {text_marker(tag)}" if tag else ""
+    network, persona = f"N-1{suffix}", f"P-1{suffix}"
+    return {
+        "networks": [
+            {
+                "network_id": network,
+                "n_personas": 1,
+                "n_ads": 2,
+                "contact_points": "",
+                "municipalities": "Amersfoort;Utrecht",
+                "risk_score": 80,
+                "reasons": f"one phone number in ads of 3 personas; photos reused{text}",
+            }
+        ],
+        "personas": [
+            {
+                "persona_id": persona,
+                "network_id": network,
+                "n_ads": 2,
+                "municipalities": "Amersfoort;Utrecht",
+                "risk_score": 75,
+                "reasons": f"new in town; moved between 2 municipalities{text}",
+            }
+        ],
+        "ads": [
+            {
+                "ad_id": f"A-1{suffix}",
+                "persona_id": persona,
+                "network_id": network,
+                "risk_score": 70,
+                "risk_level": "priority",
+                "indicators": "",
+                "municipality": "Utrecht",
+                "title": f"Nieuw in Utrecht{text}",
+                "text": f"Synthetische testadvertentie{text}",
+                "posted_at": now - timedelta(days=1),
+            },
+            {
+                "ad_id": f"A-2{suffix}",
+                "persona_id": persona,
+                "network_id": network,
+                "risk_score": 40,
+                "risk_level": "review",
+                "indicators": "new_in_town",
+                "municipality": "Amersfoort",
+                "title": f"Eerder in Amersfoort{text}",
+                "text": f"Nog een synthetische testadvertentie{text}",
+                "posted_at": now - timedelta(days=10),
+            },
+        ],
+        "movements": [
+            {
+                "persona_id": persona,
+                "network_id": network,
+                "from_municipality": "Amersfoort",
+                "to_municipality": "Utrecht",
+                "at": now - timedelta(days=1),
+            }
+        ],
+    }
+
+
+def store_analysis(
+    session: Session,
+    settings: Settings,
+    organisation_id: int,
+    rows: dict[str, list[dict[str, object]]],
+    *,
+    source: str = "matrix-test",
+) -> int:
+    """Store ``rows`` as a run of ``organisation_id`` the way the command line does (as the
+    system actor, through ``save_analysis``); returns the run id."""
+    now = datetime.now(UTC)
+    return save_analysis(
+        session,
+        source=source,
+        started_at=now - timedelta(minutes=5),
+        finished_at=now,
+        n_quarantined=0,
+        organisation_id=organisation_id,
+        actor=SYSTEM,
+        settings=settings,
+        **rows,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def seeded_analysis(state: WebState, accounts_by_role: dict[str, Account]) -> int:
+    """The same small analysis (network N-1 with persona P-1, see :func:`analysis_rows`) stored
+    once for every organisation that has an account, so each account sees it in its own
+    organisation's run. Returns the run id of the GGD (the organisation of most accounts)."""
+    organisations = sorted({account.organisation_id for account in accounts_by_role.values()})
+    runs: dict[int, int] = {}
     with transaction(state.sessions) as session:
-        owner = Organisation(name="Analyse-eigenaar", kind=OrganisationKind.POLICE)
-        session.add(owner)
-        session.flush()
-        run = AnalysisRun(
-            organisation_id=owner.id,
-            source="matrix-test",
-            started_at=now - timedelta(minutes=5),
-            finished_at=now,
-            expires_at=now + timedelta(days=30),
-            n_ads=1,
-            n_personas=1,
-            n_networks=1,
-        )
-        session.add(run)
-        session.flush()
-        session.add(
-            AnalysisNetwork(
-                run_id=run.id,
-                network_id="N-1",
-                n_personas=1,
-                n_ads=2,
-                contact_points="",
-                municipalities="Amersfoort;Utrecht",
-                risk_score=80,
-                reasons="one phone number in ads of 3 personas; photos reused",
+        for organisation_id in organisations:
+            runs[organisation_id] = store_analysis(
+                session, state.settings, organisation_id, analysis_rows()
             )
-        )
-        session.add(
-            AnalysisPersona(
-                run_id=run.id,
-                persona_id="P-1",
-                network_id="N-1",
-                n_ads=2,
-                municipalities="Amersfoort;Utrecht",
-                risk_score=75,
-                reasons="new in town; moved between 2 municipalities",
-            )
-        )
-        session.add(
-            AnalysisAd(
-                run_id=run.id,
-                ad_id="A-1",
-                persona_id="P-1",
-                network_id="N-1",
-                risk_score=70,
-                risk_level="high",
-                indicators="",
-                municipality="Utrecht",
-                title="Nieuw in Utrecht",
-                text="Synthetische testadvertentie",
-                posted_at=now - timedelta(days=1),
-            )
-        )
-        session.add(
-            AnalysisAd(
-                run_id=run.id,
-                ad_id="A-2",
-                persona_id="P-1",
-                network_id="N-1",
-                risk_score=40,
-                risk_level="review",
-                indicators="new_in_town",
-                municipality="Amersfoort",
-                title="Eerder in Amersfoort",
-                text="Nog een synthetische testadvertentie",
-                posted_at=now - timedelta(days=10),
-            )
-        )
-        session.add(
-            AnalysisMovement(
-                run_id=run.id,
-                persona_id="P-1",
-                network_id="N-1",
-                from_municipality="Amersfoort",
-                to_municipality="Utrecht",
-                at=now - timedelta(days=1),
-            )
-        )
-        run_id = run.id
-    return run_id
+    return runs[accounts_by_role["viewer"].organisation_id]

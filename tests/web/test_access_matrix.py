@@ -5,20 +5,46 @@ The table is written out by hand (not derived from ``roles.json``), so that a ch
 rights or of a route's guard shows up here as a deliberate edit. Each request is a plain, valid
 request (CSRF token included, empty form for POSTs): the status says whether the guard let it
 through and what the handler did then.
+
+The organisation matrix below it runs every route for every role in every organisation kind the
+role fits, against one organisation of each kind with its own analysis: the records of one
+organisation never reach another (status, and none of its ids or texts in any answer).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.routing import Mount
 
-from signaal.chain import sessions
+from signaal.chain import accounts, sessions
 from signaal.chain.authz import roles
-from signaal.store.db import transaction
-from signaal.store.models import AuditEvent, User
+from signaal.settings import load_settings
+from signaal.store.db import transaction, upgrade
+from signaal.store.models import AuditEvent, OrganisationKind, User
+from signaal.web.app import WebState, create_app
+from web.conftest import (
+    BASE_URL,
+    TEST_AUDIT_KEY,
+    TEST_CONTACT_KEY,
+    TEST_PSEUDONYM_KEY,
+    TEST_SECRET,
+    Account,
+    analysis_rows,
+    id_marker,
+    make_account,
+    store_analysis,
+    text_marker,
+)
 
 ANON = "anonymous"
 PENDING = "pending"  # password given, second factor not yet
@@ -207,3 +233,368 @@ def test_refused_access_is_audited(client, state, accounts_by_role, sign_in):
     assert event.action == "access.denied"
     assert event.actor_email == accounts_by_role["viewer"].email
     assert "/beheer/audit" in event.details
+
+
+# ----------------------------------------------------------------------------------------------
+# The organisation matrix: route × role × (organisation kind of the actor, of the data's owner)
+
+KINDS = tuple(OrganisationKind)
+
+
+def for_roles(allowed: set[str], ok: int, refused: int = 403) -> dict[str, int]:
+    return {role: ok if role in allowed else refused for role in ROLES}
+
+
+# Routes whose path names a record: the path for a record of the owning organisation, and the
+# status per role when the owner is the actor's own organisation and when it is another one.
+# Every route of EXPECTED with a path parameter needs an entry here.
+RECORD_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int]]] = {
+    ("GET", "/analyse/netwerken/{network_id}/personas"): (
+        "/analyse/netwerken/{network_id}/personas",
+        for_roles(ANALYSIS, 200),
+        for_roles(set(), 200),
+    ),
+    # With a purpose: the page that shows the persona's ads.
+    ("GET", "/analyse/personas/{persona_id}"): (
+        "/analyse/personas/{persona_id}?doel=assess_signal",
+        for_roles(DETAIL, 200),
+        for_roles(set(), 200),
+    ),
+    # A viewer of the owner; the empty form is refused (422) before anything changes. Only the
+    # platform administrator may manage a user of another organisation.
+    ("POST", "/beheer/gebruikers/{user_id}/status"): (
+        "/beheer/gebruikers/{user_id}/status",
+        for_roles(ADMINS, 422),
+        for_roles({"platform_administrator"}, 422),
+    ),
+    ("POST", "/beheer/gebruikers/{user_id}/rol"): (
+        "/beheer/gebruikers/{user_id}/rol",
+        for_roles(ADMINS, 422),
+        for_roles({"platform_administrator"}, 422),
+    ),
+    ("POST", "/beheer/gebruikers/{user_id}/activeringslink"): (
+        "/beheer/gebruikers/{user_id}/activeringslink",
+        for_roles(ADMINS, 422),
+        for_roles({"platform_administrator"}, 422),
+    ),
+    # A link that was never issued: the same answer for every role, of every organisation.
+    ("GET", "/account/activeren/{token}"): (
+        "/account/activeren/{token}",
+        for_roles(set(), 404, 404),
+        for_roles(set(), 404, 404),
+    ),
+    ("POST", "/account/activeren/{token}"): (
+        "/account/activeren/{token}",
+        for_roles(set(), 404, 404),
+        for_roles(set(), 404, 404),
+    ),
+}
+
+# Routes that show the own organisation's analysis to these roles (the own ids must be there).
+SHOWS_OWN_ANALYSIS: dict[tuple[str, str], set[str]] = {
+    ("GET", "/dashboard"): ANALYSIS,
+    ("GET", "/analyse"): ANALYSIS,
+    ("GET", "/api/v1/analysis/networks"): ANALYSIS,
+}
+
+# The audit log names records that its readers' users tried to open (also other
+# organisations' ids, refused): there only the texts of other organisations must never appear.
+IDS_MAY_APPEAR_IN = {("GET", "/beheer/audit")}
+
+
+def _tag(kind: OrganisationKind) -> str:
+    return f"org{KINDS.index(kind)}"
+
+
+@dataclass
+class Principal:
+    account: Account
+    kind: OrganisationKind
+
+
+@dataclass
+class World:
+    app: FastAPI
+    state: WebState
+    organisations: dict[OrganisationKind, int]
+    viewers: dict[OrganisationKind, int]  # a user id of a viewer per organisation
+    principals: list[Principal]
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """One app, seeded once: an organisation of every kind, each with its own analysis run
+    (ids and texts tagged with the organisation), and an account for every role in every
+    organisation kind the role fits."""
+    from conftest import create_postgres_database, drop_postgres_database
+
+    folder = tmp_path_factory.mktemp("organisation-matrix")
+    if request.param == "sqlite":
+        url = f"sqlite:///{(folder / 'signaal.db').as_posix()}"
+    else:
+        url = create_postgres_database()
+    upgrade(url)
+    settings = load_settings(
+        env="test",
+        database_url=url,
+        data_dir=Path(folder) / "data",
+        secret_key=TEST_SECRET,
+        pseudonym_key=TEST_PSEUDONYM_KEY,
+        audit_key=TEST_AUDIT_KEY,
+        contact_key=TEST_CONTACT_KEY,
+    )
+    app = create_app(settings)
+    state: WebState = app.state.web
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap)
+        accounts._dummy_hash.cache_clear()
+        organisations: dict[OrganisationKind, int] = {}
+        viewers: dict[OrganisationKind, int] = {}
+        principals: list[Principal] = []
+        with transaction(state.sessions) as session:
+            for kind in KINDS:
+                organisation = accounts.create_organisation(
+                    session, name=f"Organisatie {kind.value}", kind=kind
+                )
+                organisations[kind] = organisation.id
+                store_analysis(session, settings, organisation.id, analysis_rows(_tag(kind)))
+                for role, definition in roles().items():
+                    if not definition.fits(kind):
+                        continue
+                    account = make_account(
+                        session, role, organisation, f"{role}.{kind.value}@matrix.example.test"
+                    )
+                    if role == "viewer":
+                        viewers[kind] = account.user_id
+                    principals.append(Principal(account, kind))
+    accounts._dummy_hash.cache_clear()
+    try:
+        yield World(app, state, organisations, viewers, principals)
+    finally:
+        state.engine.dispose()
+        if request.param != "sqlite":
+            drop_postgres_database(url)
+
+
+def _as(client: TestClient, world: World, principal: Principal) -> str:
+    """Make ``client`` act as ``principal`` in a new, complete login session; returns the CSRF
+    token to send."""
+    with transaction(world.state.sessions) as session:
+        user = session.get(User, principal.account.user_id)
+        assert user is not None
+        token = sessions.create_session(
+            session,
+            user,
+            ip="testclient",
+            user_agent="pytest",
+            second_factor_done=True,
+            settings=world.state.settings,
+        )
+    client.cookies.clear()
+    client.cookies.set(world.state.cookies.session_cookie, world.state.signer.sign_session(token))
+    return world.state.signer.csrf_token(token, kind="session")
+
+
+def _leaks(
+    body: str, own: OrganisationKind, *, ids: bool, requested: str | None = None
+) -> list[str]:
+    """The other organisations whose ids (if ``ids``) or texts appear in ``body``; the id the
+    request itself named (``requested``, which a page may repeat) does not count."""
+    if requested:
+        body = body.replace(requested, "")
+    found = []
+    for kind in KINDS:
+        if kind is own:
+            continue
+        markers = [text_marker(_tag(kind))] + ([id_marker(_tag(kind))] if ids else [])
+        found += [f"{kind.value}: {marker!r}" for marker in markers if marker in body]
+    return found
+
+
+def test_every_route_with_a_path_parameter_has_an_organisation_entry() -> None:
+    with_parameters = {key for key in EXPECTED if "{" in key[1]}
+    assert with_parameters == set(RECORD_ROUTES), (
+        "routes that name a record need an entry in RECORD_ROUTES (own and other organisation)"
+    )
+
+
+def test_accounts_exist_only_in_organisation_kinds_their_role_fits(world: World) -> None:
+    for principal in world.principals:
+        assert roles()[principal.account.role].fits(principal.kind)
+    # Every role and every kind is in the matrix at least once.
+    assert {p.account.role for p in world.principals} == set(ROLES)
+    assert {p.kind for p in world.principals} == set(KINDS)
+
+
+@dataclass
+class _Visit:
+    """The requests of one principal in the organisation matrix, collecting every mismatch."""
+
+    client: TestClient
+    csrf: str
+    principal: Principal
+    mismatches: list[str]
+
+    @property
+    def who(self) -> str:
+        return f"{self.principal.account.role} @ {self.principal.kind.value}"
+
+    def check(
+        self,
+        method: str,
+        path: str,
+        expected: int,
+        *,
+        label: str,
+        ids: bool = True,
+        requested: str | None = None,
+    ) -> str:
+        """Request ``path``; record a wrong status or another organisation's data in the answer.
+        Returns the body without the id the request named."""
+        if method == "GET":
+            response = self.client.get(path)
+        else:
+            response = self.client.request(method, path, data={"csrf_token": self.csrf})
+        if response.status_code != expected:
+            self.fail(f"{label}: expected {expected}, got {response.status_code}")
+        body = response.text.replace(requested, "") if requested else response.text
+        leaks = _leaks(body, self.principal.kind, ids=ids)
+        if leaks:
+            self.fail(f"{label}: shows {', '.join(leaks)}")
+        return body
+
+    def fail(self, message: str) -> None:
+        self.mismatches.append(f"{self.who:40} {message}")
+
+
+def test_organisation_matrix(world: World) -> None:
+    """No record crosses an organisation: for every principal, every record route against the
+    records of every organisation kind, and every other route with all organisations' data in
+    the store."""
+    mismatches: list[str] = []
+    others = sorted(
+        (entry for entry in EXPECTED.items() if entry[0] not in RECORD_ROUTES),
+        key=lambda item: (item[0] == ("POST", "/logout"), item[0]),
+    )
+    with TestClient(world.app, base_url=BASE_URL, follow_redirects=False) as client:
+        for principal in world.principals:
+            visit = _Visit(client, _as(client, world, principal), principal, mismatches)
+            role, own = principal.account.role, principal.kind
+            for (method, template), (path, own_status, other_status) in RECORD_ROUTES.items():
+                parameter = re.search(r"\{(\w+)\}", template)
+                assert parameter is not None
+                for owner in KINDS:
+                    tag = _tag(owner)
+                    named = {
+                        "network_id": f"N{id_marker(tag)}",
+                        "persona_id": f"P{id_marker(tag)}",
+                        "user_id": str(world.viewers[owner]),
+                        "token": "x" * 43,
+                    }
+                    expected = (own_status if owner is own else other_status)[role]
+                    body = visit.check(
+                        method,
+                        path.format(**named),
+                        expected,
+                        label=f"{template} of {owner.value}",
+                        requested=named[parameter.group(1)],
+                    )
+                    shows_records = method == "GET" and expected == 200 and owner is own
+                    if shows_records and text_marker(tag) not in body:
+                        visit.fail(f"{template}: the own records are missing")
+            for (method, template), (path, expected_by_principal) in others:
+                body = visit.check(
+                    method,
+                    path.format(viewer_id=world.viewers[own]),
+                    expected_by_principal[role],
+                    label=template,
+                    ids=(method, template) not in IDS_MAY_APPEAR_IN,
+                )
+                shows_own = role in SHOWS_OWN_ANALYSIS.get((method, template), set())
+                if shows_own and id_marker(_tag(own)) not in body:
+                    visit.fail(f"{template}: the own analysis is missing")
+    assert not mismatches, "organisation matrix mismatches:\n" + "\n".join(mismatches)
+
+
+BAD_PATH_PARAMETERS = {
+    "nul": "P%00-1",
+    "only a nul": "%00",
+    "control character": "P-1%01",
+    "escape": "%1b%5b31m",
+    "too long": "P" * 300,
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_PATH_PARAMETERS))
+def test_absurd_path_parameters_are_not_found_on_every_backend(world: World, bad: str) -> None:
+    """A NUL in a persona id was a 500 on PostgreSQL; now every such path parameter is a 404
+    (the same on SQLite), before any query."""
+    value = BAD_PATH_PARAMETERS[bad]
+    principal = next(
+        p
+        for p in world.principals
+        if p.account.role == "platform_administrator" and p.kind is OrganisationKind.POLICE
+    )
+    analyst = next(
+        p
+        for p in world.principals
+        if p.account.role == "analyst" and p.kind is OrganisationKind.POLICE
+    )
+    with TestClient(world.app, base_url=BASE_URL, follow_redirects=False) as client:
+        csrf = _as(client, world, analyst)
+        for path in (
+            f"/analyse/personas/{value}?doel=assess_signal",
+            f"/analyse/personas/{value}",
+            f"/analyse/netwerken/{value}/personas",
+        ):
+            response = client.get(path)
+            assert response.status_code == 404, (path, response.status_code)
+        csrf = _as(client, world, principal)
+        response = client.post(f"/beheer/gebruikers/{value}/status", data={"csrf_token": csrf})
+        assert response.status_code == 404
+        assert re.search(r"Traceback|psycopg|sqlalchemy", response.text) is None
+
+
+def test_a_record_of_another_organisation_looks_like_no_record_and_is_audited(
+    world: World,
+) -> None:
+    """The pen test: accounts of other organisations (a housing corporation's, an outreach
+    worker's) opened a police force's persona. A housing corporation has no role that opens
+    personas any more (roles.json); an outreach worker still has, for her own organisation's
+    runs. The persona of another organisation gets the same answer as an id that exists nowhere,
+    and the attempt is in the audit log."""
+    outsider = next(
+        p
+        for p in world.principals
+        if p.account.role == "outreach_worker" and p.kind is OrganisationKind.OUTREACH
+    )
+    police_persona = f"P{id_marker(_tag(OrganisationKind.POLICE))}"
+    with world.state.sessions() as session:
+        before = session.scalar(select(func.max(AuditEvent.seq))) or 0
+    answers = {}
+    with TestClient(world.app, base_url=BASE_URL, follow_redirects=False) as client:
+        _as(client, world, outsider)
+        for persona_id in (police_persona, "P-1-nowhere"):
+            response = client.get(f"/analyse/personas/{persona_id}?doel=assess_signal")
+            answers[persona_id] = (response.status_code, response.text.replace(persona_id, "ID"))
+        api = client.get("/api/v1/analysis/networks").json()
+    assert answers[police_persona] == answers["P-1-nowhere"]
+    assert answers[police_persona][0] == 403
+    assert text_marker(_tag(OrganisationKind.POLICE)) not in answers[police_persona][1]
+    assert api["run"]["organisation_id"] == world.organisations[OrganisationKind.OUTREACH]
+    assert {n["network_id"] for n in api["networks"]} == {
+        f"N{id_marker(_tag(OrganisationKind.OUTREACH))}"
+    }
+    with world.state.sessions() as session:
+        denied = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "access.denied", AuditEvent.record_id == police_persona)
+            .where(AuditEvent.actor_email == outsider.account.email, AuditEvent.seq > before)
+        ).all()
+    assert len(denied) == 1
+    assert denied[0].organisation_id == world.organisations[OrganisationKind.OUTREACH]

@@ -40,6 +40,7 @@ def test_networks_are_listed_with_their_reasons(
     assert "N-1" not in client.get("/analyse?zoek=groningen").text.split("<main")[1]
     api = client.get("/api/v1/analysis/networks").json()
     assert api["run"]["id"] == seeded_analysis
+    assert api["run"]["organisation_id"] == accounts_by_role["viewer"].organisation_id
     assert api["networks"][0]["network_id"] == "N-1"
     assert api["networks"][0]["municipalities"] == ["Amersfoort", "Utrecht"]
 
@@ -55,7 +56,8 @@ def test_personas_of_a_network_expand_with_htmx(
     # A viewer may not open persona details, so no link is offered.
     assert 'href="/analyse/personas/P-1"' not in fragment.text
     assert _last_event(state).action == "analysis.network_viewed"
-    assert client.get("/analyse/netwerken/N-404/personas").status_code == 404
+    # An id no run of the own organisation holds is refused like one of another organisation.
+    assert client.get("/analyse/netwerken/N-404/personas").status_code == 403
 
 
 def test_persona_needs_a_purpose_and_is_audited_with_it(
@@ -79,7 +81,7 @@ def test_persona_needs_a_purpose_and_is_audited_with_it(
     assert event.record_id == "P-1"
     assert event.purpose == "prepare_outreach"
     assert event.actor_email == accounts_by_role["outreach_worker"].email
-    assert client.get("/analyse/personas/P-404?doel=prepare_outreach").status_code == 404
+    assert client.get("/analyse/personas/P-404?doel=prepare_outreach").status_code == 403
 
 
 def test_viewer_may_not_open_a_persona(client, state, accounts_by_role, sign_in, seeded_analysis):

@@ -4,15 +4,23 @@ Roles and their actions are data (``chain/roles.json``), not code: each role has
 English label, the organisation kinds it fits and its list of actions. Routes and commands ask
 ``allowed(actor, action, resource)`` and never copy ownership checks of their own.
 
+Every stored record belongs to one organisation; a :class:`Resource` carries it. A resource of
+None asks whether the actor may perform the action at all (on records of her own organisation).
+
 The rules, in order (deny by default):
 
 1. ``public.view`` is allowed to everyone, also anonymous visitors (login page, health check).
 2. An anonymous actor (None) may do nothing else.
-3. An actor whose role is unknown may do nothing.
-4. The action must be in the actor's role.
-5. Administration actions (``users.manage``, ``audit.view``) on a resource of another
-   organisation are refused unless the role has platform scope.
-6. ``account.manage_own`` applies only to the actor's own user record.
+3. The system actor (:data:`SYSTEM`: jobs and the command line, never the web) may do only the
+   actions in :data:`SYSTEM_ACTIONS`, on a record of any organisation (rule 7 still holds).
+4. An actor whose role is unknown may do nothing.
+5. The action must be in the actor's role.
+6. An action on a record of another organisation is refused, except the administrative actions
+   (:data:`ADMINISTRATIVE_ACTIONS`: ``users.manage``, ``audit.view``, ``organisations.manage``)
+   of a role with platform scope.
+7. A data action (``analysis.*``) on a record that belongs to no organisation is refused: a
+   record nobody owns (or an id that names no record) is nobody's to see.
+8. ``account.manage_own`` applies only to the actor's own user record.
 
 Granting roles is data too: each role has a ``rank`` and the roles that may grant it
 (``granted_by``). :func:`may_assign_role` and :func:`may_manage_user` decide, on top of
@@ -51,6 +59,8 @@ class Action(StrEnum):
     """See one persona in full: its ads (title, text), movements and indicators."""
     STORE_ANALYSIS = "analysis.store"
     """Store the results of an analysis run in the app store."""
+    PURGE_ANALYSIS = "analysis.purge"
+    """Delete analysis runs whose retention period has ended (the system only)."""
     MANAGE_USERS = "users.manage"
     """Create, change and deactivate users (of the own organisation unless platform scope)."""
     MANAGE_ORGANISATIONS = "organisations.manage"
@@ -62,8 +72,16 @@ class Action(StrEnum):
 
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
-# Actions whose resource belongs to one organisation: limited to the own one unless platform.
-ORGANISATION_SCOPED_ACTIONS = frozenset({Action.MANAGE_USERS, Action.VIEW_AUDIT})
+# The only actions that may reach a record of another organisation, and only for a role with
+# platform scope: administration of accounts, organisations and the audit log, never data.
+ADMINISTRATIVE_ACTIONS = frozenset(
+    {Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.MANAGE_ORGANISATIONS}
+)
+# What the system actor (jobs, the command line) may do. Kept small on purpose: the system
+# stores and purges analyses for organisations, it never reads them for anyone.
+SYSTEM_ACTIONS = frozenset({Action.STORE_ANALYSIS, Action.PURGE_ANALYSIS})
+# Data actions: on a record that belongs to no organisation they are refused (rule 7).
+DATA_ACTION_PREFIX = "analysis."
 
 Scope = Literal["organisation", "platform"]
 
@@ -88,20 +106,37 @@ class RoleDefinition:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a logged-in user, reduced to what authorisation and audit need."""
+    """Who acts: a logged-in user, reduced to what authorisation and audit need, or the system
+    itself (:data:`SYSTEM`, ``is_system``), which has no account and no organisation."""
 
     user_id: int
     email: str
     organisation_id: int
-    organisation_kind: OrganisationKind
+    organisation_kind: OrganisationKind | None  # None only for the system actor
     role: str
     is_demo: bool
+    is_system: bool = False
+
+
+SYSTEM = Actor(
+    user_id=0,
+    email="system",
+    organisation_id=0,  # no organisation has id 0
+    organisation_kind=None,
+    role="system",
+    is_demo=False,
+    is_system=True,
+)
+"""The one actor of jobs and the command line (``signaal analyse --store``, ``signaal db
+purge-expired``): allowed only :data:`SYSTEM_ACTIONS`, audited as ``system``. The web app never
+acts as the system: its actors come from :func:`actor_for`."""
 
 
 @dataclass(frozen=True)
 class Resource:
     """What is acted on: ``kind`` (``"user"``, ``"persona"``, ``"audit"``, …), optional id and
-    the organisation it belongs to (None when it belongs to the whole deployment)."""
+    the organisation that owns it, as the store says (None: no organisation owns it, e.g. an id
+    that names no record; data actions on it are refused)."""
 
     kind: str
     id: str | None = None
@@ -213,21 +248,31 @@ def actor_for(user: User) -> Actor:
     )
 
 
+def is_data_action(action: Action) -> bool:
+    """Whether ``action`` reads or writes analysis data (rule 7 of :func:`allowed`)."""
+    return action.value.startswith(DATA_ACTION_PREFIX)
+
+
 def allowed(actor: Actor | None, action: Action, resource: Resource | None = None) -> bool:
-    """May ``actor`` perform ``action`` on ``resource``? The one authorisation decision."""
+    """May ``actor`` perform ``action`` on ``resource``? The one authorisation decision (the
+    rules are in the module docstring)."""
     if action in PUBLIC_ACTIONS:
         return True
     if actor is None:
         return False
+    ownerless = resource is not None and resource.organisation_id is None and is_data_action(action)
+    if actor.is_system:
+        return action in SYSTEM_ACTIONS and not ownerless
     role = roles().get(actor.role)
     if role is None or action not in role.actions:
         return False
+    if ownerless:
+        return False
     if (
-        action in ORGANISATION_SCOPED_ACTIONS
-        and resource is not None
+        resource is not None
         and resource.organisation_id is not None
         and resource.organisation_id != actor.organisation_id
-        and role.scope != "platform"
+        and not (action in ADMINISTRATIVE_ACTIONS and role.scope == "platform")
     ):
         return False
     return not (

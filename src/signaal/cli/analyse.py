@@ -229,6 +229,7 @@ def save_to_store(
     """Save an analysis through the store's ``save_analysis``, migrating the store first: one
     run per organisation (name or id), all in one transaction. Returns (name, run id) pairs."""
     from signaal.chain.accounts import find_organisation
+    from signaal.chain.authz import SYSTEM
     from signaal.errors import FieldError
     from signaal.settings import get_settings
     from signaal.store import analysis
@@ -250,7 +251,7 @@ def save_to_store(
                 organisation = find_organisation(session, name_or_id)
                 if organisation is None:
                     raise FieldError("--organisation", f"no organisation {name_or_id!r}")
-                # The command line acts as the system itself: no user account behind it.
+                # The command line acts as the system itself (audited as "system").
                 run_id = analysis.save_analysis(
                     session,
                     source=source,
@@ -262,7 +263,7 @@ def save_to_store(
                     movements=tables.movements,
                     n_quarantined=n_quarantined,
                     organisation_id=organisation.id,
-                    actor=None,
+                    actor=SYSTEM,
                 )
                 stored.append((organisation.name, run_id))
             return stored

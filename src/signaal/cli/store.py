@@ -35,7 +35,8 @@ audit_app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
+# soft_wrap: an error message stays one line, also when stderr is not a terminal.
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -146,11 +147,12 @@ def db_check() -> None:
 @db_app.command("purge-expired")
 def db_purge_expired() -> None:
     """Delete analysis runs past their retention period and dead login sessions (audited)."""
+    from signaal.chain.authz import SYSTEM
     from signaal.chain.sessions import purge_dead_sessions
     from signaal.store.analysis import purge_expired
 
     with _errors(), _store() as session:
-        runs = purge_expired(session)
+        runs = purge_expired(session, actor=SYSTEM)
         sessions = purge_dead_sessions(session)
     out.print(
         f"deleted {len(runs)} expired analysis run(s)"

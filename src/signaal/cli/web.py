@@ -20,7 +20,7 @@ DEMO_SEED = 1
 def _fail(message: str) -> typer.Exit:
     from rich.console import Console
 
-    Console(stderr=True).print(f"[bold red]error:[/] {message}")
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code=1)
 
 
@@ -101,7 +101,7 @@ def load_demo_analysis(settings: Settings, *, ads: int = DEMO_ADS) -> str:
     what the command line produces. Nothing is generated twice: an existing corpus is reused
     and an already stored analysis is kept.
     """
-    from signaal.chain.accounts import seed_demo
+    from signaal.chain.accounts import find_organisation, seed_demo
     from signaal.store import analysis
     from signaal.store.db import make_engine, session_factory, transaction, url_from_settings
 
@@ -111,7 +111,12 @@ def load_demo_analysis(settings: Settings, *, ads: int = DEMO_ADS) -> str:
     try:
         with transaction(session_factory(engine)) as session:
             seed_demo(session)  # the owners of the demo analysis (once)
-            run = analysis.latest_run(session)
+            run = None
+            for name in demo_analysis_organisations():
+                owner = find_organisation(session, name)
+                run = analysis.latest_run(session, owner.id) if owner else None
+                if run is not None:
+                    break
     finally:
         engine.dispose()
     if run is not None:

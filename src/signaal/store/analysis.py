@@ -9,6 +9,12 @@ Contact points are stored pseudonymised only (``phone:3f9a…``, see
 :mod:`signaal.privacy.pseudonyms`); a raw phone number or address is refused. Each run gets an
 ``expires_at`` from ``analysis_retention_days``; :func:`purge_expired` deletes expired runs and
 audits that it did.
+
+Every run belongs to one organisation, and so do its ads, personas, networks and movements.
+Writing asks :func:`~signaal.chain.authz.allowed` with an actor (a user, or
+:data:`~signaal.chain.authz.SYSTEM` for jobs and the command line); reading is scoped by the
+organisation: :func:`latest_run` and :func:`get_run` never return a run of another organisation,
+and :func:`owning_organisation` tells a resource loader whose record an id names.
 """
 
 from __future__ import annotations
@@ -18,18 +24,19 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import psycopg
 from psycopg import sql as psycopg_sql
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, case, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from signaal import audit
-from signaal.chain.authz import Action, Actor, allowed
+from signaal.chain.authz import Action, Actor, Resource, allowed
 from signaal.errors import PermissionDenied, RecordError, StoreError
 from signaal.settings import Settings, get_settings
+from signaal.store.db import database_problem
 from signaal.store.models import (
     AnalysisAd,
     AnalysisMovement,
@@ -355,17 +362,23 @@ def save_analysis(
     movements: Sequence[Mapping[str, object]],
     n_quarantined: int,
     organisation_id: int,
-    actor: Actor | None,
+    actor: Actor,
     ip: str | None = None,
     settings: Settings | None = None,
 ) -> int:
     """Store one analysis run of organisation ``organisation_id`` with all its rows and one
     ``analysis.stored`` audit event.
 
+    ``actor`` is the user who stores it, or :data:`~signaal.chain.authz.SYSTEM` for the command
+    line; ``allowed()`` decides whether that actor may store a run of that organisation.
     Returns the run id. Nothing is committed here; on a bad value nothing is added.
     """
-    if actor is not None and not allowed(actor, Action.STORE_ANALYSIS):
-        raise PermissionDenied("you may not store analysis results")
+    if not allowed(
+        actor, Action.STORE_ANALYSIS, Resource("analysis_run", organisation_id=organisation_id)
+    ):
+        raise PermissionDenied(
+            f"not allowed to store analysis results of organisation {organisation_id}"
+        )
     settings = settings or get_settings()
     for name, moment in (("started_at", started_at), ("finished_at", finished_at)):
         if moment.tzinfo is None:
@@ -397,7 +410,7 @@ def save_analysis(
             n_movements=len(movements),
             n_quarantined=n_quarantined,
             organisation_id=organisation_id,
-            stored_by_user_id=actor.user_id if actor else None,
+            stored_by_user_id=None if actor.is_system else actor.user_id,
         )
         session.add(run)
         session.flush()
@@ -418,7 +431,8 @@ def save_analysis(
             ip=ip,
         )
     except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
-        raise StoreError(f"storing the analysis of {source!r} failed: {exc}") from exc
+        problem = database_problem(exc)
+        raise StoreError(f"storing the analysis of {source!r} failed: {problem}") from exc
     return run.id
 
 
@@ -468,16 +482,28 @@ def _bulk_insert(session: Session, table: Table, columns: Columns, n_rows: int) 
         session.execute(insert(table), rows[start : start + BATCH_SIZE])
 
 
-def purge_expired(
-    session: Session, *, now: datetime | None = None, actor: Actor | None = None
-) -> list[int]:
-    """Delete analysis runs whose retention has ended (with all their rows); audit it."""
+def purge_expired(session: Session, *, actor: Actor, now: datetime | None = None) -> list[int]:
+    """Delete analysis runs whose retention has ended (with all their rows); audit it.
+
+    ``allowed()`` decides for every expired run (with its organisation) whether ``actor`` may
+    purge it; one refusal stops the purge before anything is deleted.
+    """
+    if not allowed(actor, Action.PURGE_ANALYSIS):
+        raise PermissionDenied("not allowed to purge analysis runs")
     now = now or datetime.now(UTC)
-    run_ids = list(
-        session.scalars(
-            select(AnalysisRun.id).where(AnalysisRun.expires_at <= now).order_by(AnalysisRun.id)
-        )
-    )
+    expired = session.execute(
+        select(AnalysisRun.id, AnalysisRun.organisation_id)
+        .where(AnalysisRun.expires_at <= now)
+        .order_by(AnalysisRun.id)
+    ).all()
+    for run_id, organisation_id in expired:
+        if not allowed(
+            actor,
+            Action.PURGE_ANALYSIS,
+            Resource("analysis_run", str(run_id), organisation_id=organisation_id),
+        ):
+            raise PermissionDenied(f"not allowed to purge analysis run {run_id}")
+    run_ids = [run_id for run_id, _ in expired]
     if not run_ids:
         return []
     try:
@@ -492,7 +518,8 @@ def purge_expired(
             ip=None,
         )
     except SQLAlchemyError as exc:
-        raise StoreError(f"purging expired analysis runs failed: {exc}") from exc
+        problem = database_problem(exc)
+        raise StoreError(f"purging expired analysis runs failed: {problem}") from exc
     return run_ids
 
 
@@ -545,23 +572,66 @@ def _ad_result(row: AnalysisAd) -> AdResult:
     )
 
 
-def latest_run(session: Session, *, now: datetime | None = None) -> AnalysisRun | None:
-    """The most recently stored run that has not expired."""
+def latest_run(
+    session: Session, organisation_id: int, *, now: datetime | None = None
+) -> AnalysisRun | None:
+    """The most recently stored run of ``organisation_id`` that has not expired."""
     now = now or datetime.now(UTC)
     return session.scalars(
         select(AnalysisRun)
-        .where(AnalysisRun.expires_at > now)
+        .where(AnalysisRun.organisation_id == organisation_id, AnalysisRun.expires_at > now)
         .order_by(AnalysisRun.stored_at.desc(), AnalysisRun.id.desc())
         .limit(1)
     ).first()
 
 
-def get_run(session: Session, run_id: int) -> AnalysisRun | None:
-    return session.get(AnalysisRun, run_id)
+def get_run(session: Session, run_id: int, *, organisation_id: int) -> AnalysisRun | None:
+    """Run ``run_id`` if it belongs to ``organisation_id``; None otherwise (also when it exists
+    in another organisation: the caller cannot tell the difference)."""
+    run = session.get(AnalysisRun, run_id)
+    return run if run is not None and run.organisation_id == organisation_id else None
 
 
-def list_runs(session: Session, *, limit: int = 20) -> list[AnalysisRun]:
-    return list(session.scalars(select(AnalysisRun).order_by(AnalysisRun.id.desc()).limit(limit)))
+def list_runs(session: Session, organisation_id: int, *, limit: int = 20) -> list[AnalysisRun]:
+    """The runs of ``organisation_id``, newest first."""
+    return list(
+        session.scalars(
+            select(AnalysisRun)
+            .where(AnalysisRun.organisation_id == organisation_id)
+            .order_by(AnalysisRun.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+RecordKind = Literal["persona", "network"]
+
+
+def owning_organisation(
+    session: Session,
+    kind: RecordKind,
+    record_id: str,
+    *,
+    prefer: int | None,
+    now: datetime | None = None,
+) -> int | None:
+    """The organisation that owns the persona or network named ``record_id`` in a run that has
+    not expired: ``prefer`` (the asking actor's organisation) when one of its runs holds it, else
+    the organisation of the newest run that does; None when no run holds it.
+
+    For resource loaders: the answer goes to ``allowed()``, never to the asker.
+    """
+    now = now or datetime.now(UTC)
+    model = AnalysisPersona if kind == "persona" else AnalysisNetwork
+    key = AnalysisPersona.persona_id if kind == "persona" else AnalysisNetwork.network_id
+    preferred = case((AnalysisRun.organisation_id == prefer, 0), else_=1)
+    return session.scalar(
+        select(AnalysisRun.organisation_id)
+        .join(model, model.run_id == AnalysisRun.id)
+        .where(key == record_id, AnalysisRun.expires_at > now)
+        .order_by(preferred, AnalysisRun.stored_at.desc(), AnalysisRun.id.desc())
+        .limit(1)
+    )
 
 
 def top_networks(session: Session, run_id: int, *, limit: int = 50) -> list[NetworkResult]:

@@ -33,6 +33,19 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATION_BUSY_TIMEOUT_MS = 120_000
 
 
+def database_problem(exc: BaseException) -> str:
+    """One line about a database error, for a :class:`StoreError` message: the driver's error
+    class and the first line of its message, without the SQL statement, its parameters (which
+    can hold the data of records) or SQLAlchemy's background link."""
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    first = lines[0] if lines else "no details"
+    if first.startswith("(") and ") " in first:  # SQLAlchemy's "(module.Error) message"
+        first = first.split(") ", 1)[1]
+    name = type(original).__name__
+    return f"{name}: {first}" if name not in first else first
+
+
 def describe_url(url: str) -> str:
     """The URL without its password, for messages."""
     try:
@@ -62,13 +75,13 @@ def make_engine(url: str, **options: Any) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StoreError(f"invalid database URL {url!r}: {exc}") from exc
+        raise StoreError(f"invalid database URL {describe_url(url)}: {exc}") from exc
     try:
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database
             if database and database != ":memory:" and not database.startswith("file:"):
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, **options)
+            engine = create_engine(parsed, **{"hide_parameters": True, **options})
             event.listen(engine, "connect", _on_sqlite_connect)
             return engine
         defaults: dict[str, Any] = {
@@ -76,11 +89,14 @@ def make_engine(url: str, **options: Any) -> Engine:
             "pool_size": 5,
             "max_overflow": 10,
             "pool_recycle": 1800,
+            # Error messages never carry the values of a statement (records' data).
+            "hide_parameters": True,
         }
         defaults.update(options)
         return create_engine(parsed, **defaults)
     except (SQLAlchemyError, ImportError, OSError) as exc:
-        raise StoreError(f"cannot open the app store at {describe_url(url)}: {exc}") from exc
+        problem = database_problem(exc)
+        raise StoreError(f"cannot open the app store at {describe_url(url)}: {problem}") from exc
 
 
 # Key in ``Session.info`` under which a session carries the audit key (see signaal.audit): the
@@ -111,7 +127,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
             session.commit()
         except SQLAlchemyError as exc:
             session.rollback()
-            raise StoreError(f"the app store refused the change: {exc}") from exc
+            problem = database_problem(exc)
+            raise StoreError(f"the app store refused the change: {problem}") from exc
         except BaseException:
             session.rollback()
             raise
@@ -194,7 +211,8 @@ def _migrate(url: str, step: Callable[[Config, str], None], revision: str, doing
                     connection.exec_driver_sql("PRAGMA foreign_keys = ON")
                     connection.commit()
     except SQLAlchemyError as exc:
-        raise StoreError(f"{doing} the app store at {describe_url(url)} failed: {exc}") from exc
+        problem = database_problem(exc)
+        raise StoreError(f"{doing} the app store at {describe_url(url)} failed: {problem}") from exc
     finally:
         engine.dispose()
 
@@ -222,7 +240,8 @@ def current_revision(url: str) -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the revision of {describe_url(url)}: {exc}") from exc
+        problem = database_problem(exc)
+        raise StoreError(f"cannot read the revision of {describe_url(url)}: {problem}") from exc
     finally:
         engine.dispose()
 
@@ -242,6 +261,7 @@ def schema_drift(url: str) -> list[Any]:
             )
             return list(compare_metadata(context, Base.metadata))
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot compare the schema of {describe_url(url)}: {exc}") from exc
+        problem = database_problem(exc)
+        raise StoreError(f"cannot compare the schema of {describe_url(url)}: {problem}") from exc
     finally:
         engine.dispose()

@@ -12,9 +12,10 @@ are written in their own transaction.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -24,7 +25,8 @@ from signaal import audit
 from signaal.chain import authz
 from signaal.chain.authz import Action, Actor, Resource
 from signaal.chain.sessions import load_session
-from signaal.errors import PermissionDenied
+from signaal.errors import NotFoundError, PermissionDenied
+from signaal.store import analysis
 from signaal.store.models import LoginSession, User
 from signaal.web.errors import CsrfFailure, LoginRequired
 from signaal.web.forms import SAFE_METHODS, SubmittedForm
@@ -32,7 +34,11 @@ from signaal.web.i18n import N_, normalise_locale
 from signaal.web.security import CSRF_FORM_FIELD, CSRF_HEADER, LOCALE_COOKIE
 
 # Builds the resource of a request (from its path parameters, reading the store if needed).
+# The actor of the request, if any, is ``request_actor(request)``.
 ResourceLoader = Callable[[Request, Session], Resource | None]
+
+# No path parameter of any route is longer (the longest stored id, an ad id, has 200).
+MAX_PATH_PARAMETER_LENGTH = 200
 
 
 @dataclass
@@ -156,6 +162,7 @@ class Guard:
         request.state.viewer = Viewer.of(user) if user is not None else None
         request.state.nav = _nav(actor)
         request.state.signed_in = login_session is not None
+        request.state.actor = actor
 
         if request.method not in SAFE_METHODS:
             seed, kind = (token, "session") if token else (self._pre_session(request), "pre")
@@ -170,7 +177,7 @@ class Guard:
             ):
                 raise CsrfFailure()
 
-        resource = self.resource(request, db) if self.resource else None
+        resource = self._load_resource(request, db)
         context = RequestContext(
             request=request,
             db=db,
@@ -202,6 +209,14 @@ class Guard:
                 ip=ip,
             )
         raise PermissionDenied(f"{self.action} not allowed")
+
+    def _load_resource(self, request: Request, db: Session) -> Resource | None:
+        """The resource of the request; a path parameter no record can have is a 404 before
+        any loader or query sees it (a NUL byte is an error on PostgreSQL, not a miss)."""
+        for value in request.path_params.values():
+            if isinstance(value, str) and not plausible_path_parameter(value):
+                raise NotFoundError("no such page")
+        return self.resource(request, db) if self.resource else None
 
     def _load_login(
         self, request: Request, db: Session
@@ -252,11 +267,45 @@ def guard(
     return Depends(Guard(action, resource, audit_denial=audit_denial))
 
 
+def plausible_path_parameter(value: str) -> bool:
+    """Whether ``value`` could name a record: not empty, not too long, no control characters
+    (NUL included) and no unpaired surrogates."""
+    if not value or len(value) > MAX_PATH_PARAMETER_LENGTH:
+        return False
+    return not any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
+
+
+def request_actor(request: Request) -> Actor | None:
+    """The actor of a request, for resource loaders (set by the guard before it loads)."""
+    actor = getattr(request.state, "actor", None)
+    return actor if isinstance(actor, Actor) else None
+
+
 def path_resource(kind: str, parameter: str) -> ResourceLoader:
-    """A loader for a resource named by a path parameter (e.g. ``persona_id``)."""
+    """A loader for a resource named by a path parameter (e.g. ``persona_id``), without an owner
+    (for records that are not in the store)."""
 
     def load(request: Request, db: Session) -> Resource:
         return Resource(kind=kind, id=str(request.path_params[parameter]))
+
+    load.__name__ = f"{kind}_from_{parameter}"
+    return load
+
+
+def analysis_resource(kind: Literal["persona", "network"], parameter: str) -> ResourceLoader:
+    """A loader for a persona or network named by a path parameter, with the organisation that
+    owns it in the store (see :func:`signaal.store.analysis.owning_organisation`), so that
+    ``allowed()`` decides. An id that no run holds belongs to no organisation, and ``allowed()``
+    refuses it like a record of another organisation: the answer (403, audited) never tells
+    whether an id exists elsewhere."""
+
+    def load(request: Request, db: Session) -> Resource:
+        record_id = str(request.path_params[parameter])
+        actor = request_actor(request)
+        if actor is None:  # asked to log in first; nothing to look up
+            return Resource(kind=kind, id=record_id)
+        owner = analysis.owning_organisation(db, kind, record_id, prefer=actor.organisation_id)
+        return Resource(kind=kind, id=record_id, organisation_id=owner)
 
     load.__name__ = f"{kind}_from_{parameter}"
     return load
@@ -267,8 +316,11 @@ __all__ = [
     "Guard",
     "NavItem",
     "RequestContext",
+    "analysis_resource",
     "client_ip",
     "guard",
     "negotiate_locale",
     "path_resource",
+    "plausible_path_parameter",
+    "request_actor",
 ]

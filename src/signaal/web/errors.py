@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -34,7 +35,9 @@ from signaal.errors import (
     NotFoundError,
     PermissionDenied,
     SignaalError,
+    StoreError,
 )
+from signaal.store.db import database_problem
 from signaal.web.i18n import N_, translate
 
 log = logging.getLogger(__name__)
@@ -164,7 +167,12 @@ def _status_of(exc: SignaalError) -> int:
 async def handle_signaal_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignaalError)
     status = _status_of(exc)
-    if status >= 500:
+    if isinstance(exc, StoreError):
+        # A store failure is a known condition (database down, full, refusing): one line that
+        # says what, no traceback of chained driver exceptions (that goes to debug logging).
+        log.error("store failure on %s %s: %s", request.method, request.url.path, exc.message)
+        log.debug("store failure", exc_info=exc)
+    elif status >= 500:
         log.error(
             "unexpected %s on %s %s",
             type(exc).__name__,
@@ -220,7 +228,12 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if isinstance(exc, SQLAlchemyError):  # the store failed under a query: one line, as above
+        problem = database_problem(exc)
+        log.error("store failure on %s %s: %s", request.method, request.url.path, problem)
+        log.debug("store failure", exc_info=exc)
+    else:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if is_api(request):
         return api_error(500, "internal", translate(request_locale(request), PAGE_TEXT[500][1]))
     try:

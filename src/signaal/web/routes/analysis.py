@@ -1,4 +1,9 @@
-"""The latest stored analysis: networks ranked by risk with their reasons, personas, one persona.
+"""The latest stored analysis of the viewer's organisation: networks ranked by risk with their
+reasons, personas, one persona.
+
+Every page shows only the latest run of the viewer's own organisation. A network or persona in
+the path is loaded with the organisation that owns it (``analysis_resource``), so ``allowed()``
+refuses one of another organisation; an id no run holds is refused the same way.
 
 Opening a persona shows the ads about one (pseudonymous) person, so it asks for a purpose first
 and writes a ``PersonaViewed`` audit event with it.
@@ -15,18 +20,20 @@ from signaal import audit
 from signaal.chain.authz import Action
 from signaal.errors import NotFoundError
 from signaal.store import analysis
+from signaal.store.models import AnalysisRun
 from signaal.web.app import web_state
-from signaal.web.context import RequestContext, guard, path_resource
+from signaal.web.context import RequestContext, analysis_resource, guard
 from signaal.web.i18n import N_
 
 router = APIRouter(prefix="/analyse")
 
 Overview = Annotated[RequestContext, guard(Action.VIEW_ANALYSIS)]
 PersonaDetail = Annotated[
-    RequestContext, guard(Action.VIEW_ANALYSIS_DETAIL, path_resource("persona", "persona_id"))
+    RequestContext,
+    guard(Action.VIEW_ANALYSIS_DETAIL, analysis_resource("persona", "persona_id")),
 ]
 NetworkPersonas = Annotated[
-    RequestContext, guard(Action.VIEW_ANALYSIS, path_resource("network", "network_id"))
+    RequestContext, guard(Action.VIEW_ANALYSIS, analysis_resource("network", "network_id"))
 ]
 
 # The risk levels of an ad (signaal.store.analysis.RISK_LEVELS) as people read them.
@@ -48,9 +55,15 @@ PURPOSES: dict[str, str] = {
 }
 
 
+def own_latest_run(ctx: RequestContext) -> AnalysisRun | None:
+    """The latest run of the viewer's organisation (the only one these pages show)."""
+    assert ctx.actor is not None  # the guard let a logged-in actor through
+    return analysis.latest_run(ctx.db, ctx.actor.organisation_id)
+
+
 @router.get("")
 def overview(ctx: Overview, zoek: Annotated[str, Query(max_length=100)] = "") -> Response:
-    run = analysis.latest_run(ctx.db)
+    run = own_latest_run(ctx)
     networks = analysis.top_networks(ctx.db, run.id, limit=NETWORK_LIMIT) if run else []
     term = zoek.strip().lower()
     if term:
@@ -79,7 +92,7 @@ def overview(ctx: Overview, zoek: Annotated[str, Query(max_length=100)] = "") ->
 @router.get("/netwerken/{network_id}/personas")
 def network_personas(ctx: NetworkPersonas, network_id: str) -> Response:
     """The personas of one network (loaded into the overview by htmx, or as a page)."""
-    run = analysis.latest_run(ctx.db)
+    run = own_latest_run(ctx)
     if run is None:
         raise NotFoundError("no analysis stored")
     network = analysis.network_detail(ctx.db, run.id, network_id)
@@ -110,7 +123,7 @@ def network_personas(ctx: NetworkPersonas, network_id: str) -> Response:
 def persona(
     ctx: PersonaDetail, persona_id: str, doel: Annotated[str, Query(max_length=50)] = ""
 ) -> Response:
-    run = analysis.latest_run(ctx.db)
+    run = own_latest_run(ctx)
     if run is None:
         raise NotFoundError("no analysis stored")
     renderer = web_state(ctx.request).renderer

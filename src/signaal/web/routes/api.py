@@ -45,14 +45,17 @@ def networks(
     ctx: Annotated[RequestContext, guard(Action.VIEW_ANALYSIS)],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
-    """The networks of the latest stored analysis, highest risk first, with their reasons."""
-    run = analysis.latest_run(ctx.db)
+    """The networks of the latest stored analysis of the caller's organisation, highest risk
+    first, with their reasons."""
+    assert ctx.actor is not None
+    run = analysis.latest_run(ctx.db, ctx.actor.organisation_id)
     if run is None:
         return {"run": None, "networks": []}
     rows = analysis.top_networks(ctx.db, run.id, limit=limit)
     return {
         "run": {
             "id": run.id,
+            "organisation_id": run.organisation_id,
             "finished_at": run.finished_at.isoformat(),
             "n_ads": run.n_ads,
             "n_personas": run.n_personas,

@@ -54,7 +54,7 @@ def dashboard(ctx: Annotated[RequestContext, guard(Action.VIEW_DASHBOARD)]) -> R
         "may_view_audit": ctx.may(Action.VIEW_AUDIT),
     }
     if context["may_analyse"]:
-        run = analysis.latest_run(ctx.db)
+        run = analysis.latest_run(ctx.db, ctx.user.organisation_id)  # only the own runs
         context["run"] = run
         if run is not None:
             context["networks"] = analysis.top_networks(ctx.db, run.id, limit=5)

@@ -1,0 +1,104 @@
+"""allowed() and the organisation boundary: a record of another organisation is refused for
+every action but administration by a platform role; a data record without an owner is refused;
+the system actor may do its few jobs and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+
+from signaal.chain.authz import (
+    ADMINISTRATIVE_ACTIONS,
+    SYSTEM,
+    SYSTEM_ACTIONS,
+    Action,
+    Actor,
+    Resource,
+    allowed,
+    is_data_action,
+    roles,
+)
+from signaal.store.models import OrganisationKind
+
+OWN, OTHER = 1, 2
+
+
+def member(role: str, organisation_id: int = OWN) -> Actor:
+    return Actor(10, f"{role}@example.test", organisation_id, OrganisationKind.GGD, role, False)
+
+
+def granted() -> list[tuple[str, Action]]:
+    """Every (role, action) that the role has, except the public action."""
+    return [
+        (name, action)
+        for name, role in roles().items()
+        for action in sorted(role.actions)
+        if action is not Action.PUBLIC_VIEW
+    ]
+
+
+@pytest.mark.parametrize(("role", "action"), granted())
+def test_no_action_reaches_a_record_of_another_organisation(role: str, action: Action) -> None:
+    actor = member(role)
+    own = Resource("record", "r-1", organisation_id=OWN)
+    other = Resource("record", "r-1", organisation_id=OTHER)
+    if action is Action.MANAGE_OWN_ACCOUNT:
+        own = Resource("user", "10", organisation_id=OWN)
+        other = Resource("user", "10", organisation_id=OTHER)
+    assert allowed(actor, action, own)
+    crosses = action in ADMINISTRATIVE_ACTIONS and roles()[role].scope == "platform"
+    assert allowed(actor, action, other) is crosses
+
+
+def test_only_administration_by_a_platform_role_crosses_organisations() -> None:
+    platform = member("platform_administrator")
+    for action in ADMINISTRATIVE_ACTIONS:
+        assert allowed(platform, action, Resource("user", "5", organisation_id=OTHER))
+    # Platform scope is no key to data: a platform role given an analysis action still stays
+    # inside its own organisation for it (the rule does not depend on roles.json).
+    assert not any(is_data_action(action) for action in ADMINISTRATIVE_ACTIONS)
+
+
+@pytest.mark.parametrize(("role", "action"), [(r, a) for r, a in granted() if is_data_action(a)])
+def test_a_data_record_without_an_owner_is_refused(role: str, action: Action) -> None:
+    actor = member(role)
+    assert allowed(actor, action)  # may do it at all (in the own organisation)
+    assert not allowed(actor, action, Resource("persona", "P-1", organisation_id=None))
+    assert allowed(actor, action, Resource("persona", "P-1", organisation_id=OWN))
+
+
+def test_every_analysis_action_is_a_data_action() -> None:
+    analysis_actions = {a for a in Action if a.value.startswith("analysis.")}
+    assert analysis_actions == {a for a in Action if is_data_action(a)}
+    assert {Action.VIEW_ANALYSIS, Action.VIEW_ANALYSIS_DETAIL, Action.STORE_ANALYSIS} <= (
+        analysis_actions
+    )
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_the_system_does_its_jobs_and_nothing_else(action: Action) -> None:
+    for organisation_id in (OWN, OTHER):
+        on_record = Resource("analysis_run", "7", organisation_id=organisation_id)
+        expected = action in SYSTEM_ACTIONS or action is Action.PUBLIC_VIEW
+        assert allowed(SYSTEM, action, on_record) is expected
+    if action in SYSTEM_ACTIONS:
+        assert not allowed(SYSTEM, action, Resource("analysis_run", "7", organisation_id=None))
+
+
+def test_the_system_actions_are_few_and_never_read_data() -> None:
+    assert {Action.STORE_ANALYSIS, Action.PURGE_ANALYSIS} == SYSTEM_ACTIONS
+    assert not allowed(SYSTEM, Action.VIEW_ANALYSIS)
+    assert not allowed(SYSTEM, Action.VIEW_ANALYSIS_DETAIL)
+    assert not allowed(SYSTEM, Action.MANAGE_USERS)
+    assert not allowed(SYSTEM, Action.VIEW_AUDIT)
+
+
+def test_a_user_named_system_is_not_the_system() -> None:
+    impostor = Actor(0, "system", 0, None, "system", False)
+    assert [a for a in Action if allowed(impostor, a)] == [Action.PUBLIC_VIEW]
+    assert not allowed(impostor, Action.STORE_ANALYSIS, Resource("analysis_run", None, 1))
+
+
+def test_no_role_may_purge_analyses() -> None:
+    """Purging is a retention job of the system, not something a user does."""
+    for name in roles():
+        assert not allowed(member(name), Action.PURGE_ANALYSIS)
