@@ -1,8 +1,9 @@
 """The one dependency every route goes through: :func:`guard`.
 
 ``guard(action, resource=...)`` opens the request's database session, reads the login session
-from the signed cookie, checks the CSRF token of state-changing requests, picks the language and
-asks :func:`signaal.chain.authz.allowed` whether the actor may perform ``action`` on the resource.
+from the signed cookie, checks the CSRF token of state-changing requests (against the signed
+cookies before their form is parsed: :func:`checked_submission`), picks the language and asks
+:func:`signaal.chain.authz.allowed` whether the actor may perform ``action`` on the resource.
 Handlers receive a :class:`RequestContext` and never check roles or ownership themselves.
 
 Transactions: the session is committed when the handler returns and rolled back when it raises,
