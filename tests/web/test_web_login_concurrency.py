@@ -121,7 +121,10 @@ def test_one_code_posted_at_once_from_five_pending_logins_is_accepted_once(
         return client.post("/login/tweede-factor", data=form).status_code
 
     statuses = _at_once(clients, post_code)
-    assert sorted(statuses) == [303, 401, 401, 401, 401]
+    # One completes the login; the others are refused as a used code (401) or, once the throttle
+    # allowance of 3 is taken by the replays, unchecked (429).
+    assert statuses.count(303) == 1
+    assert set(statuses) - {303} <= {401, 429}
     winner = clients[statuses.index(303)]
     assert winner.get("/dashboard").status_code == 200
     for loser, status in zip(clients, statuses, strict=True):
@@ -129,4 +132,5 @@ def test_one_code_posted_at_once_from_five_pending_logins_is_accepted_once(
             assert loser.get("/dashboard").status_code == 303  # still half logged in
     actions = _actions(state)
     assert actions.count("login.second_factor_passed") == 1
-    assert actions.count("login.second_factor_failed") == 4
+    refused = actions.count("login.second_factor_failed") + actions.count("login.rate_limited")
+    assert refused == 4
