@@ -20,7 +20,12 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from signaal.web.app import WebState
-from signaal.web.forms import MAX_BODY_BYTES, MAX_FORM_FIELDS
+from signaal.web.forms import (
+    MAX_BODY_BYTES,
+    MAX_FORM_FIELDS,
+    parse_urlencoded,
+    urlencoded_field,
+)
 
 CHUNK = 64 * 1024
 
@@ -285,3 +290,17 @@ def test_multipart_bodies_are_refused_on_every_route_unread(app: FastAPI, browse
             assert (method, path, answer.status) == (method, path, 415)
             assert answer.pulled == 0
     assert "Niet toegestaan" in answer.body.decode()
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def test_urlencoded_forms_decode_utf8_plus_and_blank_values() -> None:
+    body = "naam=Zorgco%C3%B6rdinatie+Utrecht&leeg=&ruw=caf\u00e9&naam=tweede".encode()
+    form = parse_urlencoded(body)
+    assert form.getlist("naam") == ["Zorgcoördinatie Utrecht", "tweede"]
+    assert form["leeg"] == ""
+    assert form["ruw"] == "café"  # unencoded UTF-8 bytes, as some clients send them
+    assert urlencoded_field(body, "naam") == "Zorgcoördinatie Utrecht"
+    assert urlencoded_field(body, "csrf_token") is None
+    assert parse_urlencoded(b"kapot=%ZZ%C3").get("kapot") == "%ZZ\ufffd"  # never an exception
