@@ -351,3 +351,18 @@ def test_a_used_code_is_refused_on_the_next_try(db_session: Session) -> None:
     db_session.commit()
     assert not verify_totp(db_session, officer, code, ip=ATTACKER, settings=settings)
     assert _audit(db_session, "login.second_factor_failed")[-1]["reason"] == "replayed_code"
+
+
+def test_refused_and_successful_attempts_leave_no_rows(db_session: Session) -> None:
+    """A flood of made-up e-mail addresses from a slowed-down address costs no storage."""
+    settings = _settings(login_address_rate_limit=2)
+    officer = _user(db_session, "agent@politie.example")
+    assert _login(db_session, officer.email, PASSWORD, "192.0.2.1", settings) == "ok"
+    assert db_session.scalars(select(LoginThrottle.key)).all() == []
+    for i in range(2):
+        assert _login(db_session, f"x{i}@x.example", "guess", ATTACKER, settings) == "wrong"
+    keys = set(db_session.scalars(select(LoginThrottle.key)))
+    assert keys == {"account:x0@x.example", "account:x1@x.example", f"address:{ATTACKER}"}
+    for i in range(50):
+        assert _login(db_session, f"flood{i}@x.example", "guess", ATTACKER, settings) == "refused"
+    assert set(db_session.scalars(select(LoginThrottle.key))) == keys

@@ -443,7 +443,7 @@ def authenticate(
         )
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    throttle.succeeded(session, attempt)
+    throttle.succeeded(session, attempt, now=_now())
     session.add(LoginAttempt(email=canonical, ip=ip, at=_now(), success=True, factor="password"))
     audit.record(
         session,
@@ -534,7 +534,7 @@ def _check_code(
     if cast(CursorResult[Any], consumed).rowcount != 1:
         return "replayed_code"
     set_committed_value(user, "totp_last_step", step)
-    throttle.succeeded(session, attempt)
+    throttle.succeeded(session, attempt, now=_now())
     session.add(LoginAttempt(email=user.email, ip=ip, at=_now(), success=True, factor="totp"))
     return None
 

@@ -219,8 +219,18 @@ def _retry_after(session: Session, key: str, now: datetime) -> int:
     return max(1, math.ceil((blocked_until - now).total_seconds()))
 
 
-def _give_back(session: Session, counter: Counter) -> None:
+def _give_back(session: Session, counter: Counter, now: datetime) -> None:
+    """Take this attempt's count off the key again. A row that held only this attempt goes,
+    so that attempts refused (or successful) cost no row: a flood of made-up e-mail addresses
+    leaves nothing behind."""
     table = _TABLE
+    session.execute(
+        delete(table).where(
+            table.c.key == counter.key,
+            table.c.failures <= 1,
+            or_(table.c.blocked_until.is_(None), table.c.blocked_until <= _at(now)),
+        )
+    )
     session.execute(
         update(table)
         .where(table.c.key == counter.key, table.c.failures > 0)
@@ -238,7 +248,7 @@ def claim(session: Session, counters: list[Counter], *, now: datetime) -> Claim 
             taken.append(counter)
             continue
         for earlier in taken:
-            _give_back(session, earlier)
+            _give_back(session, earlier, now)
         retry_after = _retry_after(session, counter.key, now)
         session.commit()
         return Refusal(scope=counter.scope, retry_after=retry_after)
@@ -246,14 +256,14 @@ def claim(session: Session, counters: list[Counter], *, now: datetime) -> Claim 
     return Claim(tuple(taken))
 
 
-def succeeded(session: Session, attempt: Claim) -> None:
+def succeeded(session: Session, attempt: Claim, *, now: datetime) -> None:
     """The step succeeded: account and code keys start afresh, an address gets its count back.
 
     Runs in the caller's transaction: if the caller rolls back, so does this.
     """
     for counter in attempt.counters:
         if counter.scope == "address":
-            _give_back(session, counter)
+            _give_back(session, counter, now)
         else:
             session.execute(delete(LoginThrottle).where(LoginThrottle.key == counter.key))
 
