@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
+from anyio.from_thread import start_blocking_portal
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -101,7 +102,9 @@ def call(
     async def run() -> None:
         await asyncio.wait_for(app(scope, receive, send), timeout=60)  # type: ignore[arg-type]
 
-    asyncio.run(run())
+    # In a portal's own thread and loop: the test's thread may already run one (Playwright's).
+    with start_blocking_portal() as portal:
+        portal.call(run)
     start = next(m for m in messages if m["type"] == "http.response.start")
     response_headers = {
         k.decode("latin-1"): v.decode("latin-1")
