@@ -85,10 +85,48 @@ class Settings(BaseSettings):
         "in again.",
     )
     login_rate_limit: int = Field(
-        default=5, ge=1, description="Failed logins per account and per address before a pause."
+        default=5,
+        ge=1,
+        description="Failed logins (passwords, and separately second-factor codes) of one account "
+        "that are checked without delay; from then on each failure blocks the next attempt for a "
+        "growing delay. A success resets the count.",
     )
     login_rate_window_seconds: int = Field(
-        default=900, ge=1, description="Window over which failed logins are counted."
+        default=24 * 3600,
+        ge=1,
+        description="A throttle count (of an account or an address) is forgotten this long after "
+        "its last failure.",
+    )
+    login_delay_seconds: int = Field(
+        default=30,
+        ge=1,
+        description="Delay after the first failure past the allowance; it doubles with every "
+        "further failure, up to login_max_delay_seconds. Attempts during the delay are refused "
+        "without checking the password or code.",
+    )
+    login_max_delay_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="Longest delay between checked attempts on one account (the cap of the "
+        "doubling).",
+    )
+    login_address_rate_limit: int = Field(
+        default=30,
+        ge=1,
+        description="Failed logins from one client address (IPv6: its /64) over all accounts "
+        "before that address is slowed down too.",
+    )
+    login_address_max_delay_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="Longest delay of an address: it slows an address down, it never locks it.",
+    )
+    login_known_address_days: int = Field(
+        default=30,
+        ge=0,
+        description="An account that logged in successfully from an address within this many "
+        "days is not held back by that address's delay (only by its own), so an attacker behind "
+        "the same proxy cannot keep everyone out. 0 turns this off.",
     )
 
     enrolment_link_hours: int = Field(

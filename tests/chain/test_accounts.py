@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from signaal.chain import accounts
@@ -31,7 +31,14 @@ from signaal.errors import (
     TooManyAttempts,
 )
 from signaal.settings import Settings, load_settings
-from signaal.store.models import AuditEvent, LoginAttempt, Organisation, OrganisationKind, User
+from signaal.store.models import (
+    AuditEvent,
+    LoginAttempt,
+    LoginThrottle,
+    Organisation,
+    OrganisationKind,
+    User,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -286,12 +293,12 @@ def test_rate_limit_per_account(db_session: Session, officer: User) -> None:
         authenticate(
             db_session, email=officer.email, password=PASSWORD, ip="10.9.9.9", settings=settings
         )
-    assert limited.value.retry_after == settings.login_rate_window_seconds
+    assert limited.value.retry_after == settings.login_delay_seconds
     assert actions(db_session)[-1] == "login.rate_limited"
 
 
 def test_rate_limit_per_address(db_session: Session, officer: User) -> None:
-    settings = load_settings(env="development", login_rate_limit=3)
+    settings = load_settings(env="development", login_rate_limit=3, login_address_rate_limit=3)
     for i in range(3):
         with pytest.raises(AuthenticationError):
             authenticate(
@@ -301,6 +308,7 @@ def test_rate_limit_per_address(db_session: Session, officer: User) -> None:
                 ip="10.1.1.1",
                 settings=settings,
             )
+    # The officer never logged in from this address: the address's delay holds him back too.
     with pytest.raises(TooManyAttempts):
         authenticate(
             db_session, email=officer.email, password=PASSWORD, ip="10.1.1.1", settings=settings
@@ -313,10 +321,24 @@ def test_rate_limit_per_address(db_session: Session, officer: User) -> None:
 
 def test_old_failures_outside_the_window_do_not_count(db_session: Session, officer: User) -> None:
     settings = load_settings(env="development", login_rate_limit=2, login_rate_window_seconds=60)
+    for _ in range(2):
+        with pytest.raises(AuthenticationError):
+            authenticate(
+                db_session, email=officer.email, password="x", ip="10.0.0.1", settings=settings
+            )
+    # Ten minutes later (the delay and the window have passed) the count starts afresh.
     long_ago = datetime.now(UTC) - timedelta(minutes=10)
-    for _ in range(5):
-        db_session.add(LoginAttempt(email=officer.email, ip="10.0.0.1", at=long_ago, success=False))
+    db_session.execute(
+        update(LoginThrottle).values(
+            first_failure_at=long_ago, last_failure_at=long_ago, blocked_until=long_ago
+        )
+    )
     db_session.commit()
+    with pytest.raises(AuthenticationError) as raised:
+        authenticate(
+            db_session, email=officer.email, password="x", ip="10.0.0.1", settings=settings
+        )
+    assert not isinstance(raised.value, TooManyAttempts)
     assert authenticate(
         db_session, email=officer.email, password=PASSWORD, ip="10.0.0.1", settings=settings
     )

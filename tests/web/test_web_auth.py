@@ -105,6 +105,7 @@ def test_login_is_rate_limited_with_a_clear_message(client, state, accounts_by_r
     response = _post_login(client, csrf_of, analyst.email, analyst.password)
     assert response.status_code == 429
     assert "Te veel mislukte pogingen" in response.text
+    assert "Probeer het over 1 min. opnieuw" in response.text  # the first delay: 30 s
     assert "login.rate_limited" in _audit_actions(state)
 
 

@@ -5,9 +5,10 @@ A login for an unknown e-mail address still verifies a dummy hash, so response t
 reveal which addresses have an account; the message is the same for both.
 
 Every non-demo account needs TOTP (RFC 6238, 30-second steps, one step of clock drift either
-way); a code is accepted once (the last used step is kept). Failed passwords and codes are counted
-per account and per address; over ``login_rate_limit`` failures within
-``login_rate_window_seconds`` the attempt is refused with :class:`TooManyAttempts`.
+way); a code is accepted once (the last used step is consumed with a conditional update). Every
+password and code attempt is counted by :mod:`signaal.chain.throttle` before it is checked; past
+the free allowance each failure blocks the account (or address) for a growing delay, and an
+attempt during the delay is refused unchecked with :class:`TooManyAttempts`.
 
 New accounts get no password from anyone: they are created with an unusable one (the argon2
 hash of a random secret nobody keeps, so a login attempt costs the same as for any account) and a
@@ -30,23 +31,27 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any, Literal, cast
 
 import pyotp
 import qrcode
 import qrcode.image.svg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from signaal import audit
+from signaal.chain import throttle
 from signaal.chain.authz import (
     Action,
     Actor,
@@ -379,73 +384,47 @@ def reset_second_factor(
 
 
 # ----------------------------------------------------------------------------------------------
-# Rate limiting
+# Throttling (see signaal.chain.throttle)
 
 
-def _failures_since(
+def _claim_attempt(
     session: Session,
     *,
-    since: datetime,
-    email: str | None = None,
-    ip: str | None = None,
-    factor: str | None = None,
-) -> int:
-    statement = select(func.count(LoginAttempt.id)).where(
-        LoginAttempt.success.is_(False), LoginAttempt.at >= since
-    )
-    if email is not None:
-        statement = statement.where(LoginAttempt.email == email)
-    if ip is not None:
-        statement = statement.where(LoginAttempt.ip == ip)
-    if factor is not None:
-        statement = statement.where(LoginAttempt.factor == factor)
-    return session.scalar(statement) or 0
+    email: str,
+    ip: str | None,
+    factor: Literal["password", "totp"],
+    settings: Settings,
+) -> throttle.Claim:
+    """Count this attempt before its secret is checked, or refuse it unchecked.
 
-
-def _last_success(session: Session, email: str, factor: str) -> datetime | None:
-    return session.scalar(
-        select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.email == email,
-            LoginAttempt.success.is_(True),
-            LoginAttempt.factor == factor,
-        )
-    )
-
-
-def _check_rate_limit(
-    session: Session, *, email: str, ip: str | None, factor: str, settings: Settings
-) -> None:
+    The count is committed here, so that concurrent attempts see it; a refusal is audited
+    (login.rate_limited) and raised as TooManyAttempts.
+    """
     now = _now()
-    window_start = now - timedelta(seconds=settings.login_rate_window_seconds)
-    # A success resets the account's count: a user who finally typed it right starts afresh.
-    last_success = _last_success(session, email, factor)
-    account_since = max(window_start, last_success) if last_success else window_start
-    scope: str | None = None
-    if _failures_since(session, since=account_since, email=email, factor=factor) >= (
-        settings.login_rate_limit
-    ):
-        scope = "account"
-    elif ip and _failures_since(session, since=window_start, ip=ip) >= settings.login_rate_limit:
-        scope = "address"
-    if scope is None:
-        return
+    counters = throttle.counters_for(
+        session, email=email, ip=ip, factor=factor, settings=settings, now=now
+    )
+    outcome = throttle.claim(session, counters, now=now)
+    if isinstance(outcome, throttle.Claim):
+        return outcome
     audit.record(
         session,
-        audit.LoginRateLimited(email=email, scope=scope, factor=factor),  # type: ignore[arg-type]
+        audit.LoginRateLimited(email=email, scope=outcome.scope, factor=factor),
         actor=None,
         ip=ip,
     )
     session.commit()
-    minutes = max(1, round(settings.login_rate_window_seconds / 60))
+    minutes = max(1, math.ceil(outcome.retry_after / 60))
     raise TooManyAttempts(
         f"Too many failed attempts. Try again in {minutes} minutes.",
-        retry_after=settings.login_rate_window_seconds,
+        retry_after=outcome.retry_after,
     )
 
 
 def _fail_login(
     session: Session, *, email: str, ip: str | None, reason: str, user: User | None
 ) -> AuthenticationError:
+    """Record a failed password (the throttle counted it already when it was claimed)."""
     session.add(LoginAttempt(email=email, ip=ip, at=_now(), success=False, factor="password"))
     audit.record(
         session,
@@ -466,12 +445,13 @@ def authenticate(
 ) -> User:
     """Check e-mail and password; return the user or raise AuthenticationError.
 
-    Raises TooManyAttempts (a subclass) when the account or the address has too many recent
-    failures. Demo accounts work only when ``settings.env`` is development.
+    Raises TooManyAttempts (a subclass), without checking the password, while the account or
+    the address is throttled (:mod:`signaal.chain.throttle`). Demo accounts work only when
+    ``settings.env`` is development.
     """
     settings = settings or get_settings()
     canonical = normalise_email(email)[:MAX_EMAIL_LENGTH]
-    _check_rate_limit(session, email=canonical, ip=ip, factor="password", settings=settings)
+    attempt = _claim_attempt(session, email=canonical, ip=ip, factor="password", settings=settings)
     if len(password) > MAX_PASSWORD_LENGTH:
         raise _fail_login(session, email=canonical, ip=ip, reason="wrong_password", user=None)
     user = session.scalar(select(User).where(User.email == canonical)) if canonical else None
@@ -498,6 +478,7 @@ def authenticate(
         )
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    throttle.succeeded(session, attempt, now=_now())
     session.add(LoginAttempt(email=canonical, ip=ip, at=_now(), success=True, factor="password"))
     audit.record(
         session,
@@ -562,8 +543,12 @@ def _check_code(
     settings: Settings,
     at: float | None = None,
 ) -> str | None:
-    """None when the code is good (and its step is now used), else the failure reason."""
-    _check_rate_limit(session, email=user.email, ip=ip, factor="totp", settings=settings)
+    """None when the code is good (and its step is now used), else the failure reason.
+
+    The step is consumed with a conditional update (only if no later or equal step was used), so
+    one code is accepted once however many requests bring it at the same moment.
+    """
+    attempt = _claim_attempt(session, email=user.email, ip=ip, factor="totp", settings=settings)
     code = re.sub(r"\s+", "", code)
     if not user.totp_secret:
         return "not_enrolled"
@@ -572,9 +557,19 @@ def _check_code(
     step = _matching_step(user.totp_secret, code, time.time() if at is None else at)
     if step is None:
         return "wrong_code"
-    if user.totp_last_step is not None and step <= user.totp_last_step:
+    consumed = session.execute(  # a DML statement: its result has a rowcount
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], consumed).rowcount != 1:
         return "replayed_code"
-    user.totp_last_step = step
+    set_committed_value(user, "totp_last_step", step)
+    throttle.succeeded(session, attempt, now=_now())
     session.add(LoginAttempt(email=user.email, ip=ip, at=_now(), success=True, factor="totp"))
     return None
 
@@ -626,7 +621,7 @@ def verify_totp(
     settings = settings or get_settings()
     if not user.totp_enabled:
         reason: str | None = "not_enrolled"
-        _check_rate_limit(session, email=user.email, ip=ip, factor="totp", settings=settings)
+        _claim_attempt(session, email=user.email, ip=ip, factor="totp", settings=settings)
     else:
         reason = _check_code(session, user, code, ip=ip, settings=settings, at=at)
     if reason is not None:
@@ -835,13 +830,14 @@ def change_password(
         raise FieldError("current_password", f"longer than {MAX_PASSWORD_LENGTH} characters")
     if hmac.compare_digest(current.encode("utf-8"), new.encode("utf-8")):
         raise FieldError("new_password", "must differ from the current password")
-    _check_rate_limit(session, email=user.email, ip=ip, factor="password", settings=settings)
+    attempt = _claim_attempt(session, email=user.email, ip=ip, factor="password", settings=settings)
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise _fail_login(
             session, email=user.email, ip=ip, reason="wrong_password", user=user
         ) from None
+    throttle.succeeded(session, attempt, now=_now())
     if needs_second_factor(user) and not verify_totp(session, user, code, ip=ip, settings=settings):
         raise AuthenticationError(CODE_FAILED_MESSAGE)
     user.password_hash = hash_password(new)

@@ -15,9 +15,10 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,7 @@ from signaal.settings import Settings
 from signaal.store.db import make_engine, session_factory, transaction, url_from_settings
 from signaal.web.context import Guard
 from signaal.web.errors import handle_unexpected, install_error_handlers
+from signaal.web.forms import MAX_BODY_BYTES
 from signaal.web.rendering import STATIC_DIR, Renderer
 from signaal.web.security import CookiePolicy, TokenSigner, security_headers
 
@@ -117,6 +119,77 @@ class ResponseFinisher:
         await self.app(scope, receive, finish)
 
 
+class BodyTooLarge(HTTPException):
+    """The request body grew past the limit (raised from ``receive``; answered with 413)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` on the bytes actually received.
+
+    A declared Content-Length over the limit is refused before a byte of the body is read; a
+    chunked body (no Content-Length) or one that sends more than it declared is cut off as soon
+    as the received bytes pass the limit: ``receive`` raises :class:`BodyTooLarge`, which the
+    app answers with its 413 page. Nothing is spooled, and every response to a refused body
+    carries ``Connection: close``, so the server stops reading the rest instead of draining it;
+    so does any response sent before the request's body was read to its end (a route that never
+    reads a body does not make the server read and discard a huge one after answering).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        too_large = declared is not None and (
+            not declared.isdigit() or int(declared) > self.max_bytes
+        )
+        received = 0
+        # Only a request with a declared length or a chunked body has a body to finish.
+        body_done = declared in (None, "0") and "transfer-encoding" not in headers
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, too_large, body_done
+            if too_large:
+                raise BodyTooLarge()
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    too_large = True
+                    raise BodyTooLarge()
+                body_done = not message.get("more_body", False)
+            return message
+
+        async def closing_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if too_large or not body_done:
+                    MutableHeaders(scope=message)["connection"] = "close"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, closing_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            response = PlainTextResponse(
+                "Te veel gegevens. / Request body too large.",
+                status_code=413,
+                headers={"connection": "close"},
+            )
+            await response(scope, receive, send)
+
+
 class CatchUnexpected:
     """Turns an unexpected exception into the friendly 500 page or API error.
 
@@ -141,6 +214,8 @@ class CatchUnexpected:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except BodyTooLarge:
+            raise  # BodyLimit answers it
         except Exception as exc:
             if started:
                 raise
@@ -201,8 +276,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         app.router.routes.extend(module.router.routes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
-    # Added last = outermost: the finisher wraps everything, the catch-all sits inside it.
+    # Added last = outermost: the finisher wraps everything (security headers on every answer),
+    # the body limit counts every byte before anything inside reads it, the catch-all is inside.
     app.add_middleware(CatchUnexpected)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(ResponseFinisher, headers=security_headers(settings))
     guarded_routes_check(app)
     return app

@@ -1,8 +1,9 @@
 """The one dependency every route goes through: :func:`guard`.
 
 ``guard(action, resource=...)`` opens the request's database session, reads the login session
-from the signed cookie, checks the CSRF token of state-changing requests, picks the language and
-asks :func:`signaal.chain.authz.allowed` whether the actor may perform ``action`` on the resource.
+from the signed cookie, checks the CSRF token of state-changing requests (against the signed
+cookies before their form is parsed: :func:`checked_submission`), picks the language and asks
+:func:`signaal.chain.authz.allowed` whether the actor may perform ``action`` on the resource.
 Handlers receive a :class:`RequestContext` and never check roles or ownership themselves.
 
 Transactions: the session is committed when the handler returns and rolled back when it raises,
@@ -29,7 +30,15 @@ from signaal.errors import NotFoundError, PermissionDenied
 from signaal.store import analysis
 from signaal.store.models import LoginSession, User
 from signaal.web.errors import CsrfFailure, LoginRequired
-from signaal.web.forms import SAFE_METHODS, SubmittedForm
+from signaal.web.forms import (
+    SAFE_METHODS,
+    URLENCODED,
+    media_type,
+    parse_urlencoded,
+    read_body,
+    refuse_unexpected_body,
+    urlencoded_field,
+)
 from signaal.web.i18n import N_, normalise_locale
 from signaal.web.security import CSRF_FORM_FIELD, CSRF_HEADER, LOCALE_COOKIE
 
@@ -134,6 +143,81 @@ def _nav(actor: Actor | None) -> list[NavItem]:
     return [item for item in items if authz.allowed(actor, item.action, None)]
 
 
+@dataclass(frozen=True)
+class Submission:
+    """The form of a request, read only after its CSRF token checked out.
+
+    ``csrf_kinds`` holds the kinds of token that matched (``"session"`` for the session cookie's
+    token, ``"pre"`` for the pre-session nonce's); the guard then requires the kind that fits
+    the login state it finds in the store.
+    """
+
+    form: FormData
+    csrf_kinds: frozenset[str]
+
+
+def _csrf_seeds(request: Request) -> list[tuple[str, str]]:
+    """The (seed, kind) pairs that a CSRF token may be derived from: the signed session
+    cookie's token and the signed pre-session nonce. Signature checks only, no store."""
+    from signaal.web.app import web_state
+
+    state = web_state(request)
+    seeds: list[tuple[str, str]] = []
+    session_cookie = request.cookies.get(state.cookies.session_cookie)
+    token = state.signer.unsign_session(session_cookie) if session_cookie else None
+    if token:
+        seeds.append((token, "session"))
+    pre_cookie = request.cookies.get(state.cookies.pre_session_cookie)
+    nonce = state.signer.unsign_pre_session(pre_cookie) if pre_cookie else None
+    if nonce:
+        seeds.append((nonce, "pre"))
+    return seeds
+
+
+async def checked_submission(request: Request) -> Submission:
+    """Check the CSRF token of a state-changing request before its form is parsed.
+
+    In this order: uploads and declared oversize bodies are refused unread; a request without a
+    signed session or pre-session cookie is refused before its body is read; a token in the
+    ``X-CSRF-Token`` header is checked before the body is read, one in the urlencoded body's
+    ``csrf_token`` field after reading the (size-limited) raw body but before parsing the other
+    fields. An async dependency, so that the guard and the handlers can stay plain functions
+    that FastAPI runs in its thread pool (hashing and database work never block the event loop).
+    """
+    if request.method in SAFE_METHODS:
+        return Submission(FormData(), frozenset())
+    from signaal.web.app import web_state
+
+    signer = web_state(request).signer
+    refuse_unexpected_body(request)
+    seeds = _csrf_seeds(request)
+    if not seeds:
+        raise CsrfFailure()
+
+    def matching(candidate: str | None) -> frozenset[str]:
+        if not candidate:
+            return frozenset()
+        return frozenset(
+            kind
+            for seed, kind in seeds
+            if signer.csrf_matches(seed, kind=kind, candidate=candidate)
+        )
+
+    is_form = media_type(request) == URLENCODED
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None:
+        kinds = matching(header)
+        if not kinds:
+            raise CsrfFailure()
+        body = await read_body(request) if is_form else b""
+    else:
+        body = await read_body(request) if is_form else b""
+        kinds = matching(urlencoded_field(body, CSRF_FORM_FIELD))
+        if not kinds:
+            raise CsrfFailure()
+    return Submission(parse_urlencoded(body) if body else FormData(), kinds)
+
+
 class Guard:
     """The dependency of one route: ``action`` on the resource that ``resource`` loads."""
 
@@ -144,7 +228,12 @@ class Guard:
         self.resource = resource
         self.audit_denial = audit_denial
 
-    def __call__(self, request: Request, db: Database, form: SubmittedForm) -> RequestContext:
+    def __call__(
+        self,
+        request: Request,
+        db: Database,
+        submission: Annotated[Submission, Depends(checked_submission)],
+    ) -> RequestContext:
         from signaal.web.app import web_state
 
         state = web_state(request)
@@ -164,18 +253,13 @@ class Guard:
         request.state.signed_in = login_session is not None
         request.state.actor = actor
 
+        # The token was checked against the signed cookies before the form was parsed
+        # (checked_submission); here it must be of the kind that the login state calls for.
         if request.method not in SAFE_METHODS:
-            seed, kind = (token, "session") if token else (self._pre_session(request), "pre")
-            field = form.get(CSRF_FORM_FIELD)
-            submitted = request.headers.get(CSRF_HEADER) or (
-                field if isinstance(field, str) else ""
-            )
-            if (
-                not seed
-                or not submitted
-                or not state.signer.csrf_matches(seed, kind=kind, candidate=submitted)
-            ):
+            expected = "session" if token else "pre"
+            if expected not in submission.csrf_kinds:
                 raise CsrfFailure()
+        form = submission.form
 
         resource = self._load_resource(request, db)
         context = RequestContext(
@@ -316,7 +400,9 @@ __all__ = [
     "Guard",
     "NavItem",
     "RequestContext",
+    "Submission",
     "analysis_resource",
+    "checked_submission",
     "client_ip",
     "guard",
     "negotiate_locale",

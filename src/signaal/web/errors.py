@@ -78,6 +78,10 @@ PAGE_TEXT: dict[int, tuple[str, str]] = {
         N_("Your change conflicts with the current state. Reload the page and try again."),
     ),
     413: (N_("Too much data"), N_("The form you sent is too large. Nothing was saved.")),
+    415: (
+        N_("Not accepted"),
+        N_("Files and other kinds of data cannot be sent here. Nothing was saved."),
+    ),
     422: (
         N_("Check your input"),
         N_("Some of the values you sent are missing or not valid. Go back and correct them."),
@@ -104,6 +108,7 @@ STATUS_CODES: dict[int, str] = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    415: "unsupported_media_type",
     422: "invalid_input",
     429: "rate_limited",
     500: "internal",

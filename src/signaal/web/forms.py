@@ -3,16 +3,23 @@
 Handlers check ``ctx.form`` with :class:`FormCheck` instead of FastAPI ``Form()`` parameters, so
 that a missing or absurd value re-renders the form with the message next to the field (and
 writes nothing) instead of a generic validation error.
+
+Reading a form is in steps, so that nothing is parsed before the request has shown it may send
+one (:func:`signaal.web.context.checked_submission` runs them): refuse uploads and declared
+oversize bodies (:func:`refuse_unexpected_body`), read the size-limited raw body
+(:func:`read_body`), take the CSRF token out of it cheaply (:func:`urlencoded_field`), and only
+after the token checked out parse the fields (:func:`parse_urlencoded`). Only urlencoded forms
+are read; no route of Signaal takes file uploads.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated
+from urllib.parse import unquote_to_bytes
 
-from fastapi import Depends, HTTPException
-from starlette.datastructures import FormData
+from fastapi import HTTPException
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
 from signaal.web.i18n import N_, Message
@@ -23,30 +30,69 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
 TOTP_CODE_PATTERN = re.compile(r"^\d{6}$")
 
 
-# No form of Signaal comes near this; a larger body is refused before it is parsed.
+# No form of Signaal comes near this; a larger body is refused (413) as soon as more has arrived,
+# counted on the bytes received (chunked bodies too) by web.app.BodyLimit and again here.
 MAX_BODY_BYTES = 256 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+URLENCODED = "application/x-www-form-urlencoded"
 
 
-async def submitted_form(request: Request) -> FormData:
-    """The form of a state-changing request (empty for other requests), parsed once.
+def media_type(request: Request) -> str:
+    """The request's content type without parameters, lower-case ("" when none)."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
-    An async dependency, so that the guard and the handlers themselves can be plain functions
-    that FastAPI runs in its thread pool (password hashing and database work never block the
-    event loop).
-    """
-    if request.method in SAFE_METHODS:
-        return FormData()
+
+def refuse_unexpected_body(request: Request) -> None:
+    """Refuse, before reading anything, a body no route of Signaal takes: file uploads
+    (multipart, 415) and a declared length over the limit (413)."""
+    if media_type(request).startswith("multipart/"):
+        raise HTTPException(status_code=415)
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
         raise HTTPException(status_code=413)
-    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
-        return FormData()
-    return await request.form(max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES)
 
 
-SubmittedForm = Annotated[FormData, Depends(submitted_form)]
+async def read_body(request: Request) -> bytes:
+    """The raw body, refused with 413 as soon as it grows past MAX_BODY_BYTES (never spooled)."""
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > MAX_BODY_BYTES:
+            raise HTTPException(status_code=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(raw: bytes) -> str:
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8", errors="replace")
+
+
+def urlencoded_field(body: bytes, name: str) -> str | None:
+    """The first value of field ``name`` in an urlencoded body, without parsing the others."""
+    prefix = name.encode("ascii") + b"="
+    for part in body.split(b"&"):
+        if part.startswith(prefix):
+            return _decode(part[len(prefix) :])
+    return None
+
+
+def parse_urlencoded(body: bytes) -> FormData:
+    """The fields of an urlencoded body (UTF-8; 413 for too many or too long fields)."""
+    fields: list[tuple[str, str | UploadFile]] = []
+    for part in body.split(b"&"):
+        if not part:
+            continue
+        if len(fields) >= MAX_FORM_FIELDS:
+            raise HTTPException(status_code=413)
+        raw_name, _, raw_value = part.partition(b"=")
+        if len(raw_value) > MAX_FIELD_BYTES * 3:  # percent-encoding triples a byte at most
+            raise HTTPException(status_code=413)
+        value = _decode(raw_value)
+        if len(value.encode("utf-8")) > MAX_FIELD_BYTES:
+            raise HTTPException(status_code=413)
+        fields.append((_decode(raw_name), value))
+    return FormData(fields)
 
 
 @dataclass

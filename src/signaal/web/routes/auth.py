@@ -13,6 +13,7 @@ ends and this browser gets a new one.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 from urllib.parse import quote
 
@@ -45,8 +46,8 @@ LOGIN_NOTICES = {
 }
 WRONG_CREDENTIALS = N_("The e-mail address or password is not correct.")
 RATE_LIMITED = N_(
-    "Too many failed attempts. For your safety, logging in is paused for this account or "
-    "address. Try again in %(minutes)d minutes."
+    "Too many failed attempts. For your safety, logging in is paused for a while for this "
+    "account or address. Try again in %(minutes)d min."
 )
 WRONG_CODE = N_(
     "This code is not correct or has already been used. Check that the time on your phone is "
@@ -86,7 +87,7 @@ def _rate_limited(exc: AuthenticationError) -> Message | None:
     """The message for a refusal because of too many attempts (None for other refusals)."""
     if not isinstance(exc, TooManyAttempts):
         return None
-    return Message(RATE_LIMITED, {"minutes": max(1, round(exc.retry_after / 60))})
+    return Message(RATE_LIMITED, {"minutes": max(1, math.ceil(exc.retry_after / 60))})
 
 
 def provisioning_uri(user: User) -> str:
