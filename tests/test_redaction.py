@@ -9,8 +9,14 @@ def test_spans_are_replaced_in_order_and_the_rest_is_kept() -> None:
     assert redacted == "bel [phone:2] of mail [email:1]"
 
 
-def test_overlapping_spans_are_replaced_once() -> None:
-    assert redact_spans("abcdefgh", [(1, 5, "X"), (3, 7, "Y")]) == "aXfgh"
+def test_overlapping_spans_are_replaced_once_and_no_character_of_either_survives() -> None:
+    # The span that reaches further than the first one used to leave its tail ("fg") in the clear.
+    assert redact_spans("abcdefgh", [(1, 5, "X"), (3, 7, "Y")]) == "aXh"
+    assert redact_spans("abcdefgh", [(3, 7, "Y"), (1, 5, "X"), (2, 3, "Z")]) == "aXh"
+
+
+def test_a_span_inside_another_is_replaced_with_it() -> None:
+    assert redact_spans("abcdefgh", [(1, 7, "X"), (2, 4, "Y")]) == "aXh"
 
 
 def test_no_spans_leave_the_text_unchanged() -> None:

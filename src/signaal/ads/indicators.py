@@ -4,7 +4,9 @@ The indicators are data (``indicators.json``: id, family, names, weight, basis, 
 this module only interprets them. All text patterns of all indicators are folded like ad texts
 (``text.fold``) and compiled into ONE Aho-Corasick automaton, so an ad is scanned once per field
 whatever the number of patterns. A match counts only on word boundaries of the folded text, and
-its span is mapped back to the original text, so ``field_text[start:end]`` is the evidence.
+its span is mapped back to the original text, so ``field_text[start:end]`` is the evidence;
+evidence that covers a contact point carries it masked (``[06-•••••89]``, see
+:mod:`signaal.privacy.masking`), never as the ad wrote it.
 
 Besides text patterns, a few rules read the normalised ad: A09 from contact points written in an
 obscured form, B01 from the age field, B02 when the fields contradict the text, E01 when youth
@@ -21,7 +23,7 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -29,6 +31,7 @@ from typing import Any
 
 import ahocorasick
 
+from signaal.ads.masking import contact_spans, masked_evidence
 from signaal.ads.text import Folded, fold, fold_pattern, is_word_char
 from signaal.ads.types import IndicatorHit, NormalisedAd
 from signaal.geo import resolve_place
@@ -401,8 +404,30 @@ def detect(ad: NormalisedAd, matcher: Matcher | None = None) -> tuple[IndicatorH
                     " + ".join(indicator.requires),
                 )
             )
+    if hits and any(c.span is not None and c.source in _TEXT_FIELDS for c in ad.contacts):
+        hits = _mask_contact_evidence(record.title, record.text, hits)
     hits.sort(key=_hit_order)
     return tuple(hits)
+
+
+_TEXT_FIELDS = ("title", "text")
+
+
+def _mask_contact_evidence(title: str, text: str, hits: list[IndicatorHit]) -> list[IndicatorHit]:
+    """The hits with evidence that covers a contact point masked (A09's evidence is a contact
+    point; a wording cue can overlap one). Every occurrence of every contact point counts, not
+    only the first one that ``ad.contacts`` keeps. The span still says where the cue is."""
+    spans = {"title": contact_spans(title, "title"), "text": contact_spans(text, "text")}
+    fields = {"title": title, "text": text}
+    out: list[IndicatorHit] = []
+    for hit in hits:
+        field_spans = spans.get(hit.field)
+        if field_spans and hit.span is not None:
+            evidence = masked_evidence(fields[hit.field], *hit.span, field_spans)
+            if evidence is not None:
+                hit = replace(hit, evidence=evidence)
+        out.append(hit)
+    return out
 
 
 def _hit_order(hit: IndicatorHit) -> tuple[int, int, str, str]:
