@@ -37,6 +37,7 @@ ADMINS = {"platform_administrator", "administrator"}
 AUDITORS = {"platform_administrator", "administrator"}
 ANALYSIS = {"analyst", "care_coordinator", "outreach_worker", "police_officer", "viewer"}
 DETAIL = {"analyst", "care_coordinator", "outreach_worker", "police_officer"}
+REVEAL = {"analyst", "outreach_worker", "police_officer"}
 
 
 def same(status: int) -> dict[str, int]:
@@ -94,6 +95,12 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/analyse/personas/{persona_id}"): (
         "/analyse/personas/P-1",
         protected(DETAIL, 200),
+    ),
+    # The seeded run belongs to an organisation none of the principals is in: the roles that may
+    # reveal contact points are refused too (own-organisation reveals: test_web_contacts.py).
+    ("POST", "/analyse/runs/{run_id}/contactpunten/{pseudonym}"): (
+        "/analyse/runs/{run_id}/contactpunten/phone:0123456789abcdef",
+        protected(REVEAL, 403),
     ),
     ("GET", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 200)),
     ("POST", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 422)),
@@ -170,7 +177,9 @@ def test_access_matrix(app, state, accounts_by_role, seeded_analysis):
         client, csrf = _client_for(app, state, principal, accounts_by_role)
         with client:
             for (method, template), (path_template, expected) in entries:
-                path = path_template.format(viewer_id=accounts_by_role["viewer"].user_id)
+                path = path_template.format(
+                    viewer_id=accounts_by_role["viewer"].user_id, run_id=seeded_analysis
+                )
                 if method == "GET":
                     response = client.get(path)
                 else:

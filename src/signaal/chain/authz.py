@@ -10,8 +10,9 @@ The rules, in order (deny by default):
 2. An anonymous actor (None) may do nothing else.
 3. An actor whose role is unknown may do nothing.
 4. The action must be in the actor's role.
-5. Administration actions (``users.manage``, ``audit.view``) on a resource of another
-   organisation are refused unless the role has platform scope.
+5. Administration actions (``users.manage``, ``audit.view``) and revealing a contact point
+   (``contacts.reveal``) on a resource of another organisation are refused unless the role has
+   platform scope (no platform role may reveal contact points).
 6. ``account.manage_own`` applies only to the actor's own user record.
 """
 
@@ -44,6 +45,9 @@ class Action(StrEnum):
     """See lists of networks and personas with their scores and reasons."""
     VIEW_ANALYSIS_DETAIL = "analysis.view_detail"
     """See one persona in full: its ads (title, text), movements and indicators."""
+    REVEAL_CONTACTS = "contacts.reveal"
+    """See one contact point of an analysis run in the clear, on screen, after stating a purpose
+    (audited): for the roles that act on a number (call back, investigate)."""
     STORE_ANALYSIS = "analysis.store"
     """Store the results of an analysis run in the app store."""
     MANAGE_USERS = "users.manage"
@@ -58,7 +62,9 @@ class Action(StrEnum):
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
 # Actions whose resource belongs to one organisation: limited to the own one unless platform.
-ORGANISATION_SCOPED_ACTIONS = frozenset({Action.MANAGE_USERS, Action.VIEW_AUDIT})
+ORGANISATION_SCOPED_ACTIONS = frozenset(
+    {Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.REVEAL_CONTACTS}
+)
 
 Scope = Literal["organisation", "platform"]
 
