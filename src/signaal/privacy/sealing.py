@@ -73,7 +73,7 @@ class Sealer:
         if not dot or version != VERSION:
             raise SealError(f"sealed contact point of unknown format {version[:8]!r}")
         try:
-            data = base64.urlsafe_b64decode(body.encode("ascii"))
+            data = base64.b64decode(body.encode("ascii"), altchars=b"-_", validate=True)
         except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
             raise SealError("sealed contact point is not valid base64") from exc
         if len(data) <= _NONCE_BYTES + 16:
