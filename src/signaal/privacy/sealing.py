@@ -39,7 +39,13 @@ _SALT = b"signaal/contact-points"
 
 
 class SealError(SignaalError):
-    """A sealed value does not open: another key, another row, damaged or of an unknown format."""
+    """A sealed value does not open: another key, another row, damaged or of an unknown format.
+
+    Never shown with the value (there is none): the store holds something the app did not
+    write, or the contact key changed."""
+
+    code = "sealed_value_invalid"
+    http_status = 500
 
 
 def _key(contact_key: str | bytes) -> bytes:
