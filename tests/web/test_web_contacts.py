@@ -53,16 +53,19 @@ def _hostile_records() -> list[dict[str, object]]:
         records.append(
             {
                 "id": ad_id,
-                "site": "hostile",
+                "site": "bel 0694320977" if index == 4 else "hostile",
                 "url": f"https://example.test/h/{index}",
                 "posted_at": f"2026-03-{index + 1:02d}T10:00:00+01:00",
                 "title": f"Nieuw 06-9432098{index} Lisa" if index % 2 else "Lisa",
                 "text": ad_text,
-                "city": "Utrecht",
+                "city": "Bel 0694320976" if index == 5 else "Utrecht",
                 "phones": ["+31 6 9433 0000", "O6-9433OOO1"] if index == 0 else [],
                 "emails": ["field.test@example.nl"] if index == 1 else [],
                 "handles": ["telegram:@fieldhandle_test"] if index == 2 else [],
-                "name": "Lisa",
+                # Fields the author writes freely may hold a number as well.
+                "name": "Lisa nul zes negen vier drie twee nul negen zeven acht"
+                if index == 3
+                else "Lisa",
                 "age": 24,
                 "origin": None,
                 "category": "escort",
@@ -121,6 +124,11 @@ def _needles(corpus: Path) -> set[str]:
                 found.add(value[contact.span[0] : contact.span[1]])
                 add_contact(contact.kind.value, contact.value)
         found.update(v for v in (*ad.record.phones, *ad.record.emails, *ad.record.handles))
+        for free in (ad.record.name, ad.record.site, ad.record.city):
+            for contact in contacts_in_text(free or "", "field"):
+                assert contact.span is not None
+                found.add((free or "")[contact.span[0] : contact.span[1]])
+                add_contact(contact.kind.value, contact.value)
     return {needle for needle in found if len(needle) >= 6}
 
 
@@ -195,6 +203,7 @@ def test_no_contact_point_in_any_output_file_table_page_or_api_answer(
         assert expected in needles
     assert "nul zes negen vier drie twee nul negen acht zes" in needles
     assert "carla_test99" in needles
+    assert {"0694320977", "0694320976", "+31694320978"} <= needles
     assert "femke-test-escort.nl" in needles
 
     leaks: list[str] = []

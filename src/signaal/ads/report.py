@@ -27,7 +27,12 @@ import jinja2
 from markupsafe import Markup, escape
 
 from signaal.ads.indicators import IndicatorSet, default_indicators
-from signaal.ads.masking import contact_spans, contact_values_by_pseudonym, mask_raw_line
+from signaal.ads.masking import (
+    contact_spans,
+    contact_values_by_pseudonym,
+    mask_contacts,
+    mask_raw_line,
+)
 from signaal.ads.outputs import Row, Tables, iso, ordered_reasons, points_text
 from signaal.ads.pipeline import AnalysisResult
 from signaal.ads.types import IndicatorHit, Movement, NormalisedAd, Score
@@ -412,6 +417,10 @@ def render_report(
     def masks(text: str, field: str) -> list[tuple[int, int, str]]:
         return [] if reveal_contacts else contact_spans(text, field)
 
+    def free_text(value: str) -> str:
+        """A field written by the ad's author (name, site, city) may hold a number too."""
+        return value if reveal_contacts else mask_contacts(value, "field")
+
     definitions = indicators or default_indicators()
     names = {i.id: i.name(lang) for i in definitions.indicators}
     ads_by_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
@@ -435,9 +444,9 @@ def render_report(
             examples.append(
                 {
                     "id": ad.id,
-                    "site": ad.record.site,
+                    "site": free_text(ad.record.site),
                     "posted_at": iso(ad.posted_at),
-                    "municipality": ad.municipality or (ad.record.city or "?"),
+                    "municipality": ad.municipality or free_text(ad.record.city or "?"),
                     "title": marked_text(
                         ad.record.title,
                         [h for h in hits if h.field == "title"],
@@ -463,7 +472,7 @@ def render_report(
             "municipalities": [m for m in str(row["municipalities"]).split(";") if m],
             "timeline": timeline_svg(stays(ads), first, last),
             "examples": examples,
-            "names": sorted({a.record.name for a in ads if a.record.name}),
+            "names": sorted({free_text(a.record.name) for a in ads if a.record.name}),
         }
 
     top_networks = [r for r in tables.networks if int(r["n_ads"]) > 0][:TOP_NETWORKS]

@@ -228,7 +228,7 @@ def stored_ad_rows(
             {
                 **row,
                 "posted_at": ad.posted_at,
-                "site": ad.record.site,
+                "site": redact_spans(ad.record.site, contact_spans(ad.record.site, "site", marker)),
                 "municipality": ad.municipality,
                 "title": redact_spans(title, contact_spans(title, "title", marker)),
                 "text": redact_spans(text, contact_spans(text, "text", marker)),
