@@ -267,6 +267,11 @@ def test_no_contact_point_in_any_output_file_table_page_or_api_answer(
             page = client.get(f"/analyse/personas/{hostile_personas[0]}?doel=assess_signal")
             assert page.status_code == 200
             assert "/contactpunten/" in page.text  # may reveal: the form is offered
+            # A number given only in a contact field is offered too (through the network).
+            field_only = pseudonym("phone", "+31694330000", TEST_PSEUDONYM_KEY)
+            assert any(field_only in answer.text for answer in answers)
+        if role in ("viewer", "care_coordinator", "administrator", "platform_administrator"):
+            assert all("/contactpunten/" not in answer.text for answer in answers)
     assert not leaks, "contact points in the clear on a page:\n" + "\n".join(leaks[:50])
 
 

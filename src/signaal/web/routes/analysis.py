@@ -15,6 +15,7 @@ from signaal import audit
 from signaal.chain.authz import Action, Resource
 from signaal.errors import NotFoundError
 from signaal.store import analysis
+from signaal.store.analysis import PSEUDONYM
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, guard, path_resource
 from signaal.web.i18n import N_
@@ -145,6 +146,12 @@ def persona(
             "contact_points": contacts.pseudonyms_in(
                 text for ad in detail.ads for text in (ad.title, ad.text)
             ),
+            # Numbers given in the ads' contact fields are in no text: the network lists them.
+            "network_contact_points": [
+                name
+                for name in (detail.network.contact_points if detail.network else ())
+                if PSEUDONYM.match(name)
+            ],
             "may_reveal": ctx.may(Action.REVEAL_CONTACTS, contact_owner),
             "contact_purposes": contacts.PURPOSES,
         },
