@@ -302,6 +302,19 @@ class PersonaViewed(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class ContactPointRevealed(AuditEventBase):
+    """One contact point of a run was shown in the clear, on screen, for a purpose (given to
+    :func:`record`). The event holds the pseudonym, never the value."""
+
+    action: ClassVar[str] = "contact_point.revealed"
+    record_type: ClassVar[str | None] = "contact_point"
+    record_id_field: ClassVar[str | None] = "pseudonym"
+    run_id: int
+    pseudonym: str
+    persona_id: str | None = None
+
+
+@dataclass(frozen=True)
 class AuditViewed(AuditEventBase):
     action: ClassVar[str] = "audit.viewed"
     record_type: ClassVar[str | None] = "audit"

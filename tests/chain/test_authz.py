@@ -37,6 +37,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        A.REVEAL_CONTACTS,
         A.STORE_ANALYSIS,
         A.MANAGE_OWN_ACCOUNT,
     },
@@ -52,6 +53,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
     },
     "police_officer": {
@@ -59,6 +61,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
     },
     "viewer": {A.PUBLIC_VIEW, A.VIEW_DASHBOARD, A.VIEW_ANALYSIS, A.MANAGE_OWN_ACCOUNT},
@@ -95,6 +98,18 @@ def test_administrators_act_only_within_their_organisation(action: Action) -> No
     assert not allowed(admin, action, Resource("user", "5", organisation_id=2))
     platform = actor("platform_administrator", organisation_id=1)
     assert allowed(platform, action, Resource("user", "5", organisation_id=2))
+
+
+def test_contact_points_are_revealed_only_for_runs_of_the_own_organisation() -> None:
+    for role in ("analyst", "outreach_worker", "police_officer"):
+        worker = actor(role, organisation_id=1)
+        own = Resource("contact_point", "phone:0123456789abcdef", organisation_id=1)
+        other = Resource("contact_point", "phone:0123456789abcdef", organisation_id=2)
+        assert allowed(worker, A.REVEAL_CONTACTS, own)
+        assert not allowed(worker, A.REVEAL_CONTACTS, other)
+    for role in ("viewer", "care_coordinator", "administrator", "platform_administrator"):
+        own = Resource("contact_point", "phone:0123456789abcdef", organisation_id=1)
+        assert not allowed(actor(role, organisation_id=1), A.REVEAL_CONTACTS, own)
 
 
 def test_own_account_only() -> None:

@@ -63,6 +63,7 @@ ADMINS = {"platform_administrator", "administrator"}
 AUDITORS = {"platform_administrator", "administrator"}
 ANALYSIS = {"analyst", "care_coordinator", "outreach_worker", "police_officer", "viewer"}
 DETAIL = {"analyst", "care_coordinator", "outreach_worker", "police_officer"}
+REVEAL = {"analyst", "outreach_worker", "police_officer"}
 
 
 def same(status: int) -> dict[str, int]:
@@ -126,6 +127,13 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/analyse/personas/{persona_id}"): (
         "/analyse/personas/P-1",
         protected(DETAIL, 200),
+    ),
+    # The seeded run is the GGD's: its analyst and outreach worker may reveal (the empty form,
+    # without a purpose, is refused with 422 before anything is shown); the police officer is of
+    # another organisation (reveals themselves: test_web_contacts.py).
+    ("POST", "/analyse/runs/{run_id}/contactpunten/{pseudonym}"): (
+        "/analyse/runs/{run_id}/contactpunten/phone:0123456789abcdef",
+        protected(REVEAL - {"police_officer"}, 422),
     ),
     ("GET", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 200)),
     ("POST", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 422)),
@@ -211,7 +219,9 @@ def test_access_matrix(app, state, accounts_by_role, seeded_analysis):
         client, csrf = _client_for(app, state, principal, accounts_by_role)
         with client:
             for (method, template), (path_template, expected) in entries:
-                path = path_template.format(viewer_id=accounts_by_role["viewer"].user_id)
+                path = path_template.format(
+                    viewer_id=accounts_by_role["viewer"].user_id, run_id=seeded_analysis
+                )
                 if method == "GET":
                     response = client.get(path)
                 else:
@@ -262,6 +272,12 @@ RECORD_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int]]]
     ),
     # A viewer of the owner; the empty form is refused (422) before anything changes. Only the
     # platform administrator may manage a user of another organisation.
+    # Without a purpose the reveal is refused (422) before anything is shown.
+    ("POST", "/analyse/runs/{run_id}/contactpunten/{pseudonym}"): (
+        "/analyse/runs/{run_id}/contactpunten/{pseudonym}",
+        for_roles(REVEAL, 422),
+        for_roles(set(), 403),
+    ),
     ("POST", "/beheer/gebruikers/{user_id}/status"): (
         "/beheer/gebruikers/{user_id}/status",
         for_roles(ADMINS, 422),
@@ -319,6 +335,7 @@ class World:
     organisations: dict[OrganisationKind, int]
     viewers: dict[OrganisationKind, int]  # a user id of a viewer per organisation
     principals: list[Principal]
+    runs: dict[OrganisationKind, int]  # the analysis run of each organisation
 
 
 @pytest.fixture(
@@ -356,13 +373,16 @@ def world(
         organisations: dict[OrganisationKind, int] = {}
         viewers: dict[OrganisationKind, int] = {}
         principals: list[Principal] = []
+        runs: dict[OrganisationKind, int] = {}
         with transaction(state.sessions) as session:
             for kind in KINDS:
                 organisation = accounts.create_organisation(
                     session, name=f"Organisatie {kind.value}", kind=kind
                 )
                 organisations[kind] = organisation.id
-                store_analysis(session, settings, organisation.id, analysis_rows(_tag(kind)))
+                runs[kind] = store_analysis(
+                    session, settings, organisation.id, analysis_rows(_tag(kind))
+                )
                 for role, definition in roles().items():
                     if not definition.fits(kind):
                         continue
@@ -374,7 +394,7 @@ def world(
                     principals.append(Principal(account, kind))
     accounts._dummy_hash.cache_clear()
     try:
-        yield World(app, state, organisations, viewers, principals)
+        yield World(app, state, organisations, viewers, principals, runs)
     finally:
         state.engine.dispose()
         if request.param != "sqlite":
@@ -486,8 +506,8 @@ def test_organisation_matrix(world: World) -> None:
             visit = _Visit(client, _as(client, world, principal), principal, mismatches)
             role, own = principal.account.role, principal.kind
             for (method, template), (path, own_status, other_status) in RECORD_ROUTES.items():
-                parameter = re.search(r"\{(\w+)\}", template)
-                assert parameter is not None
+                # The record the path names is its last parameter (a run's contact point).
+                parameter = list(re.finditer(r"\{(\w+)\}", template))[-1]
                 for owner in KINDS:
                     tag = _tag(owner)
                     named = {
@@ -495,6 +515,8 @@ def test_organisation_matrix(world: World) -> None:
                         "persona_id": f"P{id_marker(tag)}",
                         "user_id": str(world.viewers[owner]),
                         "token": "x" * 43,
+                        "run_id": str(world.runs[owner]),
+                        "pseudonym": "phone:0123456789abcdef",
                     }
                     expected = (own_status if owner is own else other_status)[role]
                     body = visit.check(

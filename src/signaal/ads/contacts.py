@@ -327,9 +327,13 @@ def find_phones(text: str, lowered: str | None = None) -> list[tuple[str, int, i
         if run is None:
             continue
         offset = run.start()
-        for canonical, begin, end, obscured in _parse_run(run.group()):
+        numbers = _parse_run(run.group())
+        for canonical, begin, end, obscured in numbers:
             found.append((canonical, offset + begin, offset + end, obscured))
-        position = run.end()
+        # A run stops after a fixed number of digit units, possibly inside the next number
+        # ("06-… O6.1O.… 06-…"): the scan goes on after the last number found, not after the
+        # run, so that number is found from its own start.
+        position = offset + numbers[-1][2] if numbers else run.end()
     return found
 
 
@@ -338,7 +342,7 @@ def _plain_starts(text: str) -> Iterator[int]:
         first, last = match.span()
         if text[first] == "+":
             yield first
-            continue
+            first += 1  # a number after this one in the same run starts with its own 0
         for index in range(first, last):
             if text[index] == "0" and (index == 0 or not (text[index - 1].isalnum())):
                 yield index

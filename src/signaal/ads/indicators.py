@@ -4,7 +4,9 @@ The indicators are data (``indicators.json``: id, family, names, weight, basis, 
 this module only interprets them. All text patterns of all indicators are folded like ad texts
 (``text.fold``) and compiled into ONE Aho-Corasick automaton, so an ad is scanned once per field
 whatever the number of patterns. A match counts only on word boundaries of the folded text, and
-its span is mapped back to the original text, so ``field_text[start:end]`` is the evidence.
+its span is mapped back to the original text, so ``field_text[start:end]`` is the evidence;
+evidence that covers a contact point carries it masked (``[06-•••••89]``, see
+:mod:`signaal.privacy.masking`), never as the ad wrote it.
 
 Besides text patterns, a few rules read the normalised ad: A09 from contact points written in an
 obscured form, B01 from the age field, B02 when the fields contradict the text, E01 when youth
@@ -21,7 +23,7 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -29,8 +31,10 @@ from typing import Any
 
 import ahocorasick
 
+from signaal.ads.contacts import contacts_in_text
+from signaal.ads.masking import contact_spans, masked_evidence
 from signaal.ads.text import Folded, fold, fold_pattern, is_word_char
-from signaal.ads.types import IndicatorHit, NormalisedAd
+from signaal.ads.types import ContactPoint, IndicatorHit, NormalisedAd
 from signaal.geo import resolve_place
 
 
@@ -344,6 +348,13 @@ def _scan_text(
             text[original_start:original_end],
         )
         found.append((hit, place))
+    if found:
+        contacts = contacts_in_text(text, field)
+        if contacts and any(
+            hit.span is not None and _overlaps_contact(hit.span, contacts) for hit, _ in found
+        ):
+            masked = _mask_contact_evidence({field: text}, [hit for hit, _ in found])
+            found = [(hit, place) for hit, (_, place) in zip(masked, found, strict=True)]
     return tuple(found)
 
 
@@ -356,6 +367,7 @@ def detect(ad: NormalisedAd, matcher: Matcher | None = None) -> tuple[IndicatorH
     places: list[tuple[str, IndicatorHit]] = []
     _scan_field(ad, "title", record.title, matcher, hits, places)
     _scan_field(ad, "text", record.text, matcher, hits, places)
+    scanned = len(hits)
 
     # A09: a contact point the text hid from scrapers (spaced digits, letters, digit words).
     a09 = by_id.get("A09")
@@ -401,8 +413,48 @@ def detect(ad: NormalisedAd, matcher: Matcher | None = None) -> tuple[IndicatorH
                     " + ".join(indicator.requires),
                 )
             )
+    # The text cues come masked from the (cached) scan; the ones made here from the ad (A09, B02)
+    # are masked now.
+    if any(h.span is not None and h.field in _TEXT_FIELDS for h in hits[scanned:]):
+        fields = {"title": record.title, "text": record.text}
+        hits[scanned:] = _mask_contact_evidence(fields, hits[scanned:])
     hits.sort(key=_hit_order)
     return tuple(hits)
+
+
+_TEXT_FIELDS = ("title", "text")
+
+
+def _mask_contact_evidence(
+    fields: Mapping[str, str], hits: list[IndicatorHit]
+) -> list[IndicatorHit]:
+    """The hits with evidence that covers a contact point masked (A09's evidence is a contact
+    point; a wording cue can overlap one). Every occurrence of every contact point counts, not
+    only the first one that ``ad.contacts`` keeps. The span still says where the cue is."""
+    found = {name: contacts_in_text(value, name) for name, value in fields.items()}
+    masks: dict[str, list[tuple[int, int, str]]] = {}
+    out: list[IndicatorHit] = []
+    for hit in hits:
+        contacts = found.get(hit.field)
+        span = hit.span
+        if contacts and span is not None and _overlaps_contact(span, contacts):
+            spans = masks.get(hit.field)
+            if spans is None:
+                spans = masks[hit.field] = contact_spans(fields[hit.field], hit.field)
+            evidence = masked_evidence(fields[hit.field], span[0], span[1], spans)
+            if evidence is not None:
+                hit = replace(hit, evidence=evidence)
+        out.append(hit)
+    return out
+
+
+def _overlaps_contact(span: tuple[int, int], contacts: Iterable[ContactPoint]) -> bool:
+    start, end = span
+    for contact in contacts:
+        where = contact.span
+        if where is not None and where[0] < end and start < where[1]:
+            return True
+    return False
 
 
 def _hit_order(hit: IndicatorHit) -> tuple[int, int, str, str]:

@@ -7,7 +7,8 @@
                     reasons
     movements.csv   persona_id, network_id, from_municipality, to_municipality, at
     links.csv       ad_id_a, ad_id_b, kind, evidence
-    quarantine.jsonl  source, line, field, reason, raw (one JSON object per bad input record)
+    quarantine.jsonl  source, line, field, reason, raw (one JSON object per bad input record;
+                    contact points in reason and raw masked)
 
 Lists inside a cell (municipalities, contact points) are joined with ``;``; ``indicators`` is a
 space-separated list of indicator ids; ``reasons`` is readable text ("C01 +3: phone shared by
@@ -31,6 +32,7 @@ from typing import TextIO, cast, overload
 
 import orjson
 
+from signaal.ads.masking import mask_raw_line
 from signaal.ads.memory import paused_gc
 from signaal.ads.pipeline import AnalysisResult
 from signaal.ads.types import (
@@ -321,14 +323,16 @@ def csv_text(rows: Iterable[Row], columns: Sequence[str]) -> str:
 
 
 def quarantine_jsonl(items: Iterable[Quarantined]) -> bytes:
+    """One JSON object per quarantined record; contact points in its raw line and reason are
+    masked (the input file still has them; this file need not)."""
     return b"".join(
         orjson.dumps(
             {
                 "source": q.source,
                 "line": q.line,
                 "field": q.field,
-                "reason": q.reason,
-                "raw": q.raw,
+                "reason": mask_raw_line(q.reason),
+                "raw": mask_raw_line(q.raw),
             }
         )
         + b"\n"

@@ -5,6 +5,10 @@ marked, a timeline per persona and a map of movement (inline SVG of the municipa
 ``signaal.geo``, arrows from one municipality to the next). No external requests: CSS and SVG
 are inline. Ad texts are untrusted input: everything is escaped (Jinja2 autoescape; marked texts
 are built from escaped pieces). Dutch by default, English with ``lang="en"``.
+
+Contact points are masked in the ad texts (``[06-•••••89]``) and shown as pseudonyms elsewhere;
+only ``reveal_contacts`` (``signaal analyse --reveal-contacts``) shows them in the clear, and then
+the page says so at the top and in its title.
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ import jinja2
 from markupsafe import Markup, escape
 
 from signaal.ads.indicators import IndicatorSet, default_indicators
+from signaal.ads.masking import (
+    contact_spans,
+    contact_values_by_pseudonym,
+    mask_contacts,
+    mask_raw_line,
+)
 from signaal.ads.outputs import Row, Tables, iso, ordered_reasons, points_text
 from signaal.ads.pipeline import AnalysisResult
 from signaal.ads.types import IndicatorHit, Movement, NormalisedAd, Score
@@ -86,6 +96,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "none": "geen",
         "more_personas": "en {n} andere persona's",
         "page_of": "advertentie",
+        "masked_note": "Telefoonnummers, e-mailadressen, accounts en websites zijn gemaskeerd "
+        "(bijvoorbeeld [06-•••••89]) of als pseudoniem getoond.",
+        "revealed_warning": "Let op: dit rapport bevat contactpunten in leesbare vorm "
+        "(telefoonnummers, e-mailadressen, accounts, websites). Het is gemaakt met "
+        "--reveal-contacts. Deel het niet en verwijder het zodra het niet meer nodig is.",
+        "revealed_label": "contactpunten leesbaar",
     },
     "en": {
         "title": "Signaal: ad analysis",
@@ -137,6 +153,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "none": "none",
         "more_personas": "and {n} other personas",
         "page_of": "ad",
+        "masked_note": "Phone numbers, e-mail addresses, accounts and websites are masked "
+        "(for example [06-•••••89]) or shown as pseudonyms.",
+        "revealed_warning": "Warning: this report shows contact points in the clear (phone "
+        "numbers, e-mail addresses, accounts, websites). It was made with --reveal-contacts. "
+        "Do not share it, and delete it as soon as it is no longer needed.",
+        "revealed_label": "contact points in the clear",
     },
 }
 
@@ -160,29 +182,61 @@ def colour(key: str) -> str:
     return _PALETTE[int.from_bytes(digest, "big") % len(_PALETTE)]
 
 
-def marked_text(text: str, hits: Sequence[IndicatorHit], names: dict[str, str]) -> Markup:
-    """``text`` escaped, with each hit's span wrapped in ``<mark>`` titled with its name."""
-    spans = sorted(
-        (h for h in hits if h.span is not None and h.span[0] < h.span[1] <= len(text)),
-        key=lambda h: (h.span[0] if h.span else 0, -(h.span[1] if h.span else 0)),
-    )
+def marked_text(
+    text: str,
+    hits: Sequence[IndicatorHit],
+    names: dict[str, str],
+    masks: Sequence[tuple[int, int, str]] = (),
+) -> Markup:
+    """``text`` escaped, with each hit's span wrapped in ``<mark>`` titled with its name and each
+    of the ``masks`` spans (contact points) replaced by its masked form.
+
+    A hit that overlaps a masked span is widened to cover it whole, so a mask is never cut in
+    two and no character of a contact point is shown.
+    """
+    ordered_masks = sorted(m for m in masks if 0 <= m[0] < m[1] <= len(text))
+    marked: list[tuple[int, int, IndicatorHit]] = []
+    for hit in hits:
+        if hit.span is None or not hit.span[0] < hit.span[1] <= len(text):
+            continue
+        start, end = hit.span
+        for mask_start, mask_end, _ in ordered_masks:
+            if mask_start < end and start < mask_end:
+                start, end = min(start, mask_start), max(end, mask_end)
+        marked.append((start, end, hit))
+    marked.sort(key=lambda item: (item[0], -item[1]))
     pieces: list[str] = []
     position = 0
-    for hit in spans:
-        assert hit.span is not None
-        start, end = hit.span
+    for start, end, hit in marked:
         if start < position:
             continue  # overlaps a span already marked
-        pieces.append(str(escape(text[position:start])))
+        pieces.append(_masked_escape(text, position, start, ordered_masks))
         title = f"{hit.indicator_id} {names.get(hit.indicator_id, '')}".strip()
         css = f"fam-{hit.family.lower()}"
         pieces.append(
-            f'<mark class="{css}" title="{escape(title)}">{escape(text[start:end])}'
+            f'<mark class="{css}" title="{escape(title)}">'
+            f"{_masked_escape(text, start, end, ordered_masks)}"
             f"<sup>{escape(hit.indicator_id)}</sup></mark>"
         )
         position = end
-    pieces.append(str(escape(text[position:])))
+    pieces.append(_masked_escape(text, position, len(text), ordered_masks))
     return Markup("".join(pieces))  # noqa: S704 - built from escaped pieces only
+
+
+def _masked_escape(text: str, start: int, end: int, masks: Sequence[tuple[int, int, str]]) -> str:
+    """``text[start:end]`` escaped, with the masks inside it replaced (masks that overlap each
+    other are replaced as one)."""
+    pieces: list[str] = []
+    position = start
+    for mask_start, mask_end, replacement in masks:
+        if mask_end <= position or mask_start >= end:
+            continue
+        mask_start = max(mask_start, position)
+        pieces.append(str(escape(text[position:mask_start])))
+        pieces.append(f'<span class="masked">{escape(replacement)}</span>')
+        position = min(max(mask_end, position), end)
+    pieces.append(str(escape(text[position:end])))
+    return "".join(pieces)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,9 +396,31 @@ def render_report(
     lang: str = "nl",
     indicators: IndicatorSet | None = None,
     generated_at: datetime | None = None,
+    reveal_contacts: bool = False,
+    pseudonym_key: str | None = None,
 ) -> str:
-    """The HTML of the report (pure apart from ``generated_at``, which is shown as given)."""
+    """The HTML of the report (pure apart from ``generated_at``, which is shown as given).
+
+    Contact points are masked in the ad texts and shown as pseudonyms, unless
+    ``reveal_contacts``: then the ad texts are shown as written and every pseudonym with its
+    clear value (which needs the ``pseudonym_key``), and the page says so at the top.
+    """
+    if reveal_contacts and pseudonym_key is None:
+        raise ValueError("revealing contact points in the report needs the pseudonym key")
     strings = STRINGS["en" if lang == "en" else "nl"]
+    clear_values = (
+        contact_values_by_pseudonym(result.ads, pseudonym_key)
+        if reveal_contacts and pseudonym_key is not None
+        else {}
+    )
+
+    def masks(text: str, field: str) -> list[tuple[int, int, str]]:
+        return [] if reveal_contacts else contact_spans(text, field)
+
+    def free_text(value: str) -> str:
+        """A field written by the ad's author (name, site, city) may hold a number too."""
+        return value if reveal_contacts else mask_contacts(value, "field")
+
     definitions = indicators or default_indicators()
     names = {i.id: i.name(lang) for i in definitions.indicators}
     ads_by_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
@@ -368,14 +444,20 @@ def render_report(
             examples.append(
                 {
                     "id": ad.id,
-                    "site": ad.record.site,
+                    "site": free_text(ad.record.site),
                     "posted_at": iso(ad.posted_at),
-                    "municipality": ad.municipality or (ad.record.city or "?"),
+                    "municipality": ad.municipality or free_text(ad.record.city or "?"),
                     "title": marked_text(
-                        ad.record.title, [h for h in hits if h.field == "title"], names
+                        ad.record.title,
+                        [h for h in hits if h.field == "title"],
+                        names,
+                        masks(ad.record.title, "title"),
                     ),
                     "text": marked_text(
-                        ad.record.text, [h for h in hits if h.field == "text"], names
+                        ad.record.text,
+                        [h for h in hits if h.field == "text"],
+                        names,
+                        masks(ad.record.text, "text"),
                     ),
                     "other": [
                         f"{h.indicator_id} {names.get(h.indicator_id, '')}: {h.evidence}"
@@ -390,7 +472,7 @@ def render_report(
             "municipalities": [m for m in str(row["municipalities"]).split(";") if m],
             "timeline": timeline_svg(stays(ads), first, last),
             "examples": examples,
-            "names": sorted({a.record.name for a in ads if a.record.name}),
+            "names": sorted({free_text(a.record.name) for a in ads if a.record.name}),
         }
 
     top_networks = [r for r in tables.networks if int(r["n_ads"]) > 0][:TOP_NETWORKS]
@@ -405,7 +487,9 @@ def render_report(
                 "row": row,
                 "reasons": _reasons(result.risk.networks.get(str(row["network_id"]))),
                 "municipalities": [m for m in str(row["municipalities"]).split(";") if m],
-                "contacts": [c for c in str(row["contact_points"]).split(";") if c][:8],
+                "contacts": [
+                    (c, clear_values.get(c, "")) for c in str(row["contact_points"]).split(";") if c
+                ][:8],
                 "personas": [persona_view(p) for p in members[:4]],
                 "more": max(0, len(members) - 4),
             }
@@ -418,7 +502,7 @@ def render_report(
     network_colours = {n: _PALETTE[i % len(_PALETTE)] for i, n in enumerate(map_networks)}
     chosen = set(map_networks)
     map_moves = [m for m in result.movement.movements if m.network_id in chosen]
-    quarantine_reasons = Counter(q.reason.split(":")[0] for q in result.quarantined)
+    quarantine_reasons = Counter(mask_raw_line(q.reason.split(":")[0]) for q in result.quarantined)
 
     template = _environment().get_template("report.html.j2")
     return template.render(
@@ -443,6 +527,7 @@ def render_report(
         map_legend=[(n, network_colours[n]) for n in map_networks],
         quarantine=sorted(quarantine_reasons.items(), key=lambda kv: (-kv[1], kv[0])),
         families=definitions.families,
+        revealed=reveal_contacts,
     )
 
 
@@ -463,8 +548,22 @@ def write_report(
     *,
     lang: str = "nl",
     indicators: IndicatorSet | None = None,
+    reveal_contacts: bool = False,
+    pseudonym_key: str | None = None,
 ) -> Path:
-    """Write ``report.html``; the page shows no clock time so that runs stay byte-identical."""
+    """Write ``report.html``; the page shows no clock time so that runs stay byte-identical.
+
+    Masked by default; ``reveal_contacts`` (``signaal analyse --reveal-contacts``) writes the
+    clear contact points into this file only, and the page says so.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, tables, lang=lang, indicators=indicators), "utf-8")
+    html = render_report(
+        result,
+        tables,
+        lang=lang,
+        indicators=indicators,
+        reveal_contacts=reveal_contacts,
+        pseudonym_key=pseudonym_key,
+    )
+    path.write_text(html, "utf-8")
     return path

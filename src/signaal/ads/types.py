@@ -82,7 +82,7 @@ class IndicatorHit:
     weight: float
     field: str  # "text" | "title" | "age" | ... where the evidence is
     span: tuple[int, int] | None  # character span in that field, None for field-level cues
-    evidence: str  # the matched text or the field value
+    evidence: str  # the matched text (contact points in it masked) or the field value
 
 
 def hits_per_ad(

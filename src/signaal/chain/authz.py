@@ -18,7 +18,8 @@ The rules, in order (deny by default):
 6. An action on a record of another organisation is refused, except the administrative actions
    (:data:`ADMINISTRATIVE_ACTIONS`: ``users.manage``, ``audit.view``, ``organisations.manage``)
    of a role with platform scope.
-7. A data action (``analysis.*``) on a record that belongs to no organisation is refused: a
+7. A data action (:data:`DATA_ACTIONS`: ``analysis.*``, ``contacts.reveal``) on a record that
+   belongs to no organisation is refused: a
    record nobody owns (or an id that names no record) is nobody's to see.
 8. ``account.manage_own`` applies only to the actor's own user record.
 
@@ -57,6 +58,9 @@ class Action(StrEnum):
     """See lists of networks and personas with their scores and reasons."""
     VIEW_ANALYSIS_DETAIL = "analysis.view_detail"
     """See one persona in full: its ads (title, text), movements and indicators."""
+    REVEAL_CONTACTS = "contacts.reveal"
+    """See one contact point of an analysis run in the clear, on screen, after stating a purpose
+    (audited): for the roles that act on a number (call back, investigate)."""
     STORE_ANALYSIS = "analysis.store"
     """Store the results of an analysis run in the app store."""
     PURGE_ANALYSIS = "analysis.purge"
@@ -81,7 +85,15 @@ ADMINISTRATIVE_ACTIONS = frozenset(
 # stores and purges analyses for organisations, it never reads them for anyone.
 SYSTEM_ACTIONS = frozenset({Action.STORE_ANALYSIS, Action.PURGE_ANALYSIS})
 # Data actions: on a record that belongs to no organisation they are refused (rule 7).
-DATA_ACTION_PREFIX = "analysis."
+DATA_ACTIONS = frozenset(
+    {
+        Action.VIEW_ANALYSIS,
+        Action.VIEW_ANALYSIS_DETAIL,
+        Action.STORE_ANALYSIS,
+        Action.PURGE_ANALYSIS,
+        Action.REVEAL_CONTACTS,
+    }
+)
 
 Scope = Literal["organisation", "platform"]
 
@@ -250,7 +262,7 @@ def actor_for(user: User) -> Actor:
 
 def is_data_action(action: Action) -> bool:
     """Whether ``action`` reads or writes analysis data (rule 7 of :func:`allowed`)."""
-    return action.value.startswith(DATA_ACTION_PREFIX)
+    return action in DATA_ACTIONS
 
 
 def allowed(actor: Actor | None, action: Action, resource: Resource | None = None) -> bool:

@@ -97,15 +97,25 @@ def analyse(
         typer.Option("--workers", min=1, help="Worker processes (default: all cores)."),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of report.html: nl or en.")] = "nl",
+    reveal_contacts: Annotated[
+        bool,
+        typer.Option(
+            "--reveal-contacts",
+            help="Write contact points in the clear into report.html (and only there); the "
+            "page then says so at the top. Default: masked.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Analyse ads: indicators, personas, networks, movement and risk, with their reasons.
 
     Writes ads.csv, personas.csv, networks.csv, movements.csv, links.csv, report.html and
-    quarantine.jsonl into --out. Exit code 0: all analysed; 3: some records quarantined, the
-    rest analysed; 2: bad usage or unreadable input; 1: saving in the app store failed.
+    quarantine.jsonl into --out; contact points in them are pseudonymised or masked. Exit code
+    0: all analysed; 3: some records quarantined, the rest analysed; 2: bad usage or unreadable
+    input; 1: saving in the app store failed.
     """
     from signaal.ads.indicators import load_indicators
+    from signaal.ads.masking import contact_values_by_pseudonym, mask_raw_line
     from signaal.ads.outputs import build_tables, write_quarantine, write_tables
     from signaal.ads.pipeline import PipelineConfig, run_file
     from signaal.ads.report import write_report
@@ -142,7 +152,14 @@ def analyse(
             tables = build_tables(result, pseudonym_key=settings.pseudonym_key)
             write_tables(tables, out)
             write_quarantine(result.quarantined, out)
-            write_report(result, tables, out / "report.html", lang=lang)
+            write_report(
+                result,
+                tables,
+                out / "report.html",
+                lang=lang,
+                reveal_contacts=reveal_contacts,
+                pseudonym_key=settings.pseudonym_key,
+            )
             report("write results", 1, 1)
         finished_at = datetime.now(UTC)
     except SignaalError as exc:
@@ -156,7 +173,8 @@ def analyse(
     for item in result.quarantined[:20]:
         where = f"{item.source}:{item.line}" if item.line else item.source
         field = f" field {item.field!r}" if item.field else ""
-        err.print(f"[yellow]quarantined[/] {where}{field}: {item.reason}", highlight=False)
+        reason = mask_raw_line(item.reason)
+        err.print(f"[yellow]quarantined[/] {where}{field}: {reason}", highlight=False)
     if len(result.quarantined) > 20:
         err.print(f"… and {len(result.quarantined) - 20:,} more in {out / 'quarantine.jsonl'}")
     n_personas = len(tables.personas)
@@ -179,6 +197,7 @@ def analyse(
                 tables=tables,
                 n_quarantined=len(result.quarantined),
                 organisations=organisations or [],
+                contact_points=contact_values_by_pseudonym(result.ads, settings.pseudonym_key),
             )
         except SignaalError as exc:
             err.print(f"[bold red]error:[/] {exc.message}")
@@ -192,25 +211,27 @@ def stored_ad_rows(
     result: AnalysisResult, ad_rows: Sequence[Mapping[str, object]], pseudonym_key: str
 ) -> list[dict[str, object]]:
     """The ``ads.csv`` rows with what a reviewer reads in the app: when, where, which site, and
-    the title and text with every contact point found in them replaced by its pseudonym."""
+    the title and text with every occurrence of every contact point found in them (also a number
+    written twice, or once plainly and once disguised) replaced by its pseudonym."""
+    from signaal.ads.masking import contact_spans
+    from signaal.ads.types import ContactPoint
     from signaal.privacy.pseudonyms import pseudonym
     from signaal.privacy.redaction import redact_spans
 
+    def marker(contact: ContactPoint) -> str:
+        return f"[{pseudonym(contact.kind.value, contact.value, pseudonym_key)}]"
+
     rows: list[dict[str, object]] = []
     for ad, row in zip(result.ads, ad_rows, strict=True):
-        redacted: dict[str, list[tuple[int, int, str]]] = {"title": [], "text": []}
-        for contact in ad.contacts:
-            if contact.span is not None and contact.source in redacted:
-                marker = f"[{pseudonym(contact.kind.value, contact.value, pseudonym_key)}]"
-                redacted[contact.source].append((*contact.span, marker))
+        title, text = ad.record.title, ad.record.text
         rows.append(
             {
                 **row,
                 "posted_at": ad.posted_at,
-                "site": ad.record.site,
+                "site": redact_spans(ad.record.site, contact_spans(ad.record.site, "site", marker)),
                 "municipality": ad.municipality,
-                "title": redact_spans(ad.record.title, redacted["title"]),
-                "text": redact_spans(ad.record.text, redacted["text"]),
+                "title": redact_spans(title, contact_spans(title, "title", marker)),
+                "text": redact_spans(text, contact_spans(text, "text", marker)),
             }
         )
     return rows
@@ -225,14 +246,20 @@ def save_to_store(
     tables: Tables,
     n_quarantined: int,
     organisations: Sequence[str],
+    contact_points: Mapping[str, str] | None = None,
 ) -> list[tuple[str, int]]:
     """Save an analysis through the store's ``save_analysis``, migrating the store first: one
-    run per organisation (name or id), all in one transaction. Returns (name, run id) pairs."""
+    run per organisation (name or id), all in one transaction. Returns (name, run id) pairs.
+
+    ``contact_points`` (pseudonym -> clear value) are sealed with the contact key and stored
+    with each run, in the same transaction, for the roles that may reveal one on screen."""
     from signaal.chain.accounts import find_organisation
     from signaal.chain.authz import SYSTEM
     from signaal.errors import FieldError
+    from signaal.privacy.sealing import Sealer
     from signaal.settings import get_settings
     from signaal.store import analysis
+    from signaal.store.contacts import save_contact_points
     from signaal.store.db import (
         make_engine,
         session_factory,
@@ -241,7 +268,9 @@ def save_to_store(
         url_from_settings,
     )
 
-    url = url_from_settings(get_settings())
+    settings = get_settings()
+    sealer = Sealer(settings.contact_key)
+    url = url_from_settings(settings)
     upgrade(url)
     engine = make_engine(url)
     try:
@@ -265,6 +294,7 @@ def save_to_store(
                     organisation_id=organisation.id,
                     actor=SYSTEM,
                 )
+                save_contact_points(session, run_id, contact_points or {}, sealer)
                 stored.append((organisation.name, run_id))
             return stored
     finally:

@@ -90,6 +90,7 @@ ACTION_LABELS: dict[str, str] = {
     "analysis.viewed": N_("Analysis viewed"),
     "analysis.network_viewed": N_("Network viewed"),
     "analysis.persona_viewed": N_("Persona viewed"),
+    "contact_point.revealed": N_("Contact point shown"),
     "audit.viewed": N_("Audit log viewed"),
     "access.denied": N_("Access refused"),
 }

@@ -17,13 +17,15 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from signaal import audit
-from signaal.chain.authz import Action
+from signaal.chain.authz import Action, Resource
 from signaal.errors import NotFoundError
 from signaal.store import analysis
+from signaal.store.analysis import PSEUDONYM
 from signaal.store.models import AnalysisRun
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, analysis_resource, guard
 from signaal.web.i18n import N_
+from signaal.web.routes import contacts
 
 router = APIRouter(prefix="/analyse")
 
@@ -145,8 +147,25 @@ def persona(
         ip=ctx.ip,
         purpose=doel,
     )
+    contact_owner = Resource("contact_point", organisation_id=run.organisation_id)
     return renderer.page(
         ctx.request,
         "persona.html",
-        {"run": run, "detail": detail, "purpose": PURPOSES[doel], "risk_levels": RISK_LEVELS},
+        {
+            "run": run,
+            "detail": detail,
+            "purpose": PURPOSES[doel],
+            "risk_levels": RISK_LEVELS,
+            "contact_points": contacts.pseudonyms_in(
+                text for ad in detail.ads for text in (ad.title, ad.text)
+            ),
+            # Numbers given in the ads' contact fields are in no text: the network lists them.
+            "network_contact_points": [
+                name
+                for name in (detail.network.contact_points if detail.network else ())
+                if PSEUDONYM.match(name)
+            ],
+            "may_reveal": ctx.may(Action.REVEAL_CONTACTS, contact_owner),
+            "contact_purposes": contacts.PURPOSES,
+        },
     )
