@@ -14,6 +14,12 @@ space-separated list of indicator ids; ``reasons`` is readable text ("C01 +3: ph
 4 personas (phone:3f9a…); A05 +2: …"). Times are ISO 8601 in UTC with a ``Z``. Contact points
 are keyed pseudonyms, never the number or address itself. Rows are sorted (highest risk first,
 then by id), so the same input gives byte-identical files.
+
+No cell starts a formula: a text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return (ids, titles and evidence come from the input) gets a ``'`` in front of it, as
+OWASP advises against CSV injection, so a spreadsheet shows it as text and runs nothing. Every
+file is written to a temporary file and renamed into place (``files.atomic_writer``), never
+through a symbolic link.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import TextIO, cast, overload
 
 import orjson
 
+from signaal.ads.files import atomic_writer, write_atomic
 from signaal.ads.memory import paused_gc
 from signaal.ads.pipeline import AnalysisResult
 from signaal.ads.types import (
@@ -313,6 +320,27 @@ def _first_seen_places(result: AnalysisResult, indexes: Sequence[int]) -> list[s
     return list(places)
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_AFTER_SEPARATOR = tuple("\0" + c for c in FORMULA_STARTS)
+
+
+def neutralise_cell(value: str) -> str:
+    """``value`` with a ``'`` in front when it would start a formula in a spreadsheet."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _neutralised_column(strings: Sequence[str], joined: str) -> Sequence[str]:
+    """The column's cells neutralised; ``joined`` is ``"\0".join(strings)`` (cheap to search)."""
+    if joined.startswith(FORMULA_STARTS) or any(s in joined for s in _FORMULA_AFTER_SEPARATOR):
+        return list(map(neutralise_cell, strings))
+    return strings
+
+
+def _cell(value: object) -> object:
+    return neutralise_cell(value) if isinstance(value, str) else value
+
+
 def csv_text(rows: Iterable[Row], columns: Sequence[str]) -> str:
     """CSV with a header row, ``\\n`` line ends, only the given columns, in that order."""
     buffer = io.StringIO()
@@ -349,7 +377,7 @@ def write_tables(tables: Tables, out: Path) -> list[Path]:
             ("links.csv", tables.links, LINKS_COLUMNS),
         ):
             path = out / name
-            with path.open("w", encoding="utf-8", newline="") as file:
+            with atomic_writer(path, newline="") as file:
                 _write_csv(file, rows, columns)
             written.append(path)
     return written
@@ -358,14 +386,14 @@ def write_tables(tables: Tables, out: Path) -> list[Path]:
 def _write_csv(file: TextIO, rows: Sequence[Row], columns: Sequence[str]) -> None:
     """The CSV text of ``rows`` (see ``csv_text``), written into ``file`` a chunk at a time."""
     writer = csv.writer(file, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([neutralise_cell(column) for column in columns])
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         text = _plain_csv(chunk, columns)
         if text is not None:
             file.write(text)
         else:
-            writer.writerows([[row.get(column, "") for column in columns] for row in chunk])
+            writer.writerows([[_cell(row.get(column, "")) for column in columns] for row in chunk])
 
 
 def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
@@ -398,6 +426,7 @@ def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
         text = "\0".join(strings)
         if "\n" in text or "\r" in text:
             return None
+        strings = _neutralised_column(strings, text)
         if "," in text or '"' in text:
             strings = [
                 '"' + value.replace('"', '""') + '"' if "," in value or '"' in value else value
@@ -410,6 +439,4 @@ def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
 def write_quarantine(items: Sequence[Quarantined], out: Path) -> Path:
     """``quarantine.jsonl`` in ``out``; written (empty) even when nothing was quarantined."""
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "quarantine.jsonl"
-    path.write_bytes(quarantine_jsonl(items))
-    return path
+    return write_atomic(out / "quarantine.jsonl", quarantine_jsonl(items))

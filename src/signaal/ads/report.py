@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from signaal.ads.files import write_atomic
 from signaal.ads.indicators import IndicatorSet, default_indicators
 from signaal.ads.outputs import Row, Tables, iso, ordered_reasons, points_text
 from signaal.ads.pipeline import AnalysisResult
@@ -466,5 +467,5 @@ def write_report(
 ) -> Path:
     """Write ``report.html``; the page shows no clock time so that runs stay byte-identical."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, tables, lang=lang, indicators=indicators), "utf-8")
+    write_atomic(path, render_report(result, tables, lang=lang, indicators=indicators))
     return path
