@@ -56,11 +56,14 @@ def _kind(mode: int) -> str:
 
 
 def open_contained(root: Path, path: Path | str) -> int:
-    """A read-only descriptor of the regular file ``path`` (relative to ``root``, or absolute)
-    when it lies inside ``root``; ``FileRefused`` otherwise. The caller closes the descriptor."""
+    """A read-only descriptor of the regular file ``path`` when it lies inside ``root``;
+    ``FileRefused`` otherwise. The caller closes the descriptor.
+
+    ``path`` is a path like any other (absolute, or relative to the working folder), typically
+    ``root / written`` for a path written in the input.
+    """
     root_real = os.path.realpath(root)
-    candidate = os.path.join(root, path)
-    real = os.path.realpath(candidate)
+    real = os.path.realpath(path)
     relative = os.path.relpath(real, root_real)
     parts = relative.split(os.sep)
     if os.path.isabs(relative) or relative == os.curdir or parts[0] == os.pardir:

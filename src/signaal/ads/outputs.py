@@ -24,7 +24,6 @@ through a symbolic link.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -337,10 +336,6 @@ def _neutralised_column(strings: Sequence[str], joined: str) -> Sequence[str]:
     return strings
 
 
-def _cell(value: object) -> object:
-    return neutralise_cell(value) if isinstance(value, str) else value
-
-
 def csv_text(rows: Iterable[Row], columns: Sequence[str]) -> str:
     """CSV with a header row, ``\\n`` line ends, only the given columns, in that order."""
     buffer = io.StringIO()
@@ -385,25 +380,45 @@ def write_tables(tables: Tables, out: Path) -> list[Path]:
 
 def _write_csv(file: TextIO, rows: Sequence[Row], columns: Sequence[str]) -> None:
     """The CSV text of ``rows`` (see ``csv_text``), written into ``file`` a chunk at a time."""
-    writer = csv.writer(file, lineterminator="\n")
-    writer.writerow([neutralise_cell(column) for column in columns])
+    file.write(_csv_line(columns, len(columns)))
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         text = _plain_csv(chunk, columns)
-        if text is not None:
-            file.write(text)
-        else:
-            writer.writerows([[_cell(row.get(column, "")) for column in columns] for row in chunk])
+        if text is None:
+            width = len(columns)
+            text = "".join(_csv_line([row.get(c, "") for c in columns], width) for row in chunk)
+        file.write(text)
+
+
+_NEEDS_QUOTES = (",", '"', "\n", "\r")
+
+
+def _csv_field(value: object) -> str:
+    """One cell as ``csv.writer`` (default dialect, minimal quoting) writes it, neutralised, and
+    quoted when it holds a carriage return too (``csv.writer`` with ``\n`` line ends leaves a
+    bare ``\r``, which readers take for the end of the row)."""
+    if value is None:
+        return ""
+    text = neutralise_cell(value) if isinstance(value, str) else str(value)
+    if any(c in text for c in _NEEDS_QUOTES):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_line(values: Sequence[object], width: int) -> str:
+    if width == 1 and values[0] in ("", None):
+        return '""\n'  # as csv.writer: a lone empty cell would read as a blank line
+    return ",".join(map(_csv_field, values)) + "\n"
 
 
 def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
-    """The lines ``csv.writer`` writes for ``rows``, made a column at a time, when every cell is
-    a ``str`` without line breaks or an ``int`` (None otherwise: then ``csv.writer`` does it).
+    """The lines ``_csv_line`` writes for ``rows``, made a column at a time, when every cell is
+    a ``str`` or an ``int`` (None otherwise: then ``_csv_line`` does it row by row).
 
-    The writer's rules for these (the default dialect, minimal quoting): an ``int`` as ``str``
-    gives it; a string as it is, unless it holds a comma or a quote: then in quotes, with every
-    quote doubled. (A row of one empty cell would be written as ``""``: one column is left to
-    the writer.)
+    The rules for these (those of ``csv.writer``, minimal quoting): an ``int`` as ``str`` gives
+    it; a string as it is (with a ``'`` in front when it would start a formula), unless it holds
+    a comma, a quote or a line break: then in quotes, with every quote doubled. (A row of one
+    empty cell is written as ``""``: one column is left to ``_csv_line``.)
     """
     if len(columns) < 2:
         return None
@@ -424,15 +439,17 @@ def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
             return None
         strings = cast("Sequence[str]", values)
         text = "\0".join(strings)
-        if "\n" in text or "\r" in text:
-            return None
         strings = _neutralised_column(strings, text)
-        if "," in text or '"' in text:
+        if any(c in text for c in _NEEDS_QUOTES):
             strings = [
-                '"' + value.replace('"', '""') + '"' if "," in value or '"' in value else value
+                '"' + value.replace('"', '""') + '"'
+                if any(c in value for c in _NEEDS_QUOTES)
+                else value
                 for value in strings
             ]
         cells.append(strings)
+    if not cells or not cells[0]:
+        return ""
     return "\n".join(map(",".join, zip(*cells, strict=True))) + "\n"
 
 

@@ -76,7 +76,7 @@ def hash_image(
     import pdqhash
 
     data = (
-        read_contained(path.parent, path.name, limits.max_bytes)
+        read_contained(path.parent, path, limits.max_bytes)
         if root is None
         else read_contained(root, path, limits.max_bytes)
     )

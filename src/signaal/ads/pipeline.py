@@ -746,6 +746,8 @@ def hash_ad_photos(
     """
     from signaal.ads.photos import DEFAULT_LIMITS, hash_photos
 
+    # Absolute, so that each path below is the file's own (hash_photos reads paths in root).
+    base_dir = base_dir.absolute()
     wanted: dict[Path, list[tuple[str, str]]] = {}
     for ad in ads:
         for written in ad.record.images:

@@ -51,6 +51,7 @@ MAX_EXTRA_VALUES = 10_000
 #: A saved HTML page larger than this is quarantined without being parsed.
 MAX_PAGE_BYTES = 5_000_000
 
+_BOM = b"\xef\xbb\xbf"
 _FIELD_NAMES = frozenset(AD_RECORD_FIELDS)
 _FIELD_COUNT = len(_FIELD_NAMES)
 _POSTED_AT_RE = re.compile(ad_record_schema()["properties"]["posted_at"]["pattern"])
@@ -248,6 +249,8 @@ def parse_line(data: bytes, source: str, line: int) -> ParsedLine | Quarantined 
             _clip(data[:MAX_RAW_CHARS].decode("utf-8", "replace")),
         )
     stripped = data.strip()
+    if line == 1 and stripped.startswith(_BOM):  # a file saved by a Windows tool
+        stripped = stripped[len(_BOM) :].strip()
     if not stripped:
         return None
     try:

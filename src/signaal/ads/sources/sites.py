@@ -204,7 +204,7 @@ def parse_pages(
             raw = (
                 read_contained(root, path, max_bytes)
                 if root is not None
-                else read_contained(path.parent, path.name, max_bytes)
+                else read_contained(path.parent, path, max_bytes)
             )
         except FileRefused as exc:
             yield Quarantined(
