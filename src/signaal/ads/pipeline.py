@@ -36,6 +36,7 @@ from signaal.ads.read import (
     ReadStats,
     content_digest,
     iter_lines,
+    line_too_long,
     parse_line,
     parsed_items,
     record_from_object,
@@ -459,7 +460,7 @@ _MAX_PLAN = 4
 
 def _decode_content(data: bytes) -> tuple[int, dict[str, Any]] | None:
     """A JSON line's object and the hash of its content fields; None when it is no object."""
-    if len(data) > MAX_LINE_BYTES:
+    if len(data) > MAX_LINE_BYTES and line_too_long(data):
         return None
     try:
         obj = orjson.loads(data)

@@ -239,7 +239,7 @@ def record_from_object(
 
 def parse_line(data: bytes, source: str, line: int) -> ParsedLine | Quarantined | None:
     """One JSON Lines line to a record, a quarantined line, or None for a blank line (pure)."""
-    if len(data) > MAX_LINE_BYTES:
+    if len(data) > MAX_LINE_BYTES and line_too_long(data):
         # ``iter_lines`` hands over only the start of such a line; the rest was skipped unread.
         return Quarantined(
             source,
@@ -298,12 +298,15 @@ class Deduplicator:
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, bytes) of a file; long lines are cut at MAX_LINE_BYTES + 1.
+    """(1-based line number, bytes with the line end) of a file; longer lines are cut.
+
+    A line is too long (``line_too_long``) when it holds more than MAX_LINE_BYTES besides its
+    newline; such a line is cut at MAX_LINE_BYTES + 2 bytes.
 
     The rest of a longer line is skipped in blocks, never held in memory: a line of any length
     costs at most the limit (``parse_line`` quarantines it as too long).
     """
-    limit = MAX_LINE_BYTES + 1
+    limit = MAX_LINE_BYTES + 2  # the limit, its newline, and one byte to tell a longer line
     with path.open("rb") as handle:
         readline = handle.readline
         number = 0
@@ -312,6 +315,13 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
             if len(line) == limit and not line.endswith(b"\n"):
                 _skip_rest_of_line(readline)
             yield number, line
+
+
+def line_too_long(data: bytes) -> bool:
+    """Whether a line from ``iter_lines`` holds more than MAX_LINE_BYTES besides its newline."""
+    return len(data) > MAX_LINE_BYTES + 1 or (
+        len(data) == MAX_LINE_BYTES + 1 and not data.endswith(b"\n")
+    )
 
 
 def _skip_rest_of_line(readline: Callable[[int], bytes]) -> None:
@@ -466,7 +476,7 @@ def _csv_lines(path: Path, source: str, bad: list[Quarantined]) -> Iterator[str]
     for number, data in iter_lines(path):
         problem: str | None = None
         text = ""
-        if len(data) > MAX_LINE_BYTES:
+        if len(data) > MAX_LINE_BYTES and line_too_long(data):
             problem = f"line too long: more than {MAX_LINE_BYTES:,} bytes (the limit)"
         else:
             try:
