@@ -87,7 +87,7 @@ def analyse(
         typer.Option(
             "--photos-dir",
             help="Folder that image paths in the records are relative to "
-            "(default: the folder of ADS).",
+            "(default: the folder of ADS); only regular files inside it are read.",
         ),
     ] = None,
     no_photos: Annotated[
