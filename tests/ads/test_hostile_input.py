@@ -119,6 +119,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "photos/truncated.jpg",
         "photos/ghost.jpg",
         "photos/../../outside/sentinel.jpg",
+        "photos/nul\x00.jpg",
+        "photos/" + "a" * 300 + ".jpg",
     ]
 
     analysed: list[dict[str, Any]] = []  # hostile records that are valid: they must be analysed
@@ -129,6 +131,11 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         expected_fields[marker] = field
         lines.append(line)
 
+    # Console markup in an id and a photo path: printed on stderr, it must not be interpreted.
+    markup = _hostile_ad("[/][bold]hostile:markup", images=["photos/[/]x.jpg"], text="markup")
+    analysed.append(markup)
+    lines.append(_line(markup))
+    bad("hostile:markup-conflict", _line({**markup, "title": "hostile:markup-conflict"}), "id")
     for number, ad_id in enumerate(FORMULA_IDS):
         record = _hostile_ad(
             ad_id,
@@ -146,10 +153,10 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     analysed.append(_hostile_ad("hostile:nul", title="a\x00b", text="nul\x00byte 06\x0090000097"))
     analysed.append(_hostile_ad("hostile:unicode", title="\u202eevil\u202c", text="🙂" * 500))
     analysed.append(_hostile_ad("hostile:edge-date", posted_at="1990-01-01T00:00:00+00:00"))
-    lines += [_line(r) for r in analysed]
+    lines += [_line(r) for r in analysed[1:]]
     lines.append(_line(_hostile_ad("hostile:crlf")) + b"\r")  # CRLF line end
     analysed.append(_hostile_ad("hostile:crlf"))
-    lines.append(_line(analysed[0]))  # an identical duplicate: dropped, not quarantined
+    lines.append(_line(analysed[1]))  # an identical duplicate: dropped, not quarantined
 
     bad("hostile:conflict", _line(_hostile_ad(FORMULA_IDS[2], title="hostile:conflict")), "id")
     for marker, posted_at in (
@@ -234,6 +241,7 @@ def test_the_run_ends_with_exit_3(run: dict[str, Any]) -> None:
     done = run["done"]
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr
+    assert "conflicting record: id '[/][bold]hostile:markup'" in done.stderr
 
 
 def test_every_good_and_every_valid_hostile_record_is_analysed(run: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -160,12 +161,12 @@ def analyse(
     except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
         raise
     except SignaalError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
     except OSError as exc:
         if not _is_input_error(exc, ads, weights, indicators):
             raise typer.Exit(_internal_error(err, exc, out)) from exc
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
     except Exception as exc:  # a bug: one line here, the traceback in the log
         raise typer.Exit(_internal_error(err, exc, out)) from exc
@@ -174,9 +175,15 @@ def analyse(
     for item in result.quarantined[:20]:
         where = f"{item.source}:{item.line}" if item.line else item.source
         field = f" field {item.field!r}" if item.field else ""
-        err.print(f"[yellow]quarantined[/] {where}{field}: {item.reason}", highlight=False)
+        err.print(
+            f"[yellow]quarantined[/] {escape(where + field)}: {escape(item.reason)}",
+            highlight=False,
+        )
     if len(result.quarantined) > 20:
-        err.print(f"… and {len(result.quarantined) - 20:,} more in {out / 'quarantine.jsonl'}")
+        err.print(
+            f"… and {len(result.quarantined) - 20:,} more in {out / 'quarantine.jsonl'}",
+            markup=False,
+        )
     n_personas = len(tables.personas)
     n_networks = len(tables.networks)
     err.print(
@@ -185,6 +192,7 @@ def analyse(
         f"{stats.duplicates:,} duplicates dropped, {stats.quarantined:,} quarantined. "
         f"Results in {out}",
         highlight=False,
+        markup=False,
     )
     code = EXIT_QUARANTINED if result.quarantined else EXIT_OK
     if store:
@@ -199,10 +207,10 @@ def analyse(
                 organisations=organisations or [],
             )
         except SignaalError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}")
+            err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             raise typer.Exit(EXIT_STORE_FAILED) from exc
         for name, run_id in stored:
-            err.print(f"Saved in the app store as analysis {run_id} of {name}.")
+            err.print(f"Saved in the app store as analysis {run_id} of {name}.", markup=False)
     raise typer.Exit(code)
 
 
@@ -248,7 +256,9 @@ def _internal_error(err: Console, exc: BaseException, out: Path) -> int:
             continue
     summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
     where = f"; the traceback is in {log}" if log else ""
-    err.print(f"[bold red]internal error:[/] {summary}{where}", highlight=False, soft_wrap=True)
+    err.print(
+        f"[bold red]internal error:[/] {escape(summary + where)}", highlight=False, soft_wrap=True
+    )
     return EXIT_INTERNAL_ERROR
 
 
