@@ -74,6 +74,16 @@ def test_bad_usage_stays_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "o" / "error.log").exists()
 
 
+def test_an_output_folder_that_is_a_file_is_bad_usage_before_the_run(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("a file", "utf-8")
+    result = runner.invoke(
+        app, ["analyse", str(_ads(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output
+    assert (tmp_path / "out").read_text("utf-8") == "a file"
+
+
 def test_an_unreadable_input_file_is_exit_2(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root reads any file")

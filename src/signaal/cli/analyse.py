@@ -147,6 +147,7 @@ def analyse(
         if weights is not None and not weights.is_file():
             raise typer.BadParameter(f"{weights}: no such file", param_hint="--weights")
         _option_file(load_weights, weights, "--weights")  # refuse a bad file before the run
+        _writable_folder(out)  # before the run, not after it
         started_at = datetime.now(UTC)
         clock = time.perf_counter()
         with _ProgressBars(quiet, err, _count_lines(ads)) as report:
@@ -226,6 +227,18 @@ def _option_file(load: Callable[[Path], T], path: Path | None, option: str) -> T
         raise typer.BadParameter(f"{path}: {exc.message}", param_hint=option) from exc
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise typer.BadParameter(f"{path}: {exc}", param_hint=option) from exc
+
+
+def _writable_folder(out: Path) -> None:
+    """Create ``--out`` if needed; bad usage when it is no folder this process can write in."""
+    import os
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise typer.BadParameter(f"{out}: {exc.strerror or exc}", param_hint="--out") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"{out}: not writable", param_hint="--out")
 
 
 def _is_input_error(exc: OSError, *inputs: Path | None) -> bool:
