@@ -53,6 +53,12 @@ def test_an_internal_error_is_exit_1_with_one_line_and_the_traceback_in_a_log(
     log = (out / "error.log").read_text("utf-8")
     assert "Traceback" in log
     assert "a bug in the risk stage" in log
+    monkeypatch.undo()
+    again = runner.invoke(
+        app, ["analyse", str(_ads(tmp_path)), "--out", str(out), "--quiet", "--workers", "1"]
+    )
+    assert again.exit_code == 0, again.output
+    assert not (out / "error.log").exists()  # not left to be taken for this run's
 
 
 def test_bad_usage_stays_exit_2(tmp_path: Path) -> None:

@@ -239,6 +239,8 @@ def _writable_folder(out: Path) -> None:
         raise typer.BadParameter(f"{out}: {exc.strerror or exc}", param_hint="--out") from exc
     if not os.access(out, os.W_OK | os.X_OK):
         raise typer.BadParameter(f"{out}: not writable", param_hint="--out")
+    # The log of an earlier failed run would be taken for this run's.
+    (out / ERROR_LOG).unlink(missing_ok=True)
 
 
 def _is_input_error(exc: OSError, *inputs: Path | None) -> bool:
