@@ -22,6 +22,14 @@ CELLS: list[str | int | float | bool | None] = [
     "crlf\r\n",
     "tab\there",
     "nul\0char",
+    '=HYPERLINK("http://evil.test")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "\t=1",
+    "\r=1",
+    "'quoted already",
+    "a\r",
     "ünïcødé – ‘quotes’",
     "semi;colon",
     0,
@@ -34,12 +42,23 @@ CELLS: list[str | int | float | bool | None] = [
 
 
 def _reference(rows: list[Row], columns: tuple[str, ...]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row.get(column, "") for column in columns])
-    return buffer.getvalue()
+    """What ``csv.writer`` writes, with two differences: a cell that would start a formula gets
+    a ``'`` in front, and a cell with a carriage return is quoted like one with a newline (a
+    writer with ``\r\n`` line ends does that; each row's own line end is then made ``\n``)."""
+
+    def line(cells: list[object]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerow(
+            ["'" + c if isinstance(c, str) and c[:1] in FORMULA_FIRST else c for c in cells]
+        )
+        return buffer.getvalue().removesuffix("\r\n") + "\n"
+
+    return line(list(columns)) + "".join(
+        line([row.get(column, "") for column in columns]) for row in rows
+    )
+
+
+FORMULA_FIRST = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _rows(rng: random.Random, n: int, cells: list[str | int | float | bool | None]) -> list[Row]:
@@ -91,3 +110,27 @@ def test_a_row_table_reads_and_writes_as_its_dict_rows(tmp_path: Path) -> None:
         assert csv_text(rows, LINKS_COLUMNS) == expected
         write_tables(Tables(ads=[], personas=[], networks=[], movements=[], links=rows), tmp_path)
         assert (tmp_path / "links.csv").read_text("utf-8") == expected
+
+
+def test_no_cell_starts_a_formula_in_either_writer(tmp_path: Path) -> None:
+    """Each of the six starts, in every column, through the column-wise path (all strings) and
+    the row-wise path (mixed types), read back by a CSV reader as text with a ``'`` in front."""
+    for start in FORMULA_FIRST:
+        hostile = f"{start}SUM(1+1)"
+        fast = [dict.fromkeys(LINKS_COLUMNS, hostile), dict.fromkeys(LINKS_COLUMNS, "x")]
+        slow = [{**fast[0], "kind": 3}, fast[1]]
+        for rows in (fast, slow):
+            tables = Tables(ads=[], personas=[], networks=[], movements=[], links=rows)  # type: ignore[arg-type]
+            write_tables(tables, tmp_path)
+            with (tmp_path / "links.csv").open(encoding="utf-8", newline="") as handle:
+                read = list(csv.reader(handle))
+            assert read[0] == list(LINKS_COLUMNS)
+            assert len(read) == 3
+            for cell in read[1]:
+                assert cell in ("'" + hostile, "3"), (start, cell)
+            assert read[2][0] == "x"
+
+
+def test_clean_cells_are_written_unchanged() -> None:
+    rows = [{"a": "'s-Hertogenbosch", "b": "C01 +3: phone shared"}, {"a": "x=1", "b": "a-b"}]
+    assert csv_text(rows, ("a", "b")) == "a,b\n's-Hertogenbosch,C01 +3: phone shared\nx=1,a-b\n"  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from signaal.ads.photos import (
     DEFAULT_MAX_DISTANCE,
+    PhotoLimits,
     hamming,
     hash_photos,
     near_duplicate_photos,
@@ -115,3 +116,77 @@ def test_near_duplicate_search_finds_close_hashes_only() -> None:
     pairs, distances = near_duplicate_photos(hexes)
     assert pairs.tolist() == [[0, 1]]
     assert distances.tolist() == [20]
+
+
+def _png_of(width: int, height: int) -> bytes:
+    from .test_hostile_input import big_png
+
+    return big_png(width, height)
+
+
+def test_an_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path: Path) -> None:
+    """144 megapixels in a file of a few hundred KB: refused from the header, never decoded."""
+    import tracemalloc
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_of(12_000, 12_000))
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    result = hash_photos([path])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "too many pixels: 12000 x 12000" in result.errors[path]
+    assert peak < 50_000_000  # decoding would need 144 MB
+
+
+def test_the_limits_refuse_and_never_warn(tmp_path: Path) -> None:
+    path = tmp_path / "ok.png"
+    _picture(5, (200, 100)).save(path)
+    assert hash_photos([path]).hashes
+    pixels = hash_photos([path], limits=PhotoLimits(max_pixels=19_999))
+    assert "too many pixels: 200 x 100" in pixels.errors[path]
+    size = path.stat().st_size
+    small = hash_photos([path], limits=PhotoLimits(max_bytes=size - 1))
+    assert small.errors[path].startswith(f"refused: too large: {size:,} bytes")
+
+
+def test_a_slow_image_is_stopped_by_the_time_limit(tmp_path: Path) -> None:
+    path = tmp_path / "slow.png"
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (2000, 2000, 3), dtype=np.uint8)).save(path)
+    result = hash_photos([path], limits=PhotoLimits(max_seconds=0.01))
+    assert result.errors[path] == "TimeoutError: took longer than 0.01 s"
+    assert hash_photos([path], limits=PhotoLimits(max_seconds=60)).hashes  # it is a fine image
+
+
+def test_formats_other_than_jpeg_png_webp_gif_are_refused(tmp_path: Path) -> None:
+    eps = tmp_path / "ghost.jpg"
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    tiff = tmp_path / "image.tif"
+    _picture(6, (64, 64)).save(tiff)
+    result = hash_photos([eps, tiff])
+    for path in (eps, tiff):
+        assert "not an image in a permitted format" in result.errors[path]
+
+
+def test_a_truncated_jpeg_is_reported(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.jpg"
+    _picture(7).save(whole, quality=90)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[:600])
+    result = hash_photos([whole, cut])
+    assert whole in result.hashes
+    assert cut in result.errors
+
+
+def test_with_a_root_only_files_inside_it_are_read(tmp_path: Path) -> None:
+    inside = tmp_path / "corpus"
+    inside.mkdir()
+    _picture(8).save(inside / "a.jpg")
+    _picture(8).save(tmp_path / "outside.jpg")
+    (inside / "link.jpg").symlink_to(tmp_path / "outside.jpg")
+    paths = [inside / "a.jpg", inside / "link.jpg", inside / ".." / "outside.jpg"]
+    result = hash_photos(paths, root=inside)
+    assert set(result.hashes) == {inside / "a.jpg"}
+    assert result.errors[inside / "link.jpg"] == "refused: outside the permitted folder"
+    assert result.errors[inside / ".." / "outside.jpg"] == "refused: outside the permitted folder"

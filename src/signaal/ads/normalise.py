@@ -124,11 +124,15 @@ def age_in_text(text: str, lowered: str) -> tuple[int, int, int] | None:
 
 
 def parse_posted_at(value: str) -> datetime:
-    """An ISO 8601 time with a UTC offset, as UTC. ValueError when it has no offset."""
+    """An ISO 8601 time with a UTC offset, as UTC. ValueError when it has no offset or is out
+    of the range of times once converted to UTC (e.g. ``0001-01-01T00:00:00+14:00``)."""
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError("posted_at has no UTC offset")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("posted_at is out of range once converted to UTC") from exc
 
 
 def normalise(record: AdRecord, *, resolve: PlaceResolver = resolve_place) -> NormalisedAd:

@@ -15,12 +15,18 @@ space-separated list of indicator ids; ``reasons`` is readable text ("C01 +3: ph
 4 personas (phone:3f9a…); A05 +2: …"). Times are ISO 8601 in UTC with a ``Z``. Contact points
 are keyed pseudonyms, never the number or address itself. Rows are sorted (highest risk first,
 then by id), so the same input gives byte-identical files.
+
+No cell starts a formula: a text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return (ids, titles and evidence come from the input) gets a ``'`` in front of it, as
+OWASP advises against CSV injection, so a spreadsheet shows it as text and runs nothing. Every
+file is written to a temporary file and renamed into place (``files.atomic_writer``), never
+through a symbolic link.
 """
 
 from __future__ import annotations
 
-import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,6 +38,7 @@ from typing import TextIO, cast, overload
 
 import orjson
 
+from signaal.ads.files import atomic_writer, write_atomic
 from signaal.ads.masking import mask_raw_line
 from signaal.ads.memory import paused_gc
 from signaal.ads.pipeline import AnalysisResult
@@ -315,6 +322,25 @@ def _first_seen_places(result: AnalysisResult, indexes: Sequence[int]) -> list[s
     return list(places)
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell after the first starts a formula: one regular-expression pass over the column's text
+# (the literal "\0" is found by a fast search), ten times cheaper than six substring searches.
+_FORMULA_AFTER_SEPARATOR = re.compile("\0[" + re.escape("".join(FORMULA_STARTS)) + "]")
+
+
+def neutralise_cell(value: str) -> str:
+    """``value`` with a ``'`` in front when it would start a formula in a spreadsheet."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _neutralised_column(strings: Sequence[str], joined: str) -> Sequence[str]:
+    """The column's cells neutralised; ``joined`` is ``"\0".join(strings)`` (cheap to search)."""
+    if joined.startswith(FORMULA_STARTS) or _FORMULA_AFTER_SEPARATOR.search(joined):
+        return list(map(neutralise_cell, strings))
+    return strings  # the common case: one search of the column's text, no loop over cells
+
+
 def csv_text(rows: Iterable[Row], columns: Sequence[str]) -> str:
     """CSV with a header row, ``\\n`` line ends, only the given columns, in that order."""
     buffer = io.StringIO()
@@ -353,7 +379,7 @@ def write_tables(tables: Tables, out: Path) -> list[Path]:
             ("links.csv", tables.links, LINKS_COLUMNS),
         ):
             path = out / name
-            with path.open("w", encoding="utf-8", newline="") as file:
+            with atomic_writer(path, newline="") as file:
                 _write_csv(file, rows, columns)
             written.append(path)
     return written
@@ -361,25 +387,45 @@ def write_tables(tables: Tables, out: Path) -> list[Path]:
 
 def _write_csv(file: TextIO, rows: Sequence[Row], columns: Sequence[str]) -> None:
     """The CSV text of ``rows`` (see ``csv_text``), written into ``file`` a chunk at a time."""
-    writer = csv.writer(file, lineterminator="\n")
-    writer.writerow(columns)
+    file.write(_csv_line(columns, len(columns)))
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         text = _plain_csv(chunk, columns)
-        if text is not None:
-            file.write(text)
-        else:
-            writer.writerows([[row.get(column, "") for column in columns] for row in chunk])
+        if text is None:
+            width = len(columns)
+            text = "".join(_csv_line([row.get(c, "") for c in columns], width) for row in chunk)
+        file.write(text)
+
+
+_NEEDS_QUOTES = (",", '"', "\n", "\r")
+
+
+def _csv_field(value: object) -> str:
+    """One cell as ``csv.writer`` (default dialect, minimal quoting) writes it, neutralised, and
+    quoted when it holds a carriage return too (``csv.writer`` with ``\n`` line ends leaves a
+    bare ``\r``, which readers take for the end of the row)."""
+    if value is None:
+        return ""
+    text = neutralise_cell(value) if isinstance(value, str) else str(value)
+    if any(c in text for c in _NEEDS_QUOTES):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_line(values: Sequence[object], width: int) -> str:
+    if width == 1 and values[0] in ("", None):
+        return '""\n'  # as csv.writer: a lone empty cell would read as a blank line
+    return ",".join(map(_csv_field, values)) + "\n"
 
 
 def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
-    """The lines ``csv.writer`` writes for ``rows``, made a column at a time, when every cell is
-    a ``str`` without line breaks or an ``int`` (None otherwise: then ``csv.writer`` does it).
+    """The lines ``_csv_line`` writes for ``rows``, made a column at a time, when every cell is
+    a ``str`` or an ``int`` (None otherwise: then ``_csv_line`` does it row by row).
 
-    The writer's rules for these (the default dialect, minimal quoting): an ``int`` as ``str``
-    gives it; a string as it is, unless it holds a comma or a quote: then in quotes, with every
-    quote doubled. (A row of one empty cell would be written as ``""``: one column is left to
-    the writer.)
+    The rules for these (those of ``csv.writer``, minimal quoting): an ``int`` as ``str`` gives
+    it; a string as it is (with a ``'`` in front when it would start a formula), unless it holds
+    a comma, a quote or a line break: then in quotes, with every quote doubled. (A row of one
+    empty cell is written as ``""``: one column is left to ``_csv_line``.)
     """
     if len(columns) < 2:
         return None
@@ -400,20 +446,21 @@ def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
             return None
         strings = cast("Sequence[str]", values)
         text = "\0".join(strings)
-        if "\n" in text or "\r" in text:
-            return None
-        if "," in text or '"' in text:
+        strings = _neutralised_column(strings, text)
+        if "," in text or '"' in text or "\n" in text or "\r" in text:
             strings = [
-                '"' + value.replace('"', '""') + '"' if "," in value or '"' in value else value
+                '"' + value.replace('"', '""') + '"'
+                if "," in value or '"' in value or "\n" in value or "\r" in value
+                else value
                 for value in strings
             ]
         cells.append(strings)
+    if not cells or not cells[0]:
+        return ""
     return "\n".join(map(",".join, zip(*cells, strict=True))) + "\n"
 
 
 def write_quarantine(items: Sequence[Quarantined], out: Path) -> Path:
     """``quarantine.jsonl`` in ``out``; written (empty) even when nothing was quarantined."""
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "quarantine.jsonl"
-    path.write_bytes(quarantine_jsonl(items))
-    return path
+    return write_atomic(out / "quarantine.jsonl", quarantine_jsonl(items))

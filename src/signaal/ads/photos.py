@@ -14,17 +14,24 @@ them (64 hex characters).
 
 from __future__ import annotations
 
+import io
 import os
+import signal
+import threading
+import warnings
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from signaal.ads.files import FileRefused, read_contained
 from signaal.ads.graph import distinct
 from signaal.ads.types import PhotoHash
+from signaal.engines.local import worker_pool
 
 #: Hashes at most this many bits apart are the same picture (Meta's recommended PDQ threshold).
 DEFAULT_MAX_DISTANCE = 31
@@ -32,6 +39,21 @@ DEFAULT_MAX_DISTANCE = 31
 DEFAULT_MIN_QUALITY = 50
 #: Longest side an image is reduced to before hashing (PDQ itself works on 64 x 64 blocks).
 _MAX_SIDE = 512
+#: The image formats read (Pillow's other plugins, e.g. EPS through Ghostscript, are refused).
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoLimits:
+    """Limits that refuse an image (they never merely warn): a refused image is reported, the
+    ad and the run go on. Pixels are counted from the header, before anything is decoded."""
+
+    max_bytes: int = 25_000_000
+    max_pixels: int = 40_000_000
+    max_seconds: float = 10.0
+
+
+DEFAULT_LIMITS = PhotoLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +64,46 @@ class PhotoHashResult:
     errors: dict[Path, str] = field(default_factory=dict)
 
 
-def hash_image(path: Path) -> PhotoHash:
-    """PDQ hash of one image file; raises ``OSError``/``ValueError`` when it cannot be read."""
-    import pdqhash
-    from PIL import Image, ImageOps
+def hash_image(
+    path: Path, *, root: Path | None = None, limits: PhotoLimits = DEFAULT_LIMITS
+) -> PhotoHash:
+    """PDQ hash of one image file; raises ``FileRefused``, ``OSError`` or ``ValueError`` when
+    it cannot or may not be read.
 
-    with Image.open(path) as opened:
+    With ``root``, only a regular file inside ``root`` is read (see ``files.open_contained``);
+    without it, ``path`` must still be a regular file (no FIFO, device or folder).
+    """
+    import pdqhash
+
+    data = (
+        read_contained(path.parent, path, limits.max_bytes)
+        if root is None
+        else read_contained(root, path, limits.max_bytes)
+    )
+    with _time_limit(limits.max_seconds):
+        pixels = _pixels(data, limits)
+        bits, quality = pdqhash.compute(pixels)
+    return PhotoHash(path=str(path), pdq=bits_to_hex(np.asarray(bits)), quality=int(quality))
+
+
+def _pixels(data: bytes, limits: PhotoLimits) -> npt.NDArray[np.uint8]:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        # Pillow only warns below twice its own limit; ours refuses (below).
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            opened = Image.open(io.BytesIO(data), formats=PHOTO_FORMATS)
+        except UnidentifiedImageError as exc:
+            raise ValueError(
+                f"not an image in a permitted format ({', '.join(PHOTO_FORMATS)})"
+            ) from exc
+    with opened:
+        width, height = opened.size
+        if width * height > limits.max_pixels:
+            raise ValueError(
+                f"too many pixels: {width} x {height} (limit {limits.max_pixels:,} pixels)"
+            )
         opened.draft("RGB", (_MAX_SIDE, _MAX_SIDE))  # fast JPEG decode at a reduced scale
         image = ImageOps.exif_transpose(opened)
         image = image.convert("RGB")
@@ -56,19 +112,67 @@ def hash_image(path: Path) -> PhotoHash:
         pixels = np.asarray(image, dtype=np.uint8)
     if pixels.ndim != 3 or pixels.shape[0] < 1 or pixels.shape[1] < 1:
         raise ValueError("image has no pixels")
-    bits, quality = pdqhash.compute(pixels)
-    return PhotoHash(path=str(path), pdq=bits_to_hex(np.asarray(bits)), quality=int(quality))
+    return pixels
 
 
-def _hash_one(path: Path) -> tuple[Path, PhotoHash | None, str | None]:
+class _TimeLimit:
+    """Raises ``TimeoutError`` in the main thread when a block runs longer than allowed (through
+    ``SIGALRM``; elsewhere, and off POSIX, the block runs without a limit). Decoding is a Python
+    loop over blocks of the file in Pillow, so the signal is handled between blocks."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.active = False
+        self.previous: Any = None
+
+    def _expired(self, signum: int, frame: object) -> None:
+        if self.active:
+            self.active = False
+            raise TimeoutError(f"took longer than {self.seconds:g} s")
+
+    def __enter__(self) -> None:
+        usable = (
+            hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        )
+        if not usable or self.seconds <= 0:
+            return
+        self.previous = signal.signal(signal.SIGALRM, self._expired)
+        self.active = True
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is None:
+            return
+        self.active = False  # a signal arriving from now on is ignored
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+        self.previous = None
+
+
+def _time_limit(seconds: float) -> _TimeLimit:
+    return _TimeLimit(seconds)
+
+
+def _hash_one(
+    path: Path, root: Path | None, limits: PhotoLimits
+) -> tuple[Path, PhotoHash | None, str | None]:
     try:
-        return path, hash_image(path), None
+        return path, hash_image(path, root=root, limits=limits), None
+    except FileRefused as exc:
+        return path, None, exc.reason if exc.reason == "missing" else f"refused: {exc.reason}"
     except Exception as exc:  # one unreadable image must not stop the others
         return path, None, f"{type(exc).__name__}: {exc}"
 
 
-def hash_photos(paths: Sequence[Path], *, workers: int = 1) -> PhotoHashResult:
-    """PDQ hashes of the given image files; missing or corrupt files are reported per path.
+def hash_photos(
+    paths: Sequence[Path],
+    *,
+    workers: int = 1,
+    root: Path | None = None,
+    limits: PhotoLimits = DEFAULT_LIMITS,
+) -> PhotoHashResult:
+    """PDQ hashes of the given image files; missing, refused or corrupt files are reported per
+    path (``errors``). With ``root``, only regular files inside it are read.
 
     ``workers > 1`` hashes in that many processes (decoding and hashing are CPU-bound).
     The result does not depend on ``workers``.
@@ -76,12 +180,13 @@ def hash_photos(paths: Sequence[Path], *, workers: int = 1) -> PhotoHashResult:
     unique = list(dict.fromkeys(Path(p) for p in paths))
     hashes: dict[Path, PhotoHash] = {}
     errors: dict[Path, str] = {}
+    one = partial(_hash_one, root=root, limits=limits)
     if workers <= 1 or len(unique) < 2 * workers:
-        results = [_hash_one(p) for p in unique]
+        results = [one(p) for p in unique]
     else:
         chunksize = max(1, len(unique) // (workers * 8))
-        with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
-            results = list(pool.map(_hash_one, unique, chunksize=chunksize))
+        with worker_pool(min(workers, os.cpu_count() or 1)) as pool:
+            results = list(pool.map(one, unique, chunksize=chunksize))
     for path, value, error in results:
         if value is not None:
             hashes[path] = value

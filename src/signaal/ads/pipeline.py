@@ -22,7 +22,7 @@ from datetime import datetime
 from multiprocessing.reduction import ForkingPickler
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import orjson
 
@@ -36,6 +36,7 @@ from signaal.ads.read import (
     ReadStats,
     content_digest,
     iter_lines,
+    line_too_long,
     parse_line,
     parsed_items,
     record_from_object,
@@ -52,6 +53,9 @@ from signaal.ads.types import (
     RiskResult,
 )
 from signaal.engines.local import LocalEngine, chunked
+
+if TYPE_CHECKING:
+    from signaal.ads.photos import PhotoLimits
 
 #: ``progress(stage, done, total)``; total is None while unknown. The CLI draws bars with it.
 Progress = Callable[[str, int, int | None], None]
@@ -81,6 +85,8 @@ class PipelineConfig:
     photos: bool = True
     weights_path: Path | None = None
     indicators: IndicatorSet | None = None
+    #: Byte, pixel and time limits per photo (default: ``photos.DEFAULT_LIMITS``).
+    photo_limits: PhotoLimits | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,7 +460,7 @@ _MAX_PLAN = 4
 
 def _decode_content(data: bytes) -> tuple[int, dict[str, Any]] | None:
     """A JSON line's object and the hash of its content fields; None when it is no object."""
-    if len(data) > MAX_LINE_BYTES:
+    if len(data) > MAX_LINE_BYTES and line_too_long(data):
         return None
     try:
         obj = orjson.loads(data)
@@ -625,7 +631,12 @@ def _analyse(
     if config.photos:
         with timed("photos", sum(len(a.record.images) for a in ads)):
             photo_hashes, photo_problems = hash_ad_photos(
-                ads, base_dir or Path("."), workers=config.workers, lines=lines, source=source
+                ads,
+                base_dir or Path("."),
+                workers=config.workers,
+                lines=lines,
+                source=source,
+                limits=config.photo_limits,
             )
         for problem in photo_problems:
             stats.count_quarantined(problem)
@@ -724,14 +735,20 @@ def hash_ad_photos(
     workers: int = 1,
     lines: Mapping[str, int] | None = None,
     source: str = "",
+    limits: PhotoLimits | None = None,
 ) -> tuple[dict[str, tuple[PhotoHash, ...]], list[Quarantined]]:
-    """PDQ hashes of every ad's images, keyed by ad id; a problem per missing or corrupt image.
+    """PDQ hashes of every ad's images, keyed by ad id; a problem per missing, refused or
+    corrupt image.
 
+    Only regular files inside ``base_dir`` are read (no ``..``, absolute paths or symbolic links
+    out of it, no FIFOs or devices), within the byte, pixel and time limits of ``limits``.
     ``PhotoHash.path`` is the path as written in the ad record. An ad with a bad image is still
-    analysed (with its other images); the problem is quarantined with the ad's line.
+    analysed (with its other images); the problem is quarantined with the ad's line and id.
     """
-    from signaal.ads.photos import hash_photos
+    from signaal.ads.photos import DEFAULT_LIMITS, hash_photos
 
+    # Absolute, so that each path below is the file's own (hash_photos reads paths in root).
+    base_dir = base_dir.absolute()
     wanted: dict[Path, list[tuple[str, str]]] = {}
     for ad in ads:
         for written in ad.record.images:
@@ -740,7 +757,9 @@ def hash_ad_photos(
             wanted.setdefault(resolved, []).append((ad.id, written))
     if not wanted:
         return {}, []
-    result = hash_photos(sorted(wanted), workers=workers)
+    result = hash_photos(
+        sorted(wanted), workers=workers, root=base_dir, limits=limits or DEFAULT_LIMITS
+    )
     by_ad: dict[str, list[PhotoHash]] = {}
     problems: list[Quarantined] = []
     for resolved in sorted(wanted):
@@ -750,11 +769,12 @@ def hash_ad_photos(
                 by_ad.setdefault(ad_id, []).append(replace(photo, path=written))
                 continue
             error = result.errors.get(resolved, "not hashed")
-            reason = (
-                f"photo missing: {written}"
-                if not resolved.exists()
-                else f"photo unreadable: {written} ({error})"
-            )
+            if error == "missing":
+                reason = f"photo missing: {written}"
+            elif error.startswith("refused: "):
+                reason = f"photo refused: {written} ({error.removeprefix('refused: ')})"
+            else:
+                reason = f"photo unreadable: {written} ({error})"
             line = (lines or {}).get(ad_id, 0)
             problems.append(Quarantined(source, line, "images", reason, ad_id))
     problems.sort(key=lambda q: (q.line, q.reason))

@@ -2,8 +2,10 @@
 
 Every input line (or CSV row) becomes either an :class:`AdRecord` or a :class:`Quarantined` that
 says which file, which line, which field and why: not UTF-8, malformed JSON, not an object, a
-schema violation (missing field, wrong type, absurdly long value), or a ``posted_at`` that is not
-a real time with a UTC offset. The rest of the file is still read.
+schema violation (missing field, wrong type, absurdly long value), a ``posted_at`` that is not
+a real time with a UTC offset or lies outside the years ads can have been posted in (checked after
+conversion to UTC), extra fields nested too deep or too large, or a line longer than the limit
+(skipped without being read into memory whole). The rest of the file is still read.
 
 The same ad twice is one ad: :class:`Deduplicator` drops a record whose id and content were seen
 before (counted, not quarantined) and quarantines a *different* record under an id already seen
@@ -17,11 +19,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib
-import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,21 @@ from signaal.errors import InputError
 MAX_LINE_BYTES = 1_000_000
 #: How much of a bad line is kept in the quarantine file.
 MAX_RAW_CHARS = 10_000
+#: ``posted_at`` must fall in these years once converted to UTC: online ads did not exist before,
+#: and a far-future time is a broken clock or an attack on the date arithmetic of later stages.
+MIN_POSTED_YEAR = 1990
+MAX_POSTED_YEAR = 2199
+#: Extra (unknown) fields are kept and written back: at most this deep (an object or array in a
+#: field is depth 1) and this many values in all, so that no later encoder or store recurses
+#: without bound or is fed a bomb.
+MAX_EXTRA_DEPTH = 16
+MAX_EXTRA_VALUES = 10_000
+#: A saved HTML page larger than this is quarantined without being parsed.
+MAX_PAGE_BYTES = 5_000_000
 
+_BOM = b"\xef\xbb\xbf"
+_FIELD_NAMES = frozenset(AD_RECORD_FIELDS)
+_FIELD_COUNT = len(_FIELD_NAMES)
 _POSTED_AT_RE = re.compile(ad_record_schema()["properties"]["posted_at"]["pattern"])
 
 
@@ -150,13 +165,45 @@ def _schema_problem(obj: dict[str, Any]) -> tuple[str | None, str] | None:
     return None
 
 
-def _posted_at_problem(value: str) -> str | None:
+def posted_at_problem(value: str) -> str | None:
+    """Why ``value`` is no usable ``posted_at`` (None when it is one)."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         return f"bad date: {value!r} ({exc})"
     if parsed.tzinfo is None:
         return f"bad date: {value!r} has no UTC offset"
+    if MIN_POSTED_YEAR < parsed.year < MAX_POSTED_YEAR:
+        return None  # an offset is less than a day: the UTC time is in range too
+    try:
+        year = parsed.astimezone(UTC).year
+    except OverflowError:
+        return f"bad date: {value!r} is out of range once converted to UTC"
+    if not MIN_POSTED_YEAR <= year <= MAX_POSTED_YEAR:
+        return (
+            f"bad date: {value!r} is in the year {year} in UTC "
+            f"(allowed {MIN_POSTED_YEAR}-{MAX_POSTED_YEAR})"
+        )
+    return None
+
+
+def _extra_problem(obj: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, reason) when the extra fields are nested too deep or hold too many values."""
+    values = 0
+    # Iterative, so that a hostile nesting cannot exhaust the stack here either.
+    stack: list[tuple[str, Any, int]] = [
+        (name, value, 0) for name, value in obj.items() if name not in _FIELD_NAMES
+    ]
+    while stack:
+        name, value, depth = stack.pop()
+        values += 1
+        if values > MAX_EXTRA_VALUES:
+            return name, f"extra fields hold more than {MAX_EXTRA_VALUES:,} values"
+        if isinstance(value, dict | list):
+            if depth >= MAX_EXTRA_DEPTH:
+                return name, f"extra field nested deeper than {MAX_EXTRA_DEPTH} levels"
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((name, item, depth + 1) for item in items)
     return None
 
 
@@ -177,10 +224,14 @@ def record_from_object(
     if not isinstance(obj, dict):
         kind = type(obj).__name__.replace("dict", "object").replace("list", "array")
         return Quarantined(source, line, None, f"not a JSON object but {kind}", _clip(raw))
+    if len(obj) != _FIELD_COUNT:
+        extra_problem = _extra_problem(obj)
+        if extra_problem is not None:
+            return Quarantined(source, line, extra_problem[0], extra_problem[1], _clip(raw))
     problem = _schema_problem(obj)
     if problem is not None:
         return Quarantined(source, line, problem[0], problem[1], _clip(raw))
-    date_problem = _posted_at_problem(obj["posted_at"])
+    date_problem = posted_at_problem(obj["posted_at"])
     if date_problem is not None:
         return Quarantined(source, line, "posted_at", date_problem, _clip(raw))
     return ParsedLine(AdRecord.from_json(obj), line, content_digest(obj))
@@ -188,15 +239,18 @@ def record_from_object(
 
 def parse_line(data: bytes, source: str, line: int) -> ParsedLine | Quarantined | None:
     """One JSON Lines line to a record, a quarantined line, or None for a blank line (pure)."""
-    if len(data) > MAX_LINE_BYTES:
+    if len(data) > MAX_LINE_BYTES and line_too_long(data):
+        # ``iter_lines`` hands over only the start of such a line; the rest was skipped unread.
         return Quarantined(
             source,
             line,
             None,
-            f"line too long: {len(data):,} bytes (limit {MAX_LINE_BYTES:,})",
+            f"line too long: more than {MAX_LINE_BYTES:,} bytes (the limit)",
             _clip(data[:MAX_RAW_CHARS].decode("utf-8", "replace")),
         )
     stripped = data.strip()
+    if line == 1 and stripped.startswith(_BOM):  # a file saved by a Windows tool
+        stripped = stripped[len(_BOM) :].strip()
     if not stripped:
         return None
     try:
@@ -244,9 +298,35 @@ class Deduplicator:
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, bytes) of a file; long lines are cut at MAX_LINE_BYTES + 1."""
+    """(1-based line number, bytes with the line end) of a file; longer lines are cut.
+
+    A line is too long (``line_too_long``) when it holds more than MAX_LINE_BYTES besides its
+    newline; such a line is cut at MAX_LINE_BYTES + 2 bytes.
+
+    The rest of a longer line is skipped in blocks, never held in memory: a line of any length
+    costs at most the limit (``parse_line`` quarantines it as too long).
+    """
+    limit = MAX_LINE_BYTES + 2  # the limit, its newline, and one byte to tell a longer line
     with path.open("rb") as handle:
-        yield from enumerate(handle, start=1)
+        readline = handle.readline
+        number = 0
+        while line := readline(limit):
+            number += 1
+            if len(line) == limit and not line.endswith(b"\n"):
+                _skip_rest_of_line(readline)
+            yield number, line
+
+
+def line_too_long(data: bytes) -> bool:
+    """Whether a line from ``iter_lines`` holds more than MAX_LINE_BYTES besides its newline."""
+    return len(data) > MAX_LINE_BYTES + 1 or (
+        len(data) == MAX_LINE_BYTES + 1 and not data.endswith(b"\n")
+    )
+
+
+def _skip_rest_of_line(readline: Callable[[int], bytes]) -> None:
+    while (block := readline(1 << 20)) and not block.endswith(b"\n"):
+        pass
 
 
 def read_jsonl(path: Path, stats: ReadStats | None = None) -> Iterator[AdRecord | Quarantined]:
@@ -281,9 +361,13 @@ def _deduplicated(
 
 
 _LIST_FIELDS = ("phones", "emails", "handles", "images")
+#: ASCII digits only (``str.isdigit`` accepts '²', which ``int`` refuses), and few of them.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
-def csv_row_to_object(row: dict[str, str | None]) -> tuple[dict[str, Any] | None, str | None, str]:
+def csv_row_to_object(
+    row: dict[str | None, str | None],
+) -> tuple[dict[str, Any] | None, str | None, str]:
     """A CSV row (same columns as the JSON record) to a JSON object, or (None, field, reason)."""
     obj: dict[str, Any] = {}
     for name, value in row.items():
@@ -318,7 +402,7 @@ def csv_row_to_object(row: dict[str, str | None]) -> tuple[dict[str, Any] | None
             stripped = value.strip()
             if not stripped:
                 obj[name] = None
-            elif stripped.isdigit():
+            elif _WHOLE_NUMBER.fullmatch(stripped):
                 obj[name] = int(stripped)
             else:
                 return None, name, f"age {stripped!r} is not a whole number"
@@ -335,61 +419,75 @@ def read_csv(path: Path, stats: ReadStats | None = None) -> Iterator[AdRecord | 
 
 
 def _parse_csv(path: Path, source: str) -> Iterator[ParsedLine | Quarantined | None]:
-    data = path.read_bytes()
+    """The rows of a CSV file, streamed: a bad line or row is quarantined, the rest is read.
+
+    Each physical line is read with the length limit and decoded on its own, so a line that is
+    too long or not UTF-8 costs only that line (its place is kept for the line numbers after
+    it); a row the CSV reader rejects (e.g. a field over the reader's size limit) costs only
+    that row.
+    """
+    bad: list[Quarantined] = []
+    reader = csv.reader(_csv_lines(path, source, bad))
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = None
-    if text is None:
-        # Decode line by line so that only the bad rows are lost.
-        yield from _parse_csv_lines(data, source)
+        header = next(reader)
+    except StopIteration:
         return
-    yield from _parse_csv_text(text, source)
-
-
-def _parse_csv_text(text: str, source: str) -> Iterator[ParsedLine | Quarantined | None]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames is None:
-        return
-    missing = [name for name in AD_RECORD_FIELDS if name not in reader.fieldnames]
+    except csv.Error as exc:
+        raise InputError(f"{source}: unreadable CSV header: {exc}") from exc
+    missing = [name for name in AD_RECORD_FIELDS if name not in header]
     if missing:
         raise InputError(f"{source}: CSV header lacks column(s): {', '.join(missing)}")
-    try:
-        for row in reader:
-            line = reader.line_num
-            raw = ",".join("" if v is None else str(v) for v in row.values())
-            obj, name, reason = csv_row_to_object(row)
-            if obj is None:
-                yield Quarantined(source, line, name, reason, _clip(raw))
-                continue
-            yield record_from_object(obj, source, line, raw)
-    except csv.Error as exc:
-        yield Quarantined(source, reader.line_num, None, f"malformed CSV: {exc}", "")
-
-
-def _parse_csv_lines(data: bytes, source: str) -> Iterator[ParsedLine | Quarantined | None]:
-    lines = data.splitlines(keepends=True)
-    good: list[str] = []
-    bad: dict[int, Quarantined] = {}
-    for number, line in enumerate(lines, start=1):
+    width = len(header)
+    while True:
         try:
-            good.append(line.decode("utf-8-sig" if number == 1 else "utf-8"))
-        except UnicodeDecodeError as exc:
-            bad[number] = Quarantined(
-                source,
-                number,
-                None,
-                f"not UTF-8: byte 0x{line[exc.start]:02x} at position {exc.start}",
-                _clip(line.decode("utf-8", "replace").rstrip("\r\n")),
-            )
-            good.append("\n")  # keep the line numbers of the rows after it
-    for item in _parse_csv_text("".join(good), source):
-        if item is not None and not isinstance(item, Quarantined) and item.line in bad:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            yield from _drain(bad)
+            yield Quarantined(source, reader.line_num, None, f"malformed CSV: {exc}", "")
             continue
-        if isinstance(item, Quarantined) and item.line in bad:
+        yield from _drain(bad)
+        if not values:
+            continue  # a blank line (or the place of a bad one)
+        line = reader.line_num
+        row: dict[str | None, str | None] = dict(zip(header, values, strict=False))
+        if len(values) > width:
+            row[None] = ",".join(values[width:])
+        else:
+            for column in header[len(values) :]:
+                row[column] = None
+        raw = ",".join(values)
+        obj, bad_field, reason = csv_row_to_object(row)
+        if obj is None:
+            yield Quarantined(source, line, bad_field, reason, _clip(raw))
             continue
-        yield item
-    yield from (bad[n] for n in sorted(bad))
+        yield record_from_object(obj, source, line, raw)
+    yield from _drain(bad)
+
+
+def _drain(bad: list[Quarantined]) -> Iterator[Quarantined]:
+    yield from bad
+    bad.clear()
+
+
+def _csv_lines(path: Path, source: str, bad: list[Quarantined]) -> Iterator[str]:
+    """The decoded lines of a CSV file; a bad line is noted in ``bad`` and read as blank."""
+    for number, data in iter_lines(path):
+        problem: str | None = None
+        text = ""
+        if len(data) > MAX_LINE_BYTES and line_too_long(data):
+            problem = f"line too long: more than {MAX_LINE_BYTES:,} bytes (the limit)"
+        else:
+            try:
+                text = data.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                problem = f"not UTF-8: byte 0x{data[exc.start]:02x} at position {exc.start}"
+        if problem is not None:
+            raw = _clip(data[:MAX_RAW_CHARS].decode("utf-8", "replace").rstrip("\r\n"))
+            bad.append(Quarantined(source, number, None, problem, raw))
+            text = "\n"
+        yield text
 
 
 def parsed_items(path: Path) -> Iterator[ParsedLine | Quarantined | None]:
@@ -427,7 +525,7 @@ def _parse_pages(folder: Path) -> Iterator[ParsedLine | Quarantined | None]:
     pages = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".html", ".htm"))
     if not pages:
         raise InputError(f"{folder}: no saved HTML pages (*.html) in this folder")
-    return _page_items(sites.parse_pages(pages))
+    return _page_items(sites.parse_pages(pages, root=folder, max_bytes=MAX_PAGE_BYTES))
 
 
 def _page_items(items: Iterable[AdRecord | Quarantined]) -> Iterator[ParsedLine | Quarantined]:

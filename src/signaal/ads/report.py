@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from signaal.ads.files import write_atomic
 from signaal.ads.indicators import IndicatorSet, default_indicators
 from signaal.ads.masking import (
     contact_spans,
@@ -565,5 +566,5 @@ def write_report(
         reveal_contacts=reveal_contacts,
         pseudonym_key=pseudonym_key,
     )
-    path.write_text(html, "utf-8")
+    write_atomic(path, html)
     return path

@@ -8,19 +8,23 @@ Exit codes (a contract for scripts):
     0  everything was analysed
     3  some input records were quarantined (see DIR/quarantine.jsonl); the rest was analysed
     2  usage error, or the input could not be read at all (nothing was analysed)
-    1  the analysis was written but saving it in the app store failed
+    1  an internal error (a bug or a failing machine: one line on stderr, the traceback in
+       DIR/error.log), or the analysis was written but saving it in the app store failed
+
+A bad record is never an internal error: it is quarantined and the run goes on.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -35,10 +39,16 @@ if TYPE_CHECKING:
     from signaal.ads.outputs import Tables
     from signaal.ads.pipeline import AnalysisResult
 
+T = TypeVar("T")
+
 EXIT_OK = 0
 EXIT_STORE_FAILED = 1
+EXIT_INTERNAL_ERROR = 1
 EXIT_USAGE = 2
 EXIT_QUARANTINED = 3
+
+#: The file in --out that holds the traceback of an internal error.
+ERROR_LOG = "error.log"
 
 
 def _count_lines(path: Path) -> int | None:
@@ -78,7 +88,7 @@ def analyse(
         typer.Option(
             "--photos-dir",
             help="Folder that image paths in the records are relative to "
-            "(default: the folder of ADS).",
+            "(default: the folder of ADS); only regular files inside it are read.",
         ),
     ] = None,
     no_photos: Annotated[
@@ -112,13 +122,14 @@ def analyse(
     Writes ads.csv, personas.csv, networks.csv, movements.csv, links.csv, report.html and
     quarantine.jsonl into --out; contact points in them are pseudonymised or masked. Exit code
     0: all analysed; 3: some records quarantined, the rest analysed; 2: bad usage or unreadable
-    input; 1: saving in the app store failed.
+    input; 1: internal error (traceback in --out/error.log) or saving in the app store failed.
     """
     from signaal.ads.indicators import load_indicators
     from signaal.ads.masking import contact_values_by_pseudonym, mask_raw_line
     from signaal.ads.outputs import build_tables, write_quarantine, write_tables
     from signaal.ads.pipeline import PipelineConfig, run_file
     from signaal.ads.report import write_report
+    from signaal.ads.risk import load_weights
     from signaal.engines.local import default_workers
     from signaal.errors import SignaalError
     from signaal.settings import get_settings
@@ -140,10 +151,12 @@ def analyse(
             photos_dir=photos_dir,
             photos=not no_photos,
             weights_path=weights,
-            indicators=load_indicators(indicators) if indicators else None,
+            indicators=_option_file(load_indicators, indicators, "--indicators"),
         )
         if weights is not None and not weights.is_file():
             raise typer.BadParameter(f"{weights}: no such file", param_hint="--weights")
+        _option_file(load_weights, weights, "--weights")  # refuse a bad file before the run
+        _writable_folder(out)  # before the run, not after it
         started_at = datetime.now(UTC)
         clock = time.perf_counter()
         with _ProgressBars(quiet, err, _count_lines(ads)) as report:
@@ -162,21 +175,33 @@ def analyse(
             )
             report("write results", 1, 1)
         finished_at = datetime.now(UTC)
+    except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
+        raise
     except SignaalError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}")
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
-    except (OSError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+    except OSError as exc:
+        if not _is_input_error(exc, ads, weights, indicators):
+            raise typer.Exit(_internal_error(err, exc, out)) from exc
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from exc
+    except Exception as exc:  # a bug: one line here, the traceback in the log
+        raise typer.Exit(_internal_error(err, exc, out)) from exc
 
     stats = result.stats
     for item in result.quarantined[:20]:
         where = f"{item.source}:{item.line}" if item.line else item.source
         field = f" field {item.field!r}" if item.field else ""
         reason = mask_raw_line(item.reason)
-        err.print(f"[yellow]quarantined[/] {where}{field}: {reason}", highlight=False)
+        err.print(
+            f"[yellow]quarantined[/] {escape(where + field)}: {escape(reason)}",
+            highlight=False,
+        )
     if len(result.quarantined) > 20:
-        err.print(f"… and {len(result.quarantined) - 20:,} more in {out / 'quarantine.jsonl'}")
+        err.print(
+            f"… and {len(result.quarantined) - 20:,} more in {out / 'quarantine.jsonl'}",
+            markup=False,
+        )
     n_personas = len(tables.personas)
     n_networks = len(tables.networks)
     err.print(
@@ -185,6 +210,7 @@ def analyse(
         f"{stats.duplicates:,} duplicates dropped, {stats.quarantined:,} quarantined. "
         f"Results in {out}",
         highlight=False,
+        markup=False,
     )
     code = EXIT_QUARANTINED if result.quarantined else EXIT_OK
     if store:
@@ -200,11 +226,73 @@ def analyse(
                 contact_points=contact_values_by_pseudonym(result.ads, settings.pseudonym_key),
             )
         except SignaalError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}")
+            err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             raise typer.Exit(EXIT_STORE_FAILED) from exc
         for name, run_id in stored:
-            err.print(f"Saved in the app store as analysis {run_id} of {name}.")
+            err.print(f"Saved in the app store as analysis {run_id} of {name}.", markup=False)
     raise typer.Exit(code)
+
+
+def _option_file(load: Callable[[Path], T], path: Path | None, option: str) -> T | None:
+    """``load(path)`` for the file of a command-line option; a bad file is bad usage."""
+    from signaal.errors import SignaalError
+
+    if path is None:
+        return None
+    try:
+        return load(path)
+    except SignaalError as exc:
+        raise typer.BadParameter(f"{path}: {exc.message}", param_hint=option) from exc
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise typer.BadParameter(f"{path}: {exc}", param_hint=option) from exc
+
+
+def _writable_folder(out: Path) -> None:
+    """Create ``--out`` if needed; bad usage when it is no folder this process can write in."""
+    import os
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise typer.BadParameter(f"{out}: {exc.strerror or exc}", param_hint="--out") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"{out}: not writable", param_hint="--out")
+    # The log of an earlier failed run would be taken for this run's.
+    (out / ERROR_LOG).unlink(missing_ok=True)
+
+
+def _is_input_error(exc: OSError, *inputs: Path | None) -> bool:
+    """Whether ``exc`` is about one of the given input files (then it is bad usage)."""
+    if exc.filename is None:
+        return False
+    named = Path(str(exc.filename))
+    return any(path is not None and (named == path or path in named.parents) for path in inputs)
+
+
+def _internal_error(err: Console, exc: BaseException, out: Path) -> int:
+    """Report an internal error in one line and its traceback in a log file; the exit code."""
+    import tempfile
+    import traceback
+
+    from signaal.ads.files import write_atomic
+
+    text = "".join(traceback.format_exception(exc))
+    log: Path | None = None
+    for folder in (out, Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            log = write_atomic(
+                folder / (ERROR_LOG if folder == out else f"signaal-{ERROR_LOG}"), text
+            )
+            break
+        except OSError:
+            continue
+    summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    where = f"; the traceback is in {log}" if log else ""
+    err.print(
+        f"[bold red]internal error:[/] {escape(summary + where)}", highlight=False, soft_wrap=True
+    )
+    return EXIT_INTERNAL_ERROR
 
 
 def stored_ad_rows(

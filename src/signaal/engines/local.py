@@ -6,13 +6,24 @@ calling process (no pickling, easy to debug). Worker processes are forked where 
 allows it, so the module-level caches (the indicator automaton, the municipality table) are
 built once and shared.
 
+Workers end when their parent dies, even by ``kill -9`` (nothing could tell them otherwise: they
+would wait for work forever). On Linux each worker asks the kernel for ``SIGKILL`` when its
+parent goes (``prctl(PR_SET_PDEATHSIG)``); everywhere a watcher thread in each worker also
+polls whether its parent process is still the one that started it.
+
 A Spark engine runs the same chunk functions as ``mapPartitions`` over the same inputs.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TypeVar
@@ -41,6 +52,46 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+#: How often a worker's watcher thread checks that its parent is alive (seconds).
+PARENT_POLL_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent(parent: int, thread_safe_signal: bool) -> None:
+    """Worker initializer: end this process when the process ``parent`` is gone."""
+    if thread_safe_signal and sys.platform.startswith("linux"):
+        # The kernel signals when the parent *thread* that forked us ends, so this is only
+        # asked for when that thread is the parent's main thread (whose end is the process's).
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no usable libc
+            pass
+    if os.getppid() != parent:  # the parent died before the request above
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent:  # re-parented: our parent is gone
+            os._exit(1)
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers end when this process dies (forked where possible)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    main_thread = threading.current_thread() is threading.main_thread()
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_end_with_parent,
+        initargs=(os.getpid(), main_thread),
+    )
+
+
 class LocalEngine:
     """Map a chunk function over chunks of work with ``workers`` processes, in order."""
 
@@ -58,9 +109,7 @@ class LocalEngine:
             for chunk in chunks:
                 yield function(chunk)
             return
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+        with worker_pool(self.workers) as pool:
             pending: list[Future[R]] = []
             for chunk in chunks:
                 pending.append(pool.submit(function, chunk))

@@ -19,6 +19,7 @@ Field rules (keys of a field's entry):
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -32,6 +33,8 @@ import fastjsonschema
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
+from signaal.ads.files import FileRefused, read_contained
+from signaal.ads.read import posted_at_problem
 from signaal.ads.records import AD_RECORD_FIELDS, AdRecord, ad_record_schema
 from signaal.ads.types import Quarantined
 from signaal.errors import RecordError
@@ -106,7 +109,12 @@ def _parse(value: str, rule: dict[str, Any], spec: dict[str, Any]) -> Any:
         return int(m.group(0).split(",")[0].split(".")[0])
     if kind == "price":
         m = _NUMBER.search(value)
-        return float(m.group(0).replace(",", ".")) if m else None
+        if m is None:
+            return None
+        amount = float(m.group(0).replace(",", "."))
+        if not math.isfinite(amount):
+            raise ValueError(f"price {m.group(0)[:40]!r}… is too large")
+        return amount
     if kind == "iso_datetime":
         return datetime.fromisoformat(value).isoformat(timespec="seconds")
     if kind == "datetime":
@@ -177,13 +185,32 @@ def parse_page(html: str, *, source: str) -> AdRecord:
     except fastjsonschema.JsonSchemaValueException as exc:
         field = exc.path[1] if len(exc.path) > 1 else None
         raise RecordError(source, field, f"{spec['name']}: {exc.message}") from exc
+    date_problem = posted_at_problem(obj["posted_at"])
+    if date_problem is not None:
+        raise RecordError(source, "posted_at", f"{spec['name']}: {date_problem}")
     return AdRecord.from_json(obj)
 
 
-def parse_pages(paths: Iterable[Path]) -> Iterator[AdRecord | Quarantined]:
-    """Read ad pages; a page that cannot be read is yielded as ``Quarantined`` with the reason."""
+def parse_pages(
+    paths: Iterable[Path], *, root: Path | None = None, max_bytes: int = 5_000_000
+) -> Iterator[AdRecord | Quarantined]:
+    """Read ad pages; a page that cannot be read is yielded as ``Quarantined`` with the reason.
+
+    Only regular files are read (inside ``root`` when given: no symbolic links out of it, no
+    FIFOs), of at most ``max_bytes``.
+    """
     for path in paths:
-        raw = path.read_bytes()
+        try:
+            raw = (
+                read_contained(root, path, max_bytes)
+                if root is not None
+                else read_contained(path.parent, path, max_bytes)
+            )
+        except FileRefused as exc:
+            yield Quarantined(
+                source=str(path), line=1, field=None, reason=f"page refused: {exc.reason}", raw=""
+            )
+            continue
         html = raw.decode("utf-8", errors="replace")
         try:
             yield parse_page(html, source=str(path))
