@@ -90,13 +90,25 @@ def test_an_output_folder_that_is_a_file_is_bad_usage_before_the_run(tmp_path: P
     assert (tmp_path / "out").read_text("utf-8") == "a file"
 
 
-def test_an_unreadable_input_file_is_exit_2(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads any file")
+def test_an_unreadable_input_file_is_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ads = _ads(tmp_path)
     ads.chmod(0)
+    if os.geteuid() == 0:
+        # Root reads any file whatever its mode (CI runs as root): refuse the read as the
+        # kernel would for anyone else.
+        real_open = Path.open
+
+        def refusing_open(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            if self == ads:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Path, "open", refusing_open)
     result = runner.invoke(app, ["analyse", str(ads), "--out", str(tmp_path / "o"), "--quiet"])
     assert result.exit_code == 2, result.output
+    assert "Permission denied" in result.output
 
 
 def test_symlinked_outputs_are_replaced_and_their_targets_untouched(tmp_path: Path) -> None:
