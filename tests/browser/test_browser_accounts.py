@@ -11,7 +11,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.browser.test_browser_login import PHONE, check_page_basics
+from .test_browser_login import PHONE, check_page_basics
 
 from signaal.chain import accounts
 from signaal.store.db import make_engine, session_factory, transaction

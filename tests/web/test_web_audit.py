@@ -7,7 +7,7 @@ import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
-from tests.web.conftest import Account, SignIn
+from .conftest import Account, SignIn
 
 from signaal import audit
 from signaal.chain.authz import Actor
