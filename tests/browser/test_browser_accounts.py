@@ -11,11 +11,12 @@ from pathlib import Path
 import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from .test_browser_login import PHONE, check_page_basics
 
 from signaal.chain import accounts
 from signaal.store.db import make_engine, session_factory, transaction
 from signaal.store.models import OrganisationKind
+
+from .test_browser_login import PHONE, check_page_basics
 
 pytestmark = pytest.mark.browser
 

@@ -7,13 +7,14 @@ import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
-from .conftest import Account, SignIn
 
 from signaal import audit
 from signaal.chain.authz import Actor
 from signaal.store.db import transaction
 from signaal.store.models import AuditCheckpoint, OrganisationKind
 from signaal.web.app import WebState
+
+from .conftest import Account, SignIn
 
 
 def write_views(state: WebState, account: Account, n: int, prefix: str) -> None:
