@@ -22,7 +22,7 @@ from signaal.chain.accounts import (
     totp_qr_svg,
     verify_totp,
 )
-from signaal.chain.authz import actor_for, roles
+from signaal.chain.authz import SYSTEM, actor_for, roles
 from signaal.errors import (
     AuthenticationError,
     ConflictError,
@@ -364,7 +364,7 @@ def test_success_resets_the_account_count(db_session: Session, officer: User) ->
 def test_inactive_user_cannot_log_in(
     db_session: Session, officer: User, settings: Settings
 ) -> None:
-    accounts.set_user_active(db_session, officer, False, actor=None)
+    accounts.set_user_active(db_session, officer, False, actor=SYSTEM)
     db_session.commit()
     with pytest.raises(AuthenticationError):
         authenticate(
@@ -538,10 +538,10 @@ def test_set_role_checks_fit_rights_and_audits(
     db_session: Session, officer: User, police: Organisation
 ) -> None:
     with pytest.raises(FieldError) as unfit:
-        accounts.set_role(db_session, officer, "outreach_worker", actor=None)
+        accounts.set_role(db_session, officer, "outreach_worker", actor=SYSTEM)
     assert unfit.value.field == "role"
     with pytest.raises(FieldError):
-        accounts.set_role(db_session, officer, "nonsense", actor=None)
+        accounts.set_role(db_session, officer, "nonsense", actor=SYSTEM)
     admin = create_user(
         db_session,
         email="beheer@politie.example",

@@ -25,7 +25,7 @@ from signaal.chain.accounts import (
     set_role,
     set_user_active,
 )
-from signaal.chain.authz import actor_for
+from signaal.chain.authz import SYSTEM, actor_for
 from signaal.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -151,7 +151,7 @@ def test_a_password_the_user_did_not_set_herself_does_not_log_in(
     failed = db_session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert failed is not None
     assert '"reason":"password_not_set"' in failed.details
-    link = issue_enrolment_link(db_session, legacy, purpose="reset", actor=None)
+    link = issue_enrolment_link(db_session, legacy, purpose="reset", actor=SYSTEM)
     complete_enrolment(db_session, link.token, NEW_PASSWORD)
     db_session.commit()
     assert authenticate(
@@ -200,7 +200,7 @@ def test_links_expire_after_the_configured_hours(
         db_session, email="x@ggd.example", display_name="X", organisation=ggd, role="viewer"
     )
     before = datetime.now(UTC)
-    link = issue_enrolment_link(db_session, user, actor=None, settings=settings)
+    link = issue_enrolment_link(db_session, user, actor=SYSTEM, settings=settings)
     assert timedelta(hours=5) <= link.expires_at - before <= timedelta(hours=5, seconds=5)
     assert link.url(settings) == f"http://127.0.0.1:8000/account/activeren/{link.token}"
 
@@ -338,7 +338,7 @@ def test_two_concurrent_uses_of_one_link_cannot_both_succeed(
         with factory() as session:
             target = session.get(User, user.id)
             assert target is not None
-            link = issue_enrolment_link(session, target, purpose="reset", actor=None)
+            link = issue_enrolment_link(session, target, purpose="reset", actor=SYSTEM)
             session.commit()
         results = _race(factory, link.token, 4, monkeypatch)
         winners = [r for r in results if r.startswith("ok")]

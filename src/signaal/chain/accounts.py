@@ -53,6 +53,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from signaal import audit
 from signaal.chain import throttle
 from signaal.chain.authz import (
+    SYSTEM,
     Action,
     Actor,
     Resource,
@@ -175,8 +176,10 @@ def create_organisation(
     actor: Actor | None = None,
     ip: str | None = None,
 ) -> Organisation:
-    """Create a partner organisation. ``actor`` None is the system (command line)."""
-    if actor is not None and not allowed(actor, Action.MANAGE_ORGANISATIONS):
+    """Create a partner organisation. ``actor`` None is the system (command line, seeding),
+    which is asked like anyone else."""
+    actor = actor or SYSTEM
+    if not allowed(actor, Action.MANAGE_ORGANISATIONS):
         raise PermissionDenied("you may not create organisations")
     name = _validate_name("name", name)
     try:
@@ -244,12 +247,12 @@ def create_user(
         )
     if password is not None:
         validate_password(password, is_demo=is_demo, email=canonical)
-    if actor is not None:
-        target = Resource("organisation", str(organisation.id), organisation_id=organisation.id)
-        if not allowed(actor, Action.MANAGE_USERS, target):
-            raise PermissionDenied("you may not manage users of this organisation")
-        if not may_assign_role(actor, role, organisation.kind):
-            raise PermissionDenied(f"you may not give the role {role!r} in this organisation")
+    actor = actor or SYSTEM  # None: the system (command line, seeding), asked like anyone else
+    target = Resource("organisation", str(organisation.id), organisation_id=organisation.id)
+    if not allowed(actor, Action.MANAGE_USERS, target):
+        raise PermissionDenied("you may not manage users of this organisation")
+    if not may_assign_role(actor, role, organisation.kind):
+        raise PermissionDenied(f"you may not give the role {role!r} in this organisation")
     if session.scalar(select(User.id).where(User.email == canonical)) is not None:
         raise ConflictError(f"a user with e-mail address {canonical!r} already exists")
     user = User(
@@ -296,14 +299,14 @@ def list_users(session: Session, *, organisation_id: int | None = None) -> list[
 
 
 def _refuse_unless_manageable(actor: Actor, user: User) -> None:
-    if user.id == actor.user_id:
+    if user.id == actor.user_id and not actor.is_system:
         raise PermissionDenied("you cannot change your own account this way")
     if not may_manage_user(actor, user):
         raise PermissionDenied("you may not manage this user")
 
 
 def set_role(
-    session: Session, user: User, role: str, *, actor: Actor | None, ip: str | None = None
+    session: Session, user: User, role: str, *, actor: Actor, ip: str | None = None
 ) -> None:
     """Give ``user`` another role (FieldError when unknown or unfit; audited). An actor never
     changes her own role, nor the role of someone she could not have made (see
@@ -316,10 +319,9 @@ def set_role(
             "role",
             f"role {role!r} does not fit an organisation of kind {user.organisation.kind.value!r}",
         )
-    if actor is not None:
-        _refuse_unless_manageable(actor, user)
-        if not may_assign_role(actor, role, user.organisation.kind):
-            raise PermissionDenied(f"you may not give the role {role!r} to this user")
+    _refuse_unless_manageable(actor, user)
+    if not may_assign_role(actor, role, user.organisation.kind):
+        raise PermissionDenied(f"you may not give the role {role!r} to this user")
     if user.role == role:
         return
     old = user.role
@@ -344,12 +346,11 @@ def set_locale(session: Session, user: User, locale: str | None) -> None:
 
 
 def set_user_active(
-    session: Session, user: User, active: bool, *, actor: Actor | None, ip: str | None = None
+    session: Session, user: User, active: bool, *, actor: Actor, ip: str | None = None
 ) -> None:
     """Activate or deactivate a user (deactivated users cannot log in; their sessions end).
     Nobody deactivates herself or an account she may not manage."""
-    if actor is not None:
-        _refuse_unless_manageable(actor, user)
+    _refuse_unless_manageable(actor, user)
     if user.is_active == active:
         return
     user.is_active = active
@@ -364,12 +365,11 @@ def set_user_active(
 
 
 def reset_second_factor(
-    session: Session, user: User, *, actor: Actor | None, ip: str | None = None
+    session: Session, user: User, *, actor: Actor, ip: str | None = None
 ) -> None:
     """Remove the user's TOTP secret (e.g. a lost phone); they enrol again at the next login.
     Their sessions end."""
-    if actor is not None:
-        _refuse_unless_manageable(actor, user)
+    _refuse_unless_manageable(actor, user)
     was_enabled = user.totp_enabled
     user.totp_secret = None
     user.totp_enabled = False
@@ -668,7 +668,7 @@ def issue_enrolment_link(
     user: User,
     *,
     purpose: str = "enrol",
-    actor: Actor | None,
+    actor: Actor,
     ip: str | None = None,
     settings: Settings | None = None,
 ) -> EnrolmentLink:
@@ -682,8 +682,7 @@ def issue_enrolment_link(
     settings = settings or get_settings()
     if purpose not in ENROLMENT_PURPOSES:
         raise FieldError("purpose", f"{purpose!r} is not one of {', '.join(ENROLMENT_PURPOSES)}")
-    if actor is not None:
-        _refuse_unless_manageable(actor, user)
+    _refuse_unless_manageable(actor, user)
     if not user.is_active:
         raise ConflictError(f"user {user.email!r} is deactivated: activate the account first")
     session.execute(
@@ -705,7 +704,7 @@ def issue_enrolment_link(
             purpose=purpose,
             created_at=now,
             expires_at=expires_at,
-            created_by_user_id=actor.user_id if actor is not None else None,
+            created_by_user_id=None if actor.is_system else actor.user_id,
         )
     )
     session.flush()

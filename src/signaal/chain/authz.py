@@ -83,7 +83,16 @@ ADMINISTRATIVE_ACTIONS = frozenset(
 )
 # What the system actor (jobs, the command line) may do. Kept small on purpose: the system
 # stores and purges analyses for organisations, it never reads them for anyone.
-SYSTEM_ACTIONS = frozenset({Action.STORE_ANALYSIS, Action.PURGE_ANALYSIS})
+SYSTEM_ACTIONS = frozenset(
+    {
+        Action.STORE_ANALYSIS,
+        Action.PURGE_ANALYSIS,
+        # The command line is the operator's break-glass tool on the server: it creates
+        # organisations and accounts (each audited as "system"), it never reads anyone's data.
+        Action.MANAGE_ORGANISATIONS,
+        Action.MANAGE_USERS,
+    }
+)
 # Data actions: on a record that belongs to no organisation they are refused (rule 7).
 DATA_ACTIONS = frozenset(
     {
@@ -299,8 +308,10 @@ def allowed(actor: Actor | None, action: Action, resource: Resource | None = Non
 def _may_grant(actor: Actor, role_name: str) -> bool:
     """The grant rule without the organisation: the data lets the actor's role give
     ``role_name`` and it is not above the actor's own rank."""
-    own = roles().get(actor.role)
     target = roles().get(role_name)
+    if actor.is_system:  # the operator's command line gives any role that exists
+        return target is not None
+    own = roles().get(actor.role)
     if own is None or target is None:
         return False
     return own.name in target.granted_by and target.rank <= own.rank
@@ -328,7 +339,7 @@ def may_manage_user(actor: Actor | None, user: User) -> bool:
     role is one she could grant (an organisation administrator never touches a platform
     administrator). The role need not fit the organisation's kind: an account that should not
     exist there can still be deactivated."""
-    if actor is None or user.id == actor.user_id:
+    if actor is None or (user.id == actor.user_id and not actor.is_system):
         return False
     resource = Resource("user", str(user.id), organisation_id=user.organisation_id)
     if not allowed(actor, Action.MANAGE_USERS, resource):

@@ -244,6 +244,7 @@ def users_create(
     """Create a user and print a one-time enrolment link with which they set their own
     password; two-factor authentication follows. Nobody else ever sees a usable password."""
     from signaal.chain.accounts import create_user, find_organisation, issue_enrolment_link
+    from signaal.chain.authz import SYSTEM
 
     password = _read_password_stdin() if password_stdin else None
     link = None
@@ -263,7 +264,7 @@ def users_create(
             role=role,
         )
         if password is None:
-            link = issue_enrolment_link(session, user, purpose="enrol", actor=None)
+            link = issue_enrolment_link(session, user, purpose="enrol", actor=SYSTEM)
         shown = f"{user.id}: {user.email} ({user.role}, {found.name})"
     out.print(f"created user {shown}", highlight=False)
     if link is not None:
@@ -278,12 +279,13 @@ def users_reset_password(
     """Make the user's password worthless, end their sessions and print a new one-time link
     with which they set a new one (older links stop working). The second factor stays."""
     from signaal.chain.accounts import find_user, issue_enrolment_link
+    from signaal.chain.authz import SYSTEM
 
     with _errors(), _store() as session:
         user = find_user(session, email)
         if user is None:
             raise InputError(f"email: no user {email!r}")
-        link = issue_enrolment_link(session, user, purpose="reset", actor=None)
+        link = issue_enrolment_link(session, user, purpose="reset", actor=SYSTEM)
     out.print(f"{email}: password reset; sessions ended", highlight=False)
     _print_link(link)
 
@@ -342,12 +344,13 @@ def users_roles() -> None:
 
 def _set_active(email: str, active: bool) -> None:
     from signaal.chain.accounts import find_user, set_user_active
+    from signaal.chain.authz import SYSTEM
 
     with _errors(), _store() as session:
         user = find_user(session, email)
         if user is None:
             raise InputError(f"email: no user {email!r}")
-        set_user_active(session, user, active, actor=None)  # ends the sessions when deactivating
+        set_user_active(session, user, active, actor=SYSTEM)  # ends the sessions when deactivating
     out.print(f"{email}: {'activated' if active else 'deactivated'}", highlight=False)
 
 
@@ -369,12 +372,13 @@ def users_reset_second_factor(
 ) -> None:
     """Remove a user's TOTP secret (lost phone): they set it up again at the next login."""
     from signaal.chain.accounts import find_user, reset_second_factor
+    from signaal.chain.authz import SYSTEM
 
     with _errors(), _store() as session:
         user = find_user(session, email)
         if user is None:
             raise InputError(f"email: no user {email!r}")
-        reset_second_factor(session, user, actor=None)  # also ends the sessions
+        reset_second_factor(session, user, actor=SYSTEM)  # also ends the sessions
     out.print(f"{email}: second factor removed; set up again at the next login", highlight=False)
 
 

@@ -74,6 +74,14 @@ class RequestContext:
             return self.login_session.user
         return None
 
+    @property
+    def acting(self) -> Actor:
+        """The logged-in actor, for handlers of routes that need one (services take an actor,
+        never None: None would not be asked)."""
+        if self.actor is None:
+            raise PermissionDenied("this needs a complete login")
+        return self.actor
+
     def may(self, action: Action, resource: Resource | None = None) -> bool:
         return authz.allowed(self.actor, action, resource)
 

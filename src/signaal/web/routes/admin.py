@@ -200,14 +200,14 @@ def create_user(ctx: UserAdmin) -> Response:
             display_name=display_name,
             organisation=ctx.user.organisation,
             role=role,
-            actor=ctx.actor,
+            actor=ctx.acting,
             ip=ctx.ip,
         )
         link = accounts.issue_enrolment_link(
             ctx.db,
             created,
             purpose="enrol",
-            actor=ctx.actor,
+            actor=ctx.acting,
             ip=ctx.ip,
             settings=web_state(ctx.request).settings,
         )
@@ -233,7 +233,7 @@ def change_status(ctx: ManagedUser, user_id: str) -> Response:
     if choice not in ("ja", "nee"):
         raise InputError("actief: choose ja or nee")
     try:
-        accounts.set_user_active(ctx.db, target, choice == "ja", actor=ctx.actor, ip=ctx.ip)
+        accounts.set_user_active(ctx.db, target, choice == "ja", actor=ctx.acting, ip=ctx.ip)
     except PermissionDenied as exc:
         return _refused(ctx, exc, "change status")
     return RedirectResponse("/beheer/gebruikers", status_code=303)
@@ -248,7 +248,7 @@ def change_role(ctx: ManagedUser, user_id: str) -> Response:
     if not check.ok:
         raise InputError("role: choose one of the roles")
     try:
-        accounts.set_role(ctx.db, target, role, actor=ctx.actor, ip=ctx.ip)
+        accounts.set_role(ctx.db, target, role, actor=ctx.acting, ip=ctx.ip)
     except FieldError:
         ctx.db.rollback()
         return _users_page(ctx, problem=FIELD_MESSAGES["role"], status=422)
@@ -269,7 +269,7 @@ def new_link(ctx: ManagedUser, user_id: str) -> Response:
             ctx.db,
             target,
             purpose="reset",
-            actor=ctx.actor,
+            actor=ctx.acting,
             ip=ctx.ip,
             settings=web_state(ctx.request).settings,
         )
