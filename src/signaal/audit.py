@@ -65,7 +65,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from signaal.errors import AuditIntegrityError, ConfigurationError, InputError, StoreError
 from signaal.settings import get_settings
-from signaal.store.db import AUDIT_KEY_INFO
+from signaal.store.db import AUDIT_KEY_INFO, database_problem
 from signaal.store.models import AuditChainHead, AuditCheckpoint, AuditEvent
 
 if TYPE_CHECKING:
@@ -541,7 +541,9 @@ def record(
         make_transient_to_detached(row)
         session.add(row)
     except SQLAlchemyError as exc:
-        raise StoreError(f"could not write audit event {event.action!r}: {exc}") from exc
+        raise StoreError(
+            f"could not write audit event {event.action!r}: {database_problem(exc)}"
+        ) from exc
     return row
 
 
@@ -605,7 +607,7 @@ def list_events(
     try:
         rows = list(session.scalars(statement.order_by(order).limit(size)))
     except SQLAlchemyError as exc:
-        raise StoreError(f"could not read the audit log: {exc}") from exc
+        raise StoreError(f"could not read the audit log: {database_problem(exc)}") from exc
     return rows[::-1] if oldest_first else rows
 
 
@@ -651,7 +653,7 @@ def page_events(
         try:
             return session.scalar(statement.limit(1)) is not None
         except SQLAlchemyError as exc:
-            raise StoreError(f"could not read the audit log: {exc}") from exc
+            raise StoreError(f"could not read the audit log: {database_problem(exc)}") from exc
 
     oldest, newest = events[-1].seq, events[0].seq
     return EventPage(
@@ -820,7 +822,7 @@ def make_anchor(session: Session) -> Anchor:
             tree.append(entry_hash)
             last_seq, last_hash = seq, entry_hash
     except SQLAlchemyError as exc:
-        raise StoreError(f"could not read the audit log: {exc}") from exc
+        raise StoreError(f"could not read the audit log: {database_problem(exc)}") from exc
     unsigned = Anchor(
         tree_size=tree.size,
         root_hash=tree.root(),
@@ -1111,7 +1113,7 @@ def verify(
     try:
         return _verify(session, full=full, write_checkpoint=write_checkpoint, anchor=anchor)
     except SQLAlchemyError as exc:
-        raise StoreError(f"could not read the audit log: {exc}") from exc
+        raise StoreError(f"could not read the audit log: {database_problem(exc)}") from exc
 
 
 def _verify(
@@ -1215,7 +1217,7 @@ def check_anchor(
             tree.append(entry_hash)
             last_hash = entry_hash
     except SQLAlchemyError as exc:
-        raise StoreError(f"could not read the audit log: {exc}") from exc
+        raise StoreError(f"could not read the audit log: {database_problem(exc)}") from exc
     if tree.size < anchor.tree_size:
         return [
             AuditProblem(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from signaal.errors import RecordError, StoreError
 from signaal.privacy.sealing import Sealer
 from signaal.store.analysis import PSEUDONYM
+from signaal.store.db import database_problem
 from signaal.store.models import AnalysisContactPoint
 
 BATCH_SIZE = 5_000
@@ -49,7 +50,9 @@ def save_contact_points(
         for start in range(0, len(rows), BATCH_SIZE):
             session.execute(insert(AnalysisContactPoint), rows[start : start + BATCH_SIZE])
     except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
-        raise StoreError(f"storing the contact points of run {run_id} failed: {exc}") from exc
+        raise StoreError(
+            f"storing the contact points of run {run_id} failed: {database_problem(exc)}"
+        ) from exc
     return len(rows)
 
 
