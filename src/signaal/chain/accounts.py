@@ -29,7 +29,6 @@ rollback; on success the caller commits.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import math
 import re
@@ -63,7 +62,7 @@ from signaal.chain.authz import (
     may_manage_user,
     roles,
 )
-from signaal.chain.sessions import revoke_all_sessions
+from signaal.chain.sessions import revoke_all_sessions, token_hash
 from signaal.errors import (
     AuthenticationError,
     ConflictError,
@@ -659,10 +658,6 @@ def enrolment_url(token: str, settings: Settings | None = None) -> str:
     return f"{settings.public_url.rstrip('/')}{ENROLMENT_PATH}{token}"
 
 
-def _enrolment_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def issue_enrolment_link(
     session: Session,
     user: User,
@@ -699,7 +694,7 @@ def issue_enrolment_link(
     expires_at = now + timedelta(hours=settings.enrolment_link_hours)
     session.add(
         UserEnrolment(
-            token_hash=_enrolment_hash(token),
+            token_hash=token_hash(token),
             user_id=user.id,
             purpose=purpose,
             created_at=now,
@@ -724,7 +719,7 @@ def find_enrolment(session: Session, token: str) -> UserEnrolment | None:
     cannot be ours: those are not even looked up)."""
     if not isinstance(token, str) or not _ENROLMENT_TOKEN.match(token):
         return None
-    enrolment = session.get(UserEnrolment, _enrolment_hash(token))
+    enrolment = session.get(UserEnrolment, token_hash(token))
     if enrolment is None or enrolment.used_at is not None or enrolment.expires_at <= _now():
         return None
     user = session.get(User, enrolment.user_id)

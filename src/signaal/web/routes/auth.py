@@ -26,7 +26,7 @@ from signaal.chain import accounts, sessions
 from signaal.chain.authz import Action
 from signaal.errors import AuthenticationError, FieldError, PermissionDenied, TooManyAttempts
 from signaal.store.models import User
-from signaal.web.app import web_state
+from signaal.web.app import WebState, web_state
 from signaal.web.context import RequestContext, guard
 from signaal.web.forms import FormCheck, safe_next_path
 from signaal.web.i18n import LOCALES, N_, Message, normalise_locale
@@ -81,6 +81,23 @@ LINK_INVALID = N_(
 
 def _see_other(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
+
+
+def _signed_in_redirect(
+    state: WebState, target: str, token: str, *, end_pre_session: bool = False
+) -> Response:
+    """A redirect to ``target`` that carries the (new) login session's signed cookie; after a
+    login the pre-session cookie of the login form is dropped too."""
+    response = _see_other(target)
+    state.cookies.set(
+        response,
+        state.cookies.session_cookie,
+        state.signer.sign_session(token),
+        max_age=state.settings.session_absolute_max_age_seconds,
+    )
+    if end_pre_session:
+        state.cookies.delete(response, state.cookies.pre_session_cookie)
+    return response
 
 
 def _rate_limited(exc: AuthenticationError) -> Message | None:
@@ -157,15 +174,7 @@ def login(ctx: Public) -> Response:
         target = f"/login/tweede-factor?volgende={quote(next_path, safe='/')}"
     else:
         target = "/account/tweede-factor"
-    response = _see_other(target)
-    state.cookies.set(
-        response,
-        state.cookies.session_cookie,
-        state.signer.sign_session(token),
-        max_age=state.settings.session_absolute_max_age_seconds,
-    )
-    state.cookies.delete(response, state.cookies.pre_session_cookie)
-    return response
+    return _signed_in_redirect(state, target, token, end_pre_session=True)
 
 
 def _login_form(
@@ -228,14 +237,7 @@ def _complete_login(ctx: RequestContext, next_path: str) -> Response:
     sessions.complete_second_factor(ctx.db, ctx.login_session)
     token = sessions.rotate_session(ctx.db, ctx.login_session)
     state = web_state(ctx.request)
-    response = _see_other(next_path)
-    state.cookies.set(
-        response,
-        state.cookies.session_cookie,
-        state.signer.sign_session(token),
-        max_age=state.settings.session_absolute_max_age_seconds,
-    )
-    return response
+    return _signed_in_redirect(state, next_path, token)
 
 
 def _second_factor_redirect(ctx: RequestContext) -> Response | None:
@@ -438,15 +440,7 @@ def activate(ctx: Public, token: str) -> Response:
         target = "/login/tweede-factor"
     else:
         target = "/account/tweede-factor"
-    response = _see_other(target)
-    state.cookies.set(
-        response,
-        state.cookies.session_cookie,
-        state.signer.sign_session(new_token),
-        max_age=state.settings.session_absolute_max_age_seconds,
-    )
-    state.cookies.delete(response, state.cookies.pre_session_cookie)
-    return response
+    return _signed_in_redirect(state, target, new_token, end_pre_session=True)
 
 
 def _password_page(
@@ -515,11 +509,4 @@ def change_password(ctx: OwnAccount) -> Response:
         second_factor_done=True,
         settings=state.settings,
     )
-    response = _see_other("/account/wachtwoord?gewijzigd=ja")
-    state.cookies.set(
-        response,
-        state.cookies.session_cookie,
-        state.signer.sign_session(new_token),
-        max_age=state.settings.session_absolute_max_age_seconds,
-    )
-    return response
+    return _signed_in_redirect(state, "/account/wachtwoord?gewijzigd=ja", new_token)
