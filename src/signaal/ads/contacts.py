@@ -411,7 +411,8 @@ def find_handles(text: str, lowered: str | None = None) -> Iterator[tuple[str, i
     if not _may_have_handle(text, text.lower() if lowered is None else lowered):
         if "@" in text:
             for match in _BARE_HANDLE_RE.finditer(text):
-                yield f"unknown:{match.group(1).lower()}", match.start(), match.end()
+                if is_handle_name(match.group(1)):
+                    yield f"unknown:{match.group(1).lower()}", match.start(), match.end()
         return
     for match in _HANDLE_URL_RE.finditer(text):
         host = match.group(1).lower().split("/")[0]
@@ -425,13 +426,15 @@ def find_handles(text: str, lowered: str | None = None) -> Iterator[tuple[str, i
             continue  # "of", "wa", "sc" are ordinary words unless followed by ":" or "="
         if not at and ":" not in separator and "=" not in separator and name.lower() in _STOP:
             continue
+        if not is_handle_name(name):
+            continue  # "WhatsApp nul zes …", "WA: nul-zes …", "telegram mee": a number follows
         if _overlaps(match.span(), taken):
             continue
         taken.append(match.span())
         yield _canonical_handle(service, name), match.start(), match.end()
     if "@" in text:
         for match in _BARE_HANDLE_RE.finditer(text):
-            if _overlaps(match.span(), taken):
+            if _overlaps(match.span(), taken) or not is_handle_name(match.group(1)):
                 continue
             yield f"unknown:{match.group(1).lower()}", match.start(), match.end()
 
@@ -441,9 +444,32 @@ _STOP = frozenset(
     re.split(
         r"\s+",
         "en of is ook bellen sturen appen contact me mij only alleen and or bel app call text "
-        "message for voor naar to the de het een",
+        "message for voor naar to the de het een mee op via nu met bij mijn my on at in or",
     )
 )
+# Words that are never a handle in any position, even after "service:": pronouns and
+# prepositions ("WA: mij", "telegram: op nummer …").
+_NEVER_HANDLE = frozenset(
+    re.split(r"\s+", "me mij mee op of en naar via nu met bij mijn my on to de het een and or")
+)
+# A name spelled only with digits and digit words ("nul", "nulzes", "zes4nul", "one_two") is
+# the start of a disguised phone number, not a messenger handle.
+_DIGIT_NAME_RE = re.compile(
+    rf"(?:\d|[_.]|{_WORD_ALTERNATIVES})+",
+    re.IGNORECASE,
+)
+
+
+def is_handle_name(name: str) -> bool:
+    """Whether ``name`` (without service or ``@``) can be a messenger handle.
+
+    Digit words, names made only of digits and digit words, and stop words ("me", "mij", "op",
+    "naar", ...) are not handles, in any case and after any separator.
+    """
+    bare = name.strip().lstrip("@").lower()
+    if not bare or bare in _NEVER_HANDLE:
+        return False
+    return _DIGIT_NAME_RE.fullmatch(bare) is None
 
 
 def _overlaps(span: tuple[int, int], taken: Iterable[tuple[int, int]]) -> bool:
@@ -538,6 +564,7 @@ def handle_from_field(raw: str) -> str | None:
         return f"{service}:{url.group(2).lower()}"
     service, colon, name = value.partition(":")
     if colon and service.strip() and name.strip():
-        return _canonical_handle(service.strip(), name.strip().lstrip("@").strip())
+        name = name.strip().lstrip("@").strip()
+        return _canonical_handle(service.strip(), name) if is_handle_name(name) else None
     name = value.lstrip("@").strip()
-    return f"unknown:{name.lower()}" if name else None
+    return f"unknown:{name.lower()}" if name and is_handle_name(name) else None
