@@ -13,6 +13,7 @@ plus movement.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -22,6 +23,10 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signaal.ads.records import AdRecord
 
 HELD_OUT_SEED = 20261127
 TARGETS = {"persona_f1": 0.95, "network_f1": 0.90, "p_at_50": 0.8}
@@ -56,18 +61,39 @@ def generate(n_ads: int, seed: int, out: Path, photos: bool, minor_share: float 
     generate(config, out, workers=2)
 
 
-def run(corpus: Path, *, photo_workers: int = 2) -> None:
+def without_age(record: AdRecord, share: float) -> AdRecord:
+    """The record with no stated age (field and text) for ``share`` of the ads, chosen by a hash
+    of the ad id: about one ad in ten states no age on real sites, and the generator always
+    states one."""
+    from signaal.ads.normalise import age_in_text
+
+    digest = hashlib.sha256(record.id.encode("utf-8")).digest()
+    if int.from_bytes(digest[:4], "big") >= share * 2**32:
+        return record
+    text = record.text
+    for _ in range(5):
+        stated = age_in_text(text, text.lower())
+        if stated is None:
+            break
+        text = text[: stated[1]] + text[stated[2] :]
+    return replace(record, age=None, text=text)
+
+
+def run(corpus: Path, *, photo_workers: int = 2, drop_age: float = 0.0) -> None:
     from signaal.ads.indicators import default_matcher, detect
     from signaal.ads.link import link
     from signaal.ads.movement import movement
     from signaal.ads.normalise import normalise
     from signaal.ads.photos import hash_photos
     from signaal.ads.read import read_records
+    from signaal.ads.records import AdRecord
     from signaal.ads.risk import load_weights, score
-    from signaal.ads.types import AdRecord, NormalisedAd
+    from signaal.ads.types import NormalisedAd
 
     t0 = time.perf_counter()
     records = [r for r in read_records(corpus / "ads.jsonl") if isinstance(r, AdRecord)]
+    if drop_age:
+        records = [without_age(r, drop_age) for r in records]
     ads: list[NormalisedAd] = [normalise(r) for r in records]
     matcher = default_matcher()
     hits = {ad.id: detect(ad, matcher) for ad in ads}
@@ -203,9 +229,17 @@ def main() -> None:
         type=float,
         help="share of minors among controlled personas (default: the generator's 0.01)",
     )
+    parser.add_argument(
+        "--drop-age",
+        type=float,
+        default=0.0,
+        help="share of ads whose stated age (field and text) is removed (default: none)",
+    )
     args = parser.parse_args()
+    if args.drop_age:
+        print(f"stated age removed from {args.drop_age:.0%} of the ads")
     if args.corpus:
-        run(args.corpus)
+        run(args.corpus, drop_age=args.drop_age)
         return
     with tempfile.TemporaryDirectory(prefix="signaal-quality-") as tmp:
         out = Path(tmp)
@@ -214,7 +248,7 @@ def main() -> None:
         print(
             f"generated {args.ads:,} ads with seed {args.seed} in {time.perf_counter() - t:.1f} s"
         )
-        run(out)
+        run(out, drop_age=args.drop_age)
 
 
 if __name__ == "__main__":
