@@ -329,7 +329,8 @@ def _persona_edges(
     # Age drift: adjacent runs of one (group, name) whose ages differ by at most the tolerance,
     # the younger advertised before the older (with some overlap allowed).
     starts = np.flatnonzero(new_run)
-    if starts.size >= 2 and config.age_tolerance > 0:
+    # (With a tolerance of 0 no two runs of one (group, name) drift: their ages differ.)
+    if starts.size >= 2:
         ends = np.append(starts[1:], ad.size)
         tt = t[ad]
         tmin = np.minimum.reduceat(tt, starts)
@@ -345,7 +346,30 @@ def _persona_edges(
         )
         del ends
         pieces.append(np.stack((first[:-1][ok], first[1:][ok]), axis=1))
+        pieces.append(_ageless_edges(rg, rn, ra, first, ok))
     return np.concatenate(pieces) if pieces else np.zeros((0, 2), dtype=np.int64)
+
+
+def _ageless_edges(
+    rg: IntArray, rn: IntArray, ra: IntArray, first: IntArray, drift: npt.NDArray[np.bool_]
+) -> IntArray:
+    """Edges joining the named ads without a stated age to the aged ads of their (group, name).
+
+    A missing age is unknown: it neither matches nor contradicts. Runs are sorted by (group,
+    name, age), so the ageless run (age -1) opens its (group, name) segment. It joins when the
+    aged runs of that segment form one persona (one age, or ages joined by drift); when they are
+    several personas ("Chantal 24" and "Chantal 31" on one phone) the ageless ads stay apart
+    rather than merge them.
+    """
+    segment_start = run_starts(rg, rn)
+    segment = np.cumsum(segment_start) - 1
+    n_segments = int(segment[-1]) + 1
+    aged = np.bincount(segment, weights=(ra >= 0), minlength=n_segments)
+    joined = np.bincount(segment[:-1], weights=drift, minlength=n_segments)
+    one_persona = (aged >= 1) & (joined == aged - 1)
+    ageless = np.flatnonzero(segment_start & (ra < 0))
+    ageless = ageless[(ageless + 1 < ra.size) & one_persona[segment[ageless]]]
+    return np.stack((first[ageless], first[ageless + 1]), axis=1)
 
 
 def _attach_unnamed(
