@@ -61,6 +61,9 @@ _NAME_CLEAN = re.compile(r"[^a-z]+")
 _DUO_SPLIT = re.compile(r"\s*(?:&|\+|/|,|\ben\b|\band\b|\bund\b)\s*", re.IGNORECASE)
 _DAY = 86400.0
 _record_id = attrgetter("record.id")
+# Rounds of "link, flag too-common identifiers, link again without them" (one or two suffice:
+# each round only splits personas).
+_MAX_COMMON_ROUNDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +375,24 @@ def _ageless_edges(
     return np.stack((first[ageless], first[ageless + 1]), axis=1)
 
 
+def _personas_per_group(grp: _Group, labels: IntArray) -> IntArray:
+    """How many distinct personas (component labels) use each group."""
+    count = np.zeros(len(grp.kind), dtype=np.int64)
+    if grp.ad.size == 0:
+        return count
+    persona = labels[grp.ad]
+    order = np.lexsort((persona, grp.group))
+    group, persona = grp.group[order], persona[order]
+    np.add.at(count, group[run_starts(group, persona)], 1)
+    return count
+
+
+def _without(grp: _Group, dropped: npt.NDArray[np.bool_]) -> _Group:
+    """The memberships of ``grp`` outside the dropped groups (group numbers and labels kept)."""
+    keep = ~dropped[grp.group]
+    return _Group(ad=grp.ad[keep], group=grp.group[keep], kind=grp.kind, label=grp.label)
+
+
 def _attach_unnamed(
     contacts: _Group, name_id: IntArray, age: IntArray, labels: IntArray
 ) -> IntArray:
@@ -463,12 +484,27 @@ def _link(
     photos = _photo_groups(ordered, photo_hashes, cfg)
     texts, text_result = _text_groups(ordered, raw_names, cfg)
 
-    # 1. Personas.
-    edges = _persona_edges((contacts, photos, texts), name_id, age, t, cfg)
-    labels = components(n, edges)
-    attach = _attach_unnamed(contacts, name_id, age, labels)
-    if attach.size:
-        labels = components(n, np.concatenate((edges, attach)))
+    # 1. Personas. A contact point or photo flagged "too common to link" (used by more personas
+    # than the limit) is no evidence at all: the personas are linked again without it, until no
+    # further identifier becomes too common (splitting personas only raises the counts).
+    evidence = (contacts, photos)
+    limits = (cfg.max_personas_per_contact, cfg.max_personas_per_contact)
+    dropped = [np.zeros(len(grp.kind), dtype=bool) for grp in evidence]
+    usable: tuple[_Group, ...] = evidence
+    for round_ in range(_MAX_COMMON_ROUNDS):
+        edges = _persona_edges((*usable, texts), name_id, age, t, cfg)
+        labels = components(n, edges)
+        attach = _attach_unnamed(usable[0], name_id, age, labels)
+        if attach.size:
+            labels = components(n, np.concatenate((edges, attach)))
+        newly = [
+            (_personas_per_group(grp, labels) > limit) & ~gone
+            for grp, limit, gone in zip(evidence, limits, dropped, strict=True)
+        ]
+        if round_ == _MAX_COMMON_ROUNDS - 1 or not any(flag.any() for flag in newly):
+            break  # the personas were linked with exactly ``usable``
+        dropped = [gone | flag for gone, flag in zip(dropped, newly, strict=True)]
+        usable = tuple(_without(grp, gone) for grp, gone in zip(evidence, dropped, strict=True))
     persona_of = _ids_of(labels, ids, persona_id)
 
     # 2. Networks: contact points and templates shared by several personas.
@@ -567,9 +603,7 @@ def _link(
             f"(ads {', '.join(ev.ad_ids[:5])}{', …' if len(ev.ad_ids) > 5 else ''}){suffix}"
         )
 
-    links = _persona_links(
-        ids, labels, name_of, name_id, age, (contacts, photos, texts), text_result
-    )
+    links = _persona_links(ids, labels, name_of, name_id, age, (*usable, texts), text_result)
     links.extend(cross_links)
     # The order is deterministic by construction (ads sorted by id, stable numpy orderings).
     return Linkage(
