@@ -1,8 +1,12 @@
 """Messenger words before spelled-out numbers or pronouns are not handles."""
 
+from collections.abc import Callable
+
 import pytest
 
 from signaal.ads.contacts import contacts_in_text, find_handles, handle_from_field
+from signaal.ads.normalise import normalise
+from signaal.ads.records import AdRecord
 from signaal.ads.types import ContactKind
 
 NUMBER = "+31690123456"  # possible but unallocated (06-9 block)
@@ -75,3 +79,12 @@ def test_handle_fields_that_are_digit_words_or_stop_words_are_no_handle() -> Non
     assert handle_from_field("whatsapp:nul") is None
     assert handle_from_field("@mij") is None
     assert handle_from_field("telegram:@Bella_x") == "telegram:bella_x"
+
+
+def test_a_handle_field_of_a_digit_word_is_a_noted_problem_not_a_contact_point(
+    make_record: Callable[..., AdRecord],
+) -> None:
+    ad = normalise(make_record(handles=["whatsapp:nul", "snapchat:@bella_xx"]))
+    handles = [c.value for c in ad.contacts if c.kind is ContactKind.HANDLE]
+    assert handles == ["snapchat:bella_xx"]
+    assert any("whatsapp:nul" in problem for problem in ad.problems)

@@ -161,7 +161,7 @@ def normalise(record: AdRecord, *, resolve: PlaceResolver = resolve_place) -> No
     for raw in record.handles:
         handle = handle_from_field(raw)
         if handle is None:
-            problems.append(f"handle {raw!r} is empty")
+            problems.append(f"handle {raw!r} is empty or not a handle (a digit or stop word)")
         else:
             keep(ContactPoint(ContactKind.HANDLE, handle, "field"))
     for point in contacts_in_text(record.title, "title"):
