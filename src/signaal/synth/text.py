@@ -289,12 +289,17 @@ def render(
     edit_rate: float,
     school_cue: bool,
     typo_rate: float = 0.03,
+    messenger: str | None = None,
 ) -> tuple[str, str, list[Cue]]:
     """Fill a plan: returns (title, text, planted cues with spans).
 
     ``phone_text`` is the plain display form to put in the contact sentence (None: the number is
-    not in the text); ``phone_obfuscated`` is the obfuscated form for an A09 cue.
+    not in the text); ``phone_obfuscated`` is the obfuscated form for an A09 cue. ``messenger``
+    (e.g. "WhatsApp") is written before every number in the text, outside the cue's span.
     """
+    lead = messenger + " " if messenger else ""
+    if phone_text is not None:
+        phone_text = lead + phone_text
     cues: list[Cue] = []
     vals = _values_cached(slots, city)
     typo_rate = typo_rate if plan.typos else 0.0
@@ -332,7 +337,7 @@ def render(
                 template = frames[idx % len(frames)]
                 before, _, after = _parse_bracket(template)
                 evidence = phone_obfuscated or ""
-                b = before
+                b = before + lead
                 sentence = b + evidence + after
                 start = pos + len(b)
                 cues.append(Cue("A09", "text", start, start + len(evidence), evidence))
