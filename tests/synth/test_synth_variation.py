@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import fastjsonschema
 import orjson
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from signaal.ads.records import ad_record_schema
 from signaal.cli import app
-from signaal.synth import SynthConfig, generate, load_stats, read_pairs
+from signaal.synth import CorpusStats, SynthConfig, generate, load_stats, read_pairs
 from signaal.synth.config import PRESETS, preset_config
 
 runner = CliRunner()
@@ -51,9 +52,9 @@ def test_the_default_corpus_is_byte_identical_to_before_the_knobs(
 
 
 @pytest.fixture(scope="module")
-def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[object]]:
+def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[CorpusStats]]:
     """Stats of a default and a hard corpus per seed."""
-    out: dict[str, list[object]] = {"default": [], "hard": []}
+    out: dict[str, list[CorpusStats]] = {"default": [], "hard": []}
     for seed in SEEDS:
         for preset in out:
             d = tmp_path_factory.mktemp(f"{preset}-{seed}")
@@ -62,7 +63,7 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[object]
     return out
 
 
-def test_the_hard_preset_moves_every_measured_share(measured: dict[str, list[object]]) -> None:
+def test_the_hard_preset_moves_every_measured_share(measured: dict[str, list[CorpusStats]]) -> None:
     hard = PRESETS["hard"]
     for default, h in zip(measured["default"], measured["hard"], strict=True):
         d, s = vars_of(default), vars_of(h)
@@ -79,8 +80,8 @@ def test_the_hard_preset_moves_every_measured_share(measured: dict[str, list[obj
         assert s["personas_per_handle_max"] > 1
 
 
-def vars_of(stats: object) -> dict[str, float]:
-    return {f: getattr(stats, f) for f in stats.__slots__}  # type: ignore[attr-defined]
+def vars_of(stats: CorpusStats) -> dict[str, Any]:
+    return asdict(stats)
 
 
 @pytest.mark.parametrize("share", [0.05, 0.3, 0.6])
