@@ -242,7 +242,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "no_age_share": 0.3,
         "no_name_share": 0.15,
         "no_phone_share": 0.2,
-        "messenger_share": 0.4,
+        "messenger_share": 0.6,
         "shared_boilerplate_share": 0.3,
     },
 }

@@ -278,6 +278,14 @@ def _edit_words(sentence: str, rng: random.Random, rate: float, typos: bool) -> 
     return " ".join(out)
 
 
+_MESSENGER_TAILS = ("whatsapp", "sms", "telegram", "signal", "wa")
+
+
+def _names_messenger(before: str) -> bool:
+    """Whether a contact sentence already says how to reach her right before the number."""
+    return before.lower().rstrip(" :/").endswith(_MESSENGER_TAILS)
+
+
 def render(
     plan: TextPlan,
     slots: Slots,
@@ -298,8 +306,6 @@ def render(
     (e.g. "WhatsApp") is written before every number in the text, outside the cue's span.
     """
     lead = messenger + " " if messenger else ""
-    if phone_text is not None:
-        phone_text = lead + phone_text
     cues: list[Cue] = []
     vals = _values_cached(slots, city)
     typo_rate = typo_rate if plan.typos else 0.0
@@ -337,7 +343,7 @@ def render(
                 template = frames[idx % len(frames)]
                 before, _, after = _parse_bracket(template)
                 evidence = phone_obfuscated or ""
-                b = before + lead
+                b = before if not lead or _names_messenger(before) else before + lead
                 sentence = b + evidence + after
                 start = pos + len(b)
                 cues.append(Cue("A09", "text", start, start + len(evidence), evidence))
@@ -358,7 +364,8 @@ def render(
             options = phrases.SENTENCES[lang][slot][plan.voice]
             raw = options[idx % len(options)]
             if kind == "k" and phone_text is not None:
-                sentence = raw.format_map(v | {"phone": phone_text})
+                said = _names_messenger(raw[: raw.find("{phone}")]) if lead else True
+                sentence = raw.format_map(v | {"phone": phone_text if said else lead + phone_text})
             else:
                 sentence = raw.format_map(v)
                 if edit_rate > 0 or typo_rate > 0:
