@@ -9,7 +9,7 @@ least 200/s), each beside a baseline measured in the same run on the same machin
 - photos: encoding a plain image of the same size as JPEG with Pillow (the floor of any photo
   writer).
 
-    .venv/bin/python bench/synth.py [--ads N] [--photo-ads N] [--workers W]
+    .venv/bin/python bench/synth.py [--ads N] [--photo-ads N] [--workers W] [--preset NAME]
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from pathlib import Path
 import orjson
 from PIL import Image
 
-from signaal.synth import SynthConfig, generate
+from signaal.synth import generate
+from signaal.synth.config import preset_config
 
 
 def _baseline_json(corpus: Path, sample: int) -> float:
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--photo-ads", type=int, default=5_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--preset", default="default", help="market preset (default, hard)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="signaal-bench-synth-"))
@@ -74,7 +76,7 @@ def main() -> None:
         start = time.perf_counter()
         cpu0 = _cpu()
         generate(
-            SynthConfig(seed=args.seed, ads=args.ads),
+            preset_config(args.preset, seed=args.seed, ads=args.ads),
             tmp / "ads",
             workers=args.workers,
             progress=progress,
@@ -105,7 +107,7 @@ def main() -> None:
 
         stages.clear()
         t0 = time.perf_counter()
-        cfg = SynthConfig(seed=args.seed, ads=args.photo_ads, photos=True)
+        cfg = preset_config(args.preset, seed=args.seed, ads=args.photo_ads, photos=True)
         cpu0 = _cpu()
         manifest = generate(cfg, tmp / "photos", workers=args.workers, progress=progress)
         cpu = _cpu() - cpu0

@@ -7,6 +7,18 @@ from typing import Annotated
 
 import typer
 
+#: The market-variation options (SynthConfig fields of the same names).
+_KNOBS = (
+    "repost_share",
+    "name_zipf",
+    "name_variant_share",
+    "no_age_share",
+    "no_name_share",
+    "no_phone_share",
+    "messenger_share",
+    "shared_boilerplate_share",
+)
+
 
 def synth(
     ctx: typer.Context,
@@ -38,6 +50,58 @@ def synth(
             "scaled to fill the rest.",
         ),
     ] = None,
+    preset: Annotated[
+        str,
+        typer.Option(
+            "--preset",
+            help="Named set of market-variation values: default (today's market) or hard (few "
+            "reposts, popular names, missing fields, messenger words, shared boilerplate). "
+            "Explicit options override the preset.",
+        ),
+    ] = "default",
+    repost_share: Annotated[
+        float | None,
+        typer.Option("--repost-share", help="Share of ads that are reposts (0.05-0.6)."),
+    ] = None,
+    name_zipf: Annotated[
+        float | None,
+        typer.Option(
+            "--name-zipf",
+            help="Zipf exponent of popular working names (about 1: many women share a name).",
+        ),
+    ] = None,
+    name_variant_share: Annotated[
+        float | None,
+        typer.Option(
+            "--name-variant-share",
+            help="Share of ads showing a nickname, typo or case variant of the name.",
+        ),
+    ] = None,
+    no_age_share: Annotated[
+        float | None, typer.Option("--no-age-share", help="Share of ads without a stated age.")
+    ] = None,
+    no_name_share: Annotated[
+        float | None, typer.Option("--no-name-share", help="Share of ads without a name.")
+    ] = None,
+    no_phone_share: Annotated[
+        float | None,
+        typer.Option("--no-phone-share", help="Share of ads without any phone number."),
+    ] = None,
+    messenger_share: Annotated[
+        float | None,
+        typer.Option(
+            "--messenger-share",
+            help="Share of numbers in the text preceded by a messenger word (WhatsApp, telegram).",
+        ),
+    ] = None,
+    shared_boilerplate_share: Annotated[
+        float | None,
+        typer.Option(
+            "--shared-boilerplate-share",
+            help="Share of agencies and networks sharing one handle, and of ads ending with "
+            "their site's boilerplate.",
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic Dutch ad market with planted ground truth (no real person's data).
 
@@ -48,6 +112,7 @@ def synth(
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from signaal.synth import SynthConfig, generate, load_stats, shares_with_controlled
+    from signaal.synth.config import preset_config
     from signaal.synth.stats import stats_table
 
     console = Console()
@@ -56,7 +121,7 @@ def synth(
     only_stats = stats and (out / "ads.jsonl").exists() and (out / "truth.jsonl").exists()
     generating = any(
         (source := ctx.get_parameter_source(name)) is not None and source.name != "DEFAULT"
-        for name in ("ads", "seed", "photos", "days", "controlled_share")
+        for name in ("ads", "seed", "photos", "days", "controlled_share", "preset", *_KNOBS)
     )
     if not (only_stats and not generating):
         base = SynthConfig()
@@ -66,7 +131,25 @@ def synth(
                 if controlled_share is not None
                 else base.class_shares
             )
-            config = SynthConfig(seed=seed, ads=ads, photos=photos, days=days, class_shares=shares)
+            given = {
+                "repost_share": repost_share,
+                "name_zipf": name_zipf,
+                "name_variant_share": name_variant_share,
+                "no_age_share": no_age_share,
+                "no_name_share": no_name_share,
+                "no_phone_share": no_phone_share,
+                "messenger_share": messenger_share,
+                "shared_boilerplate_share": shared_boilerplate_share,
+            }
+            config = preset_config(
+                preset,
+                seed=seed,
+                ads=ads,
+                photos=photos,
+                days=days,
+                class_shares=shares,
+                **{k: v for k, v in given.items() if v is not None},
+            )
             config.validate()
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc

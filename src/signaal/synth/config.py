@@ -160,6 +160,29 @@ class SynthConfig:
     #: Mean ads per phone number (IDTraffickers: 87,595 ads on 5,244 vendor phones).
     ads_per_phone_target: float = 17.0
 
+    # -- market variation (docs/synthetic-data.md, "Varying the market") ------------------------
+    # Every knob below is off at its default: the corpus is then byte-identical to a corpus of
+    # generator version 1. A knob that is on draws from its own random streams.
+    #: Target share of ads that are reposts or renewals of an earlier posting (0.05..0.6), or
+    #: None for the schedule of ``repost_days`` alone (about 0.8 of ads).
+    repost_share: float | None = None
+    #: Zipf exponent of the first-name draw over ``signaal.synth.names.AD_NAMES`` (about 1.0:
+    #: the most popular name is ten times as common as the tenth), or None for a uniform draw
+    #: over the origin group's names.
+    name_zipf: float | None = None
+    #: Share of ads whose name field shows a variant of the persona's name (nickname, typo, case).
+    name_variant_share: float = 0.0
+    #: Share of ads without a stated age, without a name, without any phone number.
+    no_age_share: float = 0.0
+    no_name_share: float = 0.0
+    no_phone_share: float = 0.0
+    #: Share of ads with a number in the text whose number is preceded by a messenger word
+    #: ("WhatsApp nul zes ...", "telegram: ...", "sms me ...").
+    messenger_share: float = 0.0
+    #: Share of agencies and networks whose personas all show the group's handle, and share of
+    #: ads that end with their site's boilerplate (the site's own handle).
+    shared_boilerplate_share: float = 0.0
+
     def to_json(self) -> dict[str, Any]:
         """The configuration as JSON-compatible data (dates as ISO strings, tuples as lists)."""
         out = asdict(self)
@@ -184,10 +207,52 @@ class SynthConfig:
             raise ValueError("phone_placement must sum to 1")
         if len(self.site_weights) != 3:
             raise ValueError("site_weights needs one weight per site (3)")
+        if self.repost_share is not None and not 0.0 <= self.repost_share <= 0.95:
+            raise ValueError("repost_share must be within 0..0.95")
+        if self.name_zipf is not None and not 0.0 <= self.name_zipf <= 4.0:
+            raise ValueError("name_zipf must be within 0..4")
+        for name in VARIATION_SHARES:
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be within 0..1")
         for name in ("network_size", "agency_size", "loverboy_size"):
             lo, hi = getattr(self, name)
             if not 1 <= lo <= hi <= 12:
                 raise ValueError(f"{name} must be a range within 1..12")
+
+
+#: The per-ad shares of the market-variation knobs (each 0 by default).
+VARIATION_SHARES: tuple[str, ...] = (
+    "name_variant_share",
+    "no_age_share",
+    "no_name_share",
+    "no_phone_share",
+    "messenger_share",
+    "shared_boilerplate_share",
+)
+
+#: Named sets of knob values (``signaal synth --preset``). ``default`` is today's market; ``hard``
+#: is a market in which linking is harder: few reposts, popular names, many missing fields, more
+#: messenger words and shared boilerplate. Explicit options override a preset's values.
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "hard": {
+        "repost_share": 0.15,
+        "name_zipf": 1.1,
+        "name_variant_share": 0.25,
+        "no_age_share": 0.3,
+        "no_name_share": 0.15,
+        "no_phone_share": 0.2,
+        "messenger_share": 0.6,
+        "shared_boilerplate_share": 0.3,
+    },
+}
+
+
+def preset_config(preset: str = "default", **overrides: Any) -> SynthConfig:
+    """A configuration from a named preset, with ``overrides`` (explicit options) on top."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    return SynthConfig(**{**PRESETS[preset], **overrides})
 
 
 def shares_with_controlled(shares: dict[str, float], controlled: float) -> dict[str, float]:

@@ -20,10 +20,11 @@ import orjson
 
 from signaal.synth.config import CONTROLLED_CLASSES, SynthConfig
 from signaal.synth.geodata import tables
+from signaal.synth.names import name_variant
 from signaal.synth.phones import BLOCKS, display_forms, obfuscated_form, phone_number
 from signaal.synth.sites import SITES, ad_id_and_url
 from signaal.synth.text import Cue, TextPlan, render, with_cues
-from signaal.synth.world import DAY, Group, Persona, cue_set
+from signaal.synth.world import DAY, Group, Persona, cue_set, variation_rng
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -135,6 +136,39 @@ def _prices(
     return out
 
 
+#: Words written before a number in the text (``SynthConfig.messenger_share``).
+MESSENGER_WORDS: tuple[str, ...] = (
+    "WhatsApp",
+    "whatsapp",
+    "WhatsApp:",
+    "WA",
+    "telegram:",
+    "Telegram",
+    "sms me",
+    "sms/app",
+    "app me op",
+    "Signal:",
+)
+
+
+def site_boilerplate(site_key: str, domain: str, lang: str) -> str:
+    """The closing line a site adds to every ad that carries it, with the site's own handle."""
+    if lang == "en":
+        return f"Find more ladies on {domain} - follow us on telegram @{site_key}_official"
+    return f"Meer dames op {domain} - volg ons op telegram @{site_key}_official"
+
+
+def _varies(cfg: SynthConfig) -> bool:
+    return bool(
+        cfg.name_variant_share
+        or cfg.no_age_share
+        or cfg.no_name_share
+        or cfg.no_phone_share
+        or cfg.messenger_share
+        or cfg.shared_boilerplate_share
+    )
+
+
 def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
     geo = tables()
     bases = dict(ref.phone_base)
@@ -154,6 +188,10 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
     # One stream for the whole group: a group is always rendered whole, in order, by one process.
     rng = random.Random(cfg.seed * 2_000_029 + group.gi * 11 + 5)  # noqa: S311 (simulation)
     lrng = rng
+    # The knobs' own stream (see world.variation_rng): untouched when every knob is off.
+    vary = _varies(cfg)
+    vrng = variation_rng(cfg, "render", group.gi)
+    hidden: dict[int, bool] = {}  # listing -> shows no number at all
     for n, (t, p, s, muni, kind, listing, phone_i, city, variant) in enumerate(events):
         persona: Persona = group.personas[p]
         site = SITES[s]
@@ -189,6 +227,18 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
                 if any(piece[1] == "A09" for piece in plan.pieces if piece[0] == "c")
                 else None
             )
+            messenger = None
+            boilerplate = False
+            if vary:
+                if listing not in hidden:
+                    hidden[listing] = vrng.random() < cfg.no_phone_share and obfuscated is None
+                if hidden[listing]:
+                    shown, in_text = "", None
+                if (in_text is not None or obfuscated is not None) and (
+                    vrng.random() < cfg.messenger_share
+                ):
+                    messenger = vrng.choice(MESSENGER_WORDS)
+                boilerplate = vrng.random() < cfg.shared_boilerplate_share
             slots = persona.slots
             if variant > 0:
                 slots = type(slots)(
@@ -205,7 +255,10 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
                 edit_rate=group.edit_rate if prev is None else group.edit_rate + 0.01,
                 school_cue=persona.minor and lrng.random() < cfg.minor_school_cue_p,
                 typo_rate=cfg.typo_word_rate,
+                messenger=messenger,
             )
+            if boilerplate:
+                text += plan.separator + site_boilerplate(site.key, site.domain, plan.lang)
             listings[listing] = (title, text, cues, shown, e164)
         day = _days(cfg.start, cfg.timezone, cfg.days)[min(t // DAY, cfg.days + 1)][0]
         day = day[0:4] + day[5:7] + day[8:10]
@@ -242,6 +295,15 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
             "prices": dict(prices),
             "images": images,
         }
+        shows_number = True
+        if vary:
+            shows_number = not hidden.get(listing, False)
+            if variant == 0 and vrng.random() < cfg.name_variant_share:
+                record["name"] = name_variant(name, vrng)
+            if vrng.random() < cfg.no_name_share:
+                record["name"] = None
+            if vrng.random() < cfg.no_age_share:
+                record["age"] = None
         truth = {
             "ad_id": ad_id,
             "persona_id": persona.persona_id,
@@ -261,7 +323,7 @@ def render_group(cfg: SynthConfig, ref: GroupRef, group: Group) -> Rendered:
                 }
                 for c in cues
             ],
-            "phones": [e164],
+            "phones": [e164] if shows_number else [],
             "listing": f"{group.network_id}:{listing}",
             "kind": ("new", "repost", "renewal")[kind],
             "duo": variant > 0,

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -35,6 +36,21 @@ class CorpusStats:
     cue_mean: dict[str, float]  # by class: mean number of family-A cues per ad
     personas: dict[str, int]  # by class
     minors: int
+    # Market variation (docs/synthetic-data.md, "Varying the market").
+    repost_share: float  # ads that are reposts or renewals
+    no_age_share: float
+    no_name_share: float
+    no_phone_share: float  # ads that show no number anywhere (truth ``phones`` empty)
+    messenger_share: float  # ads with a messenger word right before a number
+    top_name_share: float  # ads of personas with one of the ten most common names
+    personas_per_name: float  # mean personas per distinct name
+    personas_per_handle_max: int  # the most personas showing one handle
+
+
+_MESSENGER = re.compile(
+    r"(?i)\b(?:whats ?app|wa|telegram|signal|sms(?:/app)?(?: me)?|app me op)\b:?\s+"
+    r"(?:\+|0|o|nul|zero|\d)"
+)
 
 
 def compute_stats(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> CorpusStats:
@@ -50,6 +66,9 @@ def compute_stats(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> Cor
     minors: set[str] = set()
     controlled = 0
     n = 0
+    reposts = no_age = no_name = no_phone = messenger = 0
+    persona_name: dict[str, str] = {}
+    personas_of_handle: dict[str, set[str]] = defaultdict(set)
     for ad, truth in pairs:
         n += 1
         cls = truth["class"]
@@ -68,6 +87,15 @@ def compute_stats(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> Cor
         months[(pid, ad["posted_at"][:7])].add(truth["municipality"])
         if truth["minor"]:
             minors.add(pid)
+        reposts += truth["kind"] != "new"
+        no_age += ad["age"] is None
+        no_name += ad["name"] is None
+        no_phone += not truth["phones"]
+        messenger += _MESSENGER.search(ad["text"]) is not None
+        if ad["name"] is not None and pid not in persona_name and not truth["duo"]:
+            persona_name[pid] = ad["name"]
+        for handle in ad["handles"]:
+            personas_of_handle[handle].add(pid)
     counts = sorted(ads_per_phone.values())
     per_month: dict[str, list[int]] = defaultdict(list)
     for (pid, _), munis in months.items():
@@ -83,6 +111,10 @@ def compute_stats(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> Cor
 
     def share(num: int, den: int) -> float:
         return num / den if den else 0.0
+
+    names = Counter(persona_name.values())
+    top = {nm for nm, _ in names.most_common(10)}
+    top_personas = sum(1 for nm in persona_name.values() if nm in top)
 
     return CorpusStats(
         ads=n,
@@ -104,6 +136,14 @@ def compute_stats(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> Cor
         cue_mean={c: share(cue_total[c], by_class[c]) for c in CLASSES},
         personas={c: personas.get(c, 0) for c in CLASSES},
         minors=len(minors),
+        repost_share=share(reposts, n),
+        no_age_share=share(no_age, n),
+        no_name_share=share(no_name, n),
+        no_phone_share=share(no_phone, n),
+        messenger_share=share(messenger, n),
+        top_name_share=share(top_personas, len(persona_name)),
+        personas_per_name=share(len(persona_name), len(names)),
+        personas_per_handle_max=max((len(v) for v in personas_of_handle.values()), default=0),
     )
 
 
@@ -126,7 +166,12 @@ def stats_table(s: CorpusStats) -> Table:
             f"controlled share {s.controlled_share:.1%} · ads per phone: mean "
             f"{s.ads_per_phone_mean:.1f}, median {s.ads_per_phone_median:.0f}, p90 "
             f"{s.ads_per_phone_p90:.0f}, max {s.ads_per_phone_max} · ads with a text cue "
-            f"{s.cue_share_all:.1%} · minor personas {s.minors}"
+            f"{s.cue_share_all:.1%} · minor personas {s.minors}\n"
+            f"reposts {s.repost_share:.1%} · no age {s.no_age_share:.1%} · no name "
+            f"{s.no_name_share:.1%} · no phone {s.no_phone_share:.1%} · messenger word before "
+            f"a number {s.messenger_share:.1%} · personas with a top-10 name "
+            f"{s.top_name_share:.1%} · personas per name {s.personas_per_name:.1f} · max "
+            f"personas on a handle {s.personas_per_handle_max}"
         ),
     )
     table.add_column("class", no_wrap=True, min_width=11)

@@ -278,6 +278,14 @@ def _edit_words(sentence: str, rng: random.Random, rate: float, typos: bool) -> 
     return " ".join(out)
 
 
+_MESSENGER_TAILS = ("whatsapp", "sms", "telegram", "signal", "wa")
+
+
+def _names_messenger(before: str) -> bool:
+    """Whether a contact sentence already says how to reach her right before the number."""
+    return before.lower().rstrip(" :/").endswith(_MESSENGER_TAILS)
+
+
 def render(
     plan: TextPlan,
     slots: Slots,
@@ -289,12 +297,15 @@ def render(
     edit_rate: float,
     school_cue: bool,
     typo_rate: float = 0.03,
+    messenger: str | None = None,
 ) -> tuple[str, str, list[Cue]]:
     """Fill a plan: returns (title, text, planted cues with spans).
 
     ``phone_text`` is the plain display form to put in the contact sentence (None: the number is
-    not in the text); ``phone_obfuscated`` is the obfuscated form for an A09 cue.
+    not in the text); ``phone_obfuscated`` is the obfuscated form for an A09 cue. ``messenger``
+    (e.g. "WhatsApp") is written before every number in the text, outside the cue's span.
     """
+    lead = messenger + " " if messenger else ""
     cues: list[Cue] = []
     vals = _values_cached(slots, city)
     typo_rate = typo_rate if plan.typos else 0.0
@@ -332,7 +343,7 @@ def render(
                 template = frames[idx % len(frames)]
                 before, _, after = _parse_bracket(template)
                 evidence = phone_obfuscated or ""
-                b = before
+                b = before if not lead or _names_messenger(before) else before + lead
                 sentence = b + evidence + after
                 start = pos + len(b)
                 cues.append(Cue("A09", "text", start, start + len(evidence), evidence))
@@ -353,7 +364,8 @@ def render(
             options = phrases.SENTENCES[lang][slot][plan.voice]
             raw = options[idx % len(options)]
             if kind == "k" and phone_text is not None:
-                sentence = raw.format_map(v | {"phone": phone_text})
+                said = _names_messenger(raw[: raw.find("{phone}")]) if lead else True
+                sentence = raw.format_map(v | {"phone": phone_text if said else lead + phone_text})
             else:
                 sentence = raw.format_map(v)
                 if edit_rate > 0 or typo_rate > 0:

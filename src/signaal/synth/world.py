@@ -12,11 +12,12 @@ kind, phone); ``signaal.synth.render`` turns the schedule into ad records and tr
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import random
 from dataclasses import dataclass, field
 
-from signaal.synth import phrases
+from signaal.synth import names, phrases
 from signaal.synth.config import SynthConfig
 from signaal.synth.geodata import GeoTables, distance_km, tables
 from signaal.synth.phones import FOREIGN_BY_REGION
@@ -251,6 +252,24 @@ def _weighted(rng: random.Random, items: dict[str, float]) -> str:
     return rng.choices(keys, weights=[items[k] for k in keys])[0]
 
 
+@functools.cache
+def _name_cum(exponent: float) -> list[float]:
+    return names.zipf_weights(len(names.AD_NAMES), exponent)
+
+
+def popular_name(rng: random.Random, exponent: float) -> str:
+    """A working name drawn with Zipf-like popularity (``SynthConfig.name_zipf``)."""
+    cum = _name_cum(exponent)
+    return names.AD_NAMES[bisect.bisect_left(cum, rng.random() * cum[-1])]
+
+
+def variation_rng(cfg: SynthConfig, stage: str, gi: int) -> random.Random:
+    """The random stream of the market-variation knobs for one group and stage: apart from the
+    group's own stream, so knobs left at their defaults change nothing."""
+    h = hashlib.blake2b(f"{stage}:{cfg.seed}:{gi}".encode(), digest_size=8).digest()
+    return random.Random(int.from_bytes(h, "big"))  # noqa: S311 (reproducible simulation)
+
+
 def _pick_muni(rng: random.Random, geo: GeoTables) -> int:
     return bisect.bisect_left(geo.cum_weights, rng.random() * geo.cum_weights[-1])
 
@@ -357,6 +376,7 @@ class _Builder:
         self.block_counts: dict[str, int] = {}
         self.plans: list[TextPlan] = []
         self.listing = 0
+        self.vrng = variation_rng(cfg, "world", gi)
 
     def new_phone(self, block: str) -> int:
         n = self.block_counts.get(block, 0)
@@ -384,7 +404,12 @@ class _Builder:
     ) -> Persona:
         rng, cfg, cls = self.rng, self.cfg, self.cls
         og = origin_group or _weighted(rng, ORIGIN_WEIGHTS[cls])
-        nm = name or rng.choice(phrases.NAMES[og])
+        if name:
+            nm = name
+        elif cfg.name_zipf is not None:
+            nm = popular_name(self.vrng, cfg.name_zipf)
+        else:
+            nm = rng.choice(phrases.NAMES[og])
         stated = age if age is not None else _age(rng, cls)
         if plan is None:
             self.plans.append(_plan(rng, cfg, cls, lang or _lang(rng, og), voice))
@@ -466,6 +491,8 @@ class _Builder:
                     t = int(day) * DAY + rng.randint(8 * 3600, 23 * 3600 + 3599)
                     phone = phone_at[bisect.bisect_right(starts, day) - 1][1]
                     group.events.append((t, p, s, muni, kind, self.listing, phone, city, variant))
+                    if cfg.repost_share is not None and self.vrng.random() >= cfg.repost_share:
+                        break  # a geometric number of reposts: the share of reposts is r
                     day += rng.randint(lo, hi) + rng.uniform(-0.3, 0.3)
                     kind = 2 if rng.random() < cfg.renewal_share else 1
 
@@ -713,6 +740,15 @@ def build_group(cfg: SynthConfig, gi: int, cls: str, victim: str | None = None) 
     else:
         raise ValueError(f"unknown worker class {cls!r}")
 
+    if (
+        cfg.shared_boilerplate_share > 0.0
+        and cls in ("agency", "network")
+        and b.vrng.random() < cfg.shared_boilerplate_share
+    ):
+        # The whole agency or network advertises one messenger handle beside each woman's own.
+        group_handle = f"{b.vrng.choice(HANDLE_SERVICES)}:@{group.network_id[-6:]}_bookings"
+        for persona in group.personas:
+            persona.handles = (group_handle, *persona.handles)
     group.events.sort()
     group.moves.sort()
     return group
