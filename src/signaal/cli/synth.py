@@ -7,18 +7,6 @@ from typing import Annotated
 
 import typer
 
-#: The market-variation options (SynthConfig fields of the same names).
-_KNOBS = (
-    "repost_share",
-    "name_zipf",
-    "name_variant_share",
-    "no_age_share",
-    "no_name_share",
-    "no_phone_share",
-    "messenger_share",
-    "shared_boilerplate_share",
-)
-
 
 def synth(
     ctx: typer.Context,
@@ -112,7 +100,7 @@ def synth(
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from signaal.synth import SynthConfig, generate, load_stats, shares_with_controlled
-    from signaal.synth.config import preset_config
+    from signaal.synth.config import MARKET_KNOBS, preset_config
     from signaal.synth.stats import stats_table
 
     console = Console()
@@ -121,7 +109,7 @@ def synth(
     only_stats = stats and (out / "ads.jsonl").exists() and (out / "truth.jsonl").exists()
     generating = any(
         (source := ctx.get_parameter_source(name)) is not None and source.name != "DEFAULT"
-        for name in ("ads", "seed", "photos", "days", "controlled_share", "preset", *_KNOBS)
+        for name in ("ads", "seed", "photos", "days", "controlled_share", "preset", *MARKET_KNOBS)
     )
     if not (only_stats and not generating):
         base = SynthConfig()

@@ -229,6 +229,8 @@ VARIATION_SHARES: tuple[str, ...] = (
     "messenger_share",
     "shared_boilerplate_share",
 )
+#: Every market-variation knob (SynthConfig fields, ``signaal synth`` options of the same names).
+MARKET_KNOBS: tuple[str, ...] = ("repost_share", "name_zipf", *VARIATION_SHARES)
 
 #: Named sets of knob values (``signaal synth --preset``). ``default`` is today's market; ``hard``
 #: is a market in which linking is harder: few reposts, popular names, many missing fields, more
