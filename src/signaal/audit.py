@@ -315,6 +315,81 @@ class ContactPointRevealed(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class ChainRecordRead(AuditEventBase):
+    """A chain record about a person was read (NEN 7513): the event (``action`` and ``view``),
+    the time and user (the row's own fields), the subject it is about (``subject_id``, None when
+    the record names no subject yet), the user's role, on whose behalf (her organisation, or the
+    organisation whose integration token was used) and the purpose (the ground of the read:
+    own work, an agreement's purpose, a share's reason, a referral's purpose or an emergency's
+    reason, given to :func:`record` as ``purpose``). Lists write one event per list with the ids
+    shown."""
+
+    action: ClassVar[str] = "chain.record_read"
+    record_type: ClassVar[str | None] = "chain"
+    record_id_field: ClassVar[str | None] = "record_key"
+    record_kind: str  # signal, subject, case, referral, task, contact, ...
+    record_key: str | None  # the record's id
+    subject_id: int | None
+    role: str
+    on_behalf_of: int | None  # organisation id
+    basis: str  # own | agreement | share | referral | joint_control | placement | emergency
+    view: str = "detail"
+    shown_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChainRecordWritten(AuditEventBase):
+    """A chain record was created or changed: what (``record_kind``, ``record_key``), how
+    (``change``: created, stage, transition, shared, ...), the subject it concerns and the fields
+    that changed (names and codes only, never free text or contact points)."""
+
+    action: ClassVar[str] = "chain.record_written"
+    record_type: ClassVar[str | None] = "chain"
+    record_id_field: ClassVar[str | None] = "record_key"
+    record_kind: str
+    record_key: str  # the record's id
+    change: str
+    subject_id: int | None = None
+    role: str = ""
+    on_behalf_of: int | None = None
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EmergencyAccessStarted(AuditEventBase):
+    """A user started an emergency access (noodprocedure) to another organisation's record; its
+    log administrators were alerted. The reason is the event's purpose."""
+
+    action: ClassVar[str] = "chain.emergency_access"
+    record_type: ClassVar[str | None] = "chain"
+    record_id_field: ClassVar[str | None] = "record_key"
+    record_kind: str
+    record_key: str  # the record's id
+    owner_organisation_id: int
+    expires_at: str  # ISO time
+    reason: str
+
+    @property
+    def purpose(self) -> str | None:
+        return self.reason
+
+
+@dataclass(frozen=True)
+class ApiTokenEvent(AuditEventBase):
+    """An API token was created, revoked or used (``change``); never the secret."""
+
+    action: ClassVar[str] = "api_token.event"
+    record_type: ClassVar[str | None] = "api_token"
+    record_id_field: ClassVar[str | None] = "token_id"
+    token_id: int
+    change: str  # created | revoked | used
+    organisation_id: int
+    name: str = ""
+    method: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True)
 class AuditViewed(AuditEventBase):
     action: ClassVar[str] = "audit.viewed"
     record_type: ClassVar[str | None] = "audit"

@@ -4,7 +4,8 @@
     ├── ConfigurationError       a setting is missing, malformed or unsafe (e.g. default secret key)
     ├── InputError               bad input from a user or a file; carries where and why
     │   ├── RecordError          one ad record is malformed (file, line, field, reason)
-    │   └── FieldError           one form or command value is invalid (field, reason)
+    │   ├── FieldError           one form or command value is invalid (field, reason)
+    │   └── FieldErrors          several values of one form or API call are invalid (per field)
     ├── NotFoundError            a requested record does not exist (or may not be seen)
     ├── PermissionDenied         the actor may not perform the action on the resource
     ├── AuthenticationError      wrong credentials, expired or tampered session, bad second factor
@@ -63,6 +64,19 @@ class FieldError(InputError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class FieldErrors(InputError):
+    """Several values of one form or API call are invalid: ``fields`` maps each field to its
+    reason. Raised before anything is changed, so that a form shows every problem at once."""
+
+    code = "invalid_fields"
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        if not fields:
+            raise ValueError("FieldErrors needs at least one field")
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in fields.items()))
+        self.fields = dict(fields)
 
 
 class NotFoundError(SignaalError):

@@ -15,6 +15,20 @@ from signaal.chain.authz import (
 from signaal.store.models import OrganisationKind
 
 A = Action
+# What every role that works on persons in the chain may do with the own organisation's records.
+CHAIN_WORK = {
+    A.VIEW_SIGNALS,
+    A.CREATE_SIGNALS,
+    A.VIEW_SUBJECTS,
+    A.MANAGE_SUBJECTS,
+    A.VIEW_CASES,
+    A.MANAGE_CASES,
+    A.MANAGE_TASKS,
+    A.DECIDE_REFERRALS,
+    A.VIEW_SHELTERS,
+    A.VIEW_AGREEMENTS,
+    A.SHARE_RECORDS,
+}
 # The expected permissions, written out by hand: a change to roles.json must change this table.
 EXPECTED: dict[str, set[Action]] = {
     "platform_administrator": {
@@ -30,6 +44,8 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.MANAGE_USERS,
         A.VIEW_AUDIT,
+        A.VIEW_AGREEMENTS,
+        A.MANAGE_AGREEMENTS,
         A.MANAGE_OWN_ACCOUNT,
     },
     "analyst": {
@@ -47,6 +63,11 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
         A.MANAGE_OWN_ACCOUNT,
+        *CHAIN_WORK,
+        A.ROUTE_SIGNALS,
+        A.MANAGE_PLACEMENTS,
+        A.EMERGENCY_ACCESS,
+        A.VIEW_CHAIN_DASHBOARD,
     },
     "outreach_worker": {
         A.PUBLIC_VIEW,
@@ -55,6 +76,10 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_ANALYSIS_DETAIL,
         A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
+        *CHAIN_WORK,
+        A.MANAGE_PLACEMENTS,
+        A.MANAGE_CONTROLS,
+        A.EMERGENCY_ACCESS,
     },
     "police_officer": {
         A.PUBLIC_VIEW,
@@ -63,6 +88,49 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_ANALYSIS_DETAIL,
         A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
+        *CHAIN_WORK,
+        A.MANAGE_CONTROLS,
+        A.EMERGENCY_ACCESS,
+    },
+    "youth_care_worker": {
+        A.PUBLIC_VIEW,
+        A.VIEW_DASHBOARD,
+        A.MANAGE_OWN_ACCOUNT,
+        *CHAIN_WORK,
+        A.MANAGE_PLACEMENTS,
+    },
+    "shelter_worker": {
+        A.PUBLIC_VIEW,
+        A.VIEW_DASHBOARD,
+        A.MANAGE_OWN_ACCOUNT,
+        A.VIEW_SIGNALS,
+        A.VIEW_SUBJECTS,
+        A.VIEW_CASES,
+        A.MANAGE_CASES,
+        A.MANAGE_TASKS,
+        A.DECIDE_REFERRALS,
+        A.VIEW_SHELTERS,
+        A.MANAGE_SHELTERS,
+        A.MANAGE_PLACEMENTS,
+        A.VIEW_AGREEMENTS,
+    },
+    "signal_reporter": {
+        A.PUBLIC_VIEW,
+        A.VIEW_DASHBOARD,
+        A.VIEW_SIGNALS,
+        A.CREATE_SIGNALS,
+        A.MANAGE_OWN_ACCOUNT,
+    },
+    "integration": {
+        A.PUBLIC_VIEW,
+        A.VIEW_SIGNALS,
+        A.CREATE_SIGNALS,
+        A.VIEW_SUBJECTS,
+        A.MANAGE_SUBJECTS,
+        A.VIEW_CASES,
+        A.MANAGE_TASKS,
+        A.VIEW_SHELTERS,
+        A.VIEW_AGREEMENTS,
     },
     "viewer": {A.PUBLIC_VIEW, A.VIEW_DASHBOARD, A.VIEW_ANALYSIS, A.MANAGE_OWN_ACCOUNT},
     "anonymous": {A.PUBLIC_VIEW},
@@ -142,3 +210,35 @@ def test_every_role_has_dutch_and_english_labels_and_fits_some_organisation() ->
         assert any(definition.fits(kind) for kind in OrganisationKind)
     assert roles()["police_officer"].label_for("nl") == "Politiemedewerker"
     assert roles()["viewer"].label_for("de") == "Viewer"  # falls back to English
+
+
+def test_a_shared_record_of_another_organisation_may_be_read_and_never_changed() -> None:
+    worker = actor("outreach_worker", organisation_id=1)
+    foreign = Resource("signal", "7", organisation_id=2)
+    shared = Resource("signal", "7", organisation_id=2, shared_with=frozenset({1}))
+    elsewhere = Resource("signal", "7", organisation_id=2, shared_with=frozenset({3}))
+    assert not allowed(worker, A.VIEW_SIGNALS, foreign)
+    assert allowed(worker, A.VIEW_SIGNALS, shared)
+    assert not allowed(worker, A.VIEW_SIGNALS, elsewhere)
+    for change in (A.MANAGE_CASES, A.MANAGE_SUBJECTS, A.SHARE_RECORDS, A.MANAGE_TASKS):
+        assert not allowed(worker, change, shared)
+    # Sharing never widens a role: a signal reporter reads no subject, shared or not.
+    reporter = actor("signal_reporter", organisation_id=1)
+    subject = Resource("subject", "3", organisation_id=2, shared_with=frozenset({1}))
+    assert not allowed(reporter, A.VIEW_SUBJECTS, subject)
+
+
+def test_an_emergency_access_opens_reading_only() -> None:
+    officer = actor("police_officer", organisation_id=1)
+    case = Resource("case", "4", organisation_id=2, emergency=True)
+    assert allowed(officer, A.VIEW_CASES, case)
+    assert not allowed(officer, A.MANAGE_CASES, case)
+    assert not allowed(officer, A.DECIDE_REFERRALS, Resource("referral", "4", 2, emergency=True))
+
+
+def test_chain_records_without_an_owner_are_nobodys() -> None:
+    coordinator = actor("care_coordinator", organisation_id=1)
+    assert not allowed(coordinator, A.VIEW_SIGNALS, Resource("signal", "999"))
+    assert not allowed(
+        coordinator, A.VIEW_SIGNALS, Resource("signal", "999", shared_with=frozenset({1}))
+    )

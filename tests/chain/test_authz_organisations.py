@@ -66,10 +66,31 @@ def test_a_data_record_without_an_owner_is_refused(role: str, action: Action) ->
     assert allowed(actor, action, Resource("persona", "P-1", organisation_id=OWN))
 
 
-def test_every_analysis_action_is_a_data_action() -> None:
+def test_every_analysis_and_chain_action_is_a_data_action() -> None:
     analysis_actions = {a for a in Action if a.value.startswith("analysis.")}
-    # Revealing a contact point of a run is data too.
-    assert analysis_actions | {Action.REVEAL_CONTACTS} == {a for a in Action if is_data_action(a)}
+    # Revealing a contact point of a run is data too, and so is every chain action on persons
+    # (the shelter directory holds no person and the dashboard only counts).
+    chain_actions = {
+        a
+        for a in Action
+        if a.value.split(".")[0]
+        in {
+            "signals",
+            "subjects",
+            "cases",
+            "tasks",
+            "referrals",
+            "placements",
+            "controls",
+            "agreements",
+            "records",
+            "emergency",
+        }
+        or a is Action.MANAGE_SHELTERS
+    }
+    assert analysis_actions | {Action.REVEAL_CONTACTS} | chain_actions == {
+        a for a in Action if is_data_action(a)
+    }
     assert {Action.VIEW_ANALYSIS, Action.VIEW_ANALYSIS_DETAIL, Action.STORE_ANALYSIS} <= (
         analysis_actions
     )

@@ -105,7 +105,9 @@ def broken_store(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE user_enrolments"))
             conn.execute(text("DROP TABLE login_sessions"))
-            conn.execute(text("DROP TABLE users"))
+            # The chain's tables refer to users too; PostgreSQL drops those constraints with it.
+            cascade = " CASCADE" if conn.dialect.name == "postgresql" else ""
+            conn.execute(text("DROP TABLE users" + cascade))
     finally:
         engine.dispose()
     monkeypatch.setenv("SIGNAAL_DATABASE_URL", store_url)

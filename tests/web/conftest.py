@@ -101,12 +101,17 @@ class Account:
         return pyotp.TOTP(self.totp_secret).now()
 
 
-ROLE_KINDS = {"police_officer": OrganisationKind.POLICE}
+ROLE_KINDS = {
+    "police_officer": OrganisationKind.POLICE,
+    "youth_care_worker": OrganisationKind.YOUTH_CARE,
+    "shelter_worker": OrganisationKind.SHELTER,
+}
 
 
 @pytest.fixture
 def accounts_by_role(state: WebState) -> dict[str, Account]:
-    """One active user with TOTP enabled per role (police officer at the police, rest at a GGD),
+    """One active user with TOTP enabled per role (police officer at the police, the youth care
+    worker at a youth care organisation, the shelter worker at a shelter, the rest at a GGD),
     plus ``other_org_admin``: an administrator of a third organisation."""
     created: dict[str, Account] = {}
     with transaction(state.sessions) as session:
@@ -117,9 +122,14 @@ def accounts_by_role(state: WebState) -> dict[str, Account]:
         other = accounts.create_organisation(
             session, name="Andere Gemeente", kind=OrganisationKind.MUNICIPALITY
         )
+        by_kind = {OrganisationKind.GGD: ggd, OrganisationKind.POLICE: police}
         for role in roles():
-            organisation = police if ROLE_KINDS.get(role) == OrganisationKind.POLICE else ggd
-            created[role] = make_account(session, role, organisation, f"{role}@example.test")
+            kind = ROLE_KINDS.get(role, OrganisationKind.GGD)
+            if kind not in by_kind:
+                by_kind[kind] = accounts.create_organisation(
+                    session, name=f"Test {kind.value}", kind=kind
+                )
+            created[role] = make_account(session, role, by_kind[kind], f"{role}@example.test")
         created["other_org_admin"] = make_account(
             session, "administrator", other, "admin@andere-gemeente.example.test"
         )

@@ -866,6 +866,7 @@ DEMO_ORGANISATIONS: dict[OrganisationKind, str] = {
     OrganisationKind.MUNICIPALITY: "Demo Gemeente",
     OrganisationKind.HOUSING: "Demo Woningcorporatie",
     OrganisationKind.SHELTER: "Demo Opvang",
+    OrganisationKind.YOUTH_CARE: "Demo Jeugdzorg",
 }
 
 # Where each demo user works; a role missing here goes to the first organisation it fits.
@@ -877,6 +878,9 @@ DEMO_ROLE_ORGANISATION: dict[str, OrganisationKind] = {
     "outreach_worker": OrganisationKind.OUTREACH,
     "police_officer": OrganisationKind.POLICE,
     "viewer": OrganisationKind.HOUSING,
+    "youth_care_worker": OrganisationKind.YOUTH_CARE,
+    "shelter_worker": OrganisationKind.SHELTER,
+    "signal_reporter": OrganisationKind.HOUSING,
 }
 
 DEMO_EMAIL_DOMAIN = "demo.signaal.test"  # .test is reserved (RFC 2606): never a real mailbox
@@ -901,6 +905,8 @@ def seed_demo(session: Session) -> list[DemoLogin]:
         )
     logins: list[DemoLogin] = []
     for role, definition in roles().items():
+        if not definition.granted_by:  # given to no person (the integration role of tokens)
+            continue
         preferred = DEMO_ROLE_ORGANISATION.get(role)
         if preferred is None or not definition.fits(preferred):
             preferred = next(k for k in OrganisationKind if definition.fits(k))

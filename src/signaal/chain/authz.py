@@ -17,8 +17,12 @@ The rules, in order (deny by default):
 5. The action must be in the actor's role.
 6. An action on a record of another organisation is refused, except the administrative actions
    (:data:`ADMINISTRATIVE_ACTIONS`: ``users.manage``, ``audit.view``, ``organisations.manage``)
-   of a role with platform scope.
-7. A data action (:data:`DATA_ACTIONS`: ``analysis.*``, ``contacts.reveal``) on a record that
+   of a role with platform scope, the :data:`SHARED_ACTIONS` (reading, deciding on a referral)
+   on a record shared with the actor's organisation (``Resource.shared_with``: a sharing
+   agreement, an explicit share, a referral; computed by :mod:`signaal.chain.visibility`), and
+   the :data:`EMERGENCY_ACTIONS` (reading) under the actor's own emergency access.
+7. A data action (:data:`DATA_ACTIONS`: ``analysis.*``, ``contacts.reveal``, the chain's
+   actions) on a record that
    belongs to no organisation is refused: a
    record nobody owns (or an id that names no record) is nobody's to see.
 8. ``account.manage_own`` applies only to the actor's own user record.
@@ -74,6 +78,48 @@ class Action(StrEnum):
     MANAGE_OWN_ACCOUNT = "account.manage_own"
     """Change the own password, language and second factor."""
 
+    # Chain coordination (see docs/chain.md). Reads of another organisation's record are allowed
+    # only when the record is shared with the actor's organisation (``Resource.shared_with``:
+    # a sharing agreement, an explicit share, a referral) or under an emergency access.
+    VIEW_SIGNALS = "signals.view"
+    """See signals of the own organisation and those shared with it."""
+    CREATE_SIGNALS = "signals.create"
+    """Register a signal (a form on the phone, the ad monitor, the API)."""
+    ROUTE_SIGNALS = "signals.route"
+    """Route the region's new signals to a partner with a question (the care coordinator)."""
+    VIEW_SUBJECTS = "subjects.view"
+    """See a subject (alias, year-of-birth range, masked contact points) and its timeline."""
+    MANAGE_SUBJECTS = "subjects.manage"
+    """Create subjects from signals, confirm a suggested link, change alias and birth years."""
+    VIEW_CASES = "cases.view"
+    """See cases, their stage, history, contacts, tasks and assessments."""
+    MANAGE_CASES = "cases.manage"
+    """Open and move cases; log contacts, assessments, aangifte support and placements."""
+    MANAGE_TASKS = "tasks.manage"
+    """See, create, assign and finish the team's tasks (call back tomorrow, visit, ...)."""
+    DECIDE_REFERRALS = "referrals.decide"
+    """Accept or return a referral sent to the own organisation; refer or revoke own ones."""
+    VIEW_SHELTERS = "shelters.view"
+    """See the safe places of every shelter and how many are free (no data about persons)."""
+    MANAGE_SHELTERS = "shelters.manage"
+    """Keep the own organisation's shelters and their free places up to date."""
+    MANAGE_PLACEMENTS = "placements.manage"
+    """Offer someone a safe place and place her (also at night, on a phone)."""
+    MANAGE_CONTROLS = "controls.manage"
+    """Plan and record joint controls (police with an outreach worker)."""
+    VIEW_AGREEMENTS = "agreements.view"
+    """See the sharing agreements the own organisation is party to."""
+    MANAGE_AGREEMENTS = "agreements.manage"
+    """Record and end sharing agreements of the own organisation."""
+    SHARE_RECORDS = "records.share"
+    """Share one record of the own organisation with another organisation, with a reason."""
+    EMERGENCY_ACCESS = "emergency.access"
+    """Read a record of another organisation without agreement or share (noodprocedure): a
+    reason is demanded, the access is short and the owner's log administrators are alerted."""
+    VIEW_CHAIN_DASHBOARD = "chain.dashboard"
+    """See the coordinator's dashboard: signals by source and municipality, cases by stage,
+    overdue follow-ups, time from signal to first contact (counts, CSV export)."""
+
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
 # The only actions that may reach a record of another organisation, and only for a role with
@@ -93,16 +139,55 @@ SYSTEM_ACTIONS = frozenset(
         Action.MANAGE_USERS,
     }
 )
-# Data actions: on a record that belongs to no organisation they are refused (rule 7).
-DATA_ACTIONS = frozenset(
+# The chain's actions on records about persons.
+CHAIN_ACTIONS = frozenset(
     {
-        Action.VIEW_ANALYSIS,
-        Action.VIEW_ANALYSIS_DETAIL,
-        Action.STORE_ANALYSIS,
-        Action.PURGE_ANALYSIS,
-        Action.REVEAL_CONTACTS,
+        Action.VIEW_SIGNALS,
+        Action.CREATE_SIGNALS,
+        Action.ROUTE_SIGNALS,
+        Action.VIEW_SUBJECTS,
+        Action.MANAGE_SUBJECTS,
+        Action.VIEW_CASES,
+        Action.MANAGE_CASES,
+        Action.MANAGE_TASKS,
+        Action.DECIDE_REFERRALS,
+        Action.MANAGE_SHELTERS,
+        Action.MANAGE_PLACEMENTS,
+        Action.MANAGE_CONTROLS,
+        Action.VIEW_AGREEMENTS,
+        Action.MANAGE_AGREEMENTS,
+        Action.SHARE_RECORDS,
+        Action.EMERGENCY_ACCESS,
     }
 )
+# Data actions: on a record that belongs to no organisation they are refused (rule 7).
+DATA_ACTIONS = (
+    frozenset(
+        {
+            Action.VIEW_ANALYSIS,
+            Action.VIEW_ANALYSIS_DETAIL,
+            Action.STORE_ANALYSIS,
+            Action.PURGE_ANALYSIS,
+            Action.REVEAL_CONTACTS,
+        }
+    )
+    | CHAIN_ACTIONS
+)
+# The actions that reach a record of another organisation when the record is shared with the
+# actor's organisation (``Resource.shared_with``): reading it, and deciding on a referral sent to
+# her organisation. Never changing the record itself: the owner does that.
+SHARED_ACTIONS = frozenset(
+    {
+        Action.VIEW_SIGNALS,
+        Action.VIEW_SUBJECTS,
+        Action.VIEW_CASES,
+        Action.DECIDE_REFERRALS,
+        Action.VIEW_AGREEMENTS,
+        Action.MANAGE_CONTROLS,
+    }
+)
+# The actions an emergency access (``Resource.emergency``) opens: reading only.
+EMERGENCY_ACTIONS = frozenset({Action.VIEW_SIGNALS, Action.VIEW_SUBJECTS, Action.VIEW_CASES})
 
 Scope = Literal["organisation", "platform"]
 
@@ -162,6 +247,11 @@ class Resource:
     kind: str
     id: str | None = None
     organisation_id: int | None = None
+    # Other organisations that may read the record (agreement, explicit share, referral, the
+    # partner of a joint control), as :mod:`signaal.chain.visibility` computes from the store.
+    shared_with: frozenset[int] = frozenset()
+    # The actor holds an active emergency access to this record (reads only).
+    emergency: bool = False
 
 
 def _parse_role(name: str, raw: Mapping[str, object]) -> RoleDefinition:
@@ -294,6 +384,8 @@ def allowed(actor: Actor | None, action: Action, resource: Resource | None = Non
         and resource.organisation_id is not None
         and resource.organisation_id != actor.organisation_id
         and not (action in ADMINISTRATIVE_ACTIONS and role.scope == "platform")
+        and not (action in SHARED_ACTIONS and actor.organisation_id in resource.shared_with)
+        and not (action in EMERGENCY_ACTIONS and resource.emergency)
     ):
         return False
     return not (

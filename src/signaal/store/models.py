@@ -86,6 +86,7 @@ class OrganisationKind(StrEnum):
     MUNICIPALITY = "municipality"
     HOUSING = "housing"
     SHELTER = "shelter"
+    YOUTH_CARE = "youth_care"
 
 
 # Stored as plain strings (not a database enum) so that adding a kind needs no type migration;
@@ -110,6 +111,9 @@ class Organisation(Base):
     )
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The region the organisation works in: a province of geo/municipalities.csv (a care
+    # coordinator's inbox shows the signals of her region). None: no region (e.g. national).
+    region: Mapped[str | None] = mapped_column(String(100), default=None)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -359,3 +363,509 @@ class AnalysisContactPoint(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey(_RUN_FK, ondelete="CASCADE"), primary_key=True)
     pseudonym: Mapped[str] = mapped_column(String(80), primary_key=True)
     sealed: Mapped[str] = mapped_column(Text)
+
+
+# --- Chain coordination (migration 0003) -------------------------------------------------------
+#
+# Every record below has an owning organisation (``organisation_id``): the one that registered
+# it. Another organisation sees it only under a sharing agreement (``agreements``) or an explicit
+# share (``record_shares``); :mod:`signaal.chain.visibility` decides, ``allowed()`` enforces.
+# Contact points of persons are never stored in the clear: a keyed pseudonym (for matching) and
+# the value sealed with the contact key (for those who may call it), as for analysis runs.
+# Enumerations are plain strings validated by the services (adding a value needs no migration).
+
+_ORG_FK = "organisations.id"
+_USER_FK = "users.id"
+_SUBJECT_FK = "subjects.id"
+_CASE_FK = "cases.id"
+_SIGNAL_FK = "signals.id"
+
+
+class Subject(Base):
+    """A pseudonymous person a signal or case is about: an alias, a year-of-birth range and
+    pseudonymised contact points (``subject_contacts``), never a name or number in the clear."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    alias: Mapped[str] = mapped_column(String(120))
+    birth_year_from: Mapped[int | None] = mapped_column(Integer, default=None)
+    birth_year_to: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubjectContact(Base):
+    """A contact point of a subject: keyed pseudonym (``kind:HMAC``) and the sealed value."""
+
+    __tablename__ = "subject_contacts"
+
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), primary_key=True
+    )
+    pseudonym: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="phone")
+    sealed: Mapped[str] = mapped_column(Text)
+    masked: Mapped[str] = mapped_column(String(40))  # e.g. 06-•••••89, safe to show
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Signal(Base):
+    """A recorded concern about a person, from a partner's observation, the ad monitor or an
+    integration (``source``). ``category`` is one code of :data:`signaal.chain.catalogue`
+    (families E and F of the indicator model and a few more); ``status`` follows routing
+    (new, routed, accepted, returned, closed)."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        Index("ix_signals_organisation_observed", "organisation_id", "observed_at"),
+        Index("ix_signals_region_status", "region", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    source: Mapped[str] = mapped_column(String(32), default="observation")
+    category: Mapped[str] = mapped_column(String(48))
+    observed_at: Mapped[datetime]
+    municipality: Mapped[str | None] = mapped_column(String(100), default=None)
+    region: Mapped[str | None] = mapped_column(String(100), default=None)
+    text: Mapped[str] = mapped_column(Text, default="")
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="SET NULL"), default=None, index=True
+    )
+    # A subject of the same organisation whose pseudonym matched; a person confirms the link.
+    suggested_subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="SET NULL"), default=None
+    )
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    # Contact points given with the signal, as keyed pseudonyms (comma separated), for matching.
+    contact_pseudonyms: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignalPersona(Base):
+    """A link from a signal to an ad persona of a stored analysis run (of the same
+    organisation): the ads that raised it or that an outreach worker recognised."""
+
+    __tablename__ = "signal_personas"
+
+    signal_id: Mapped[int] = mapped_column(
+        ForeignKey(_SIGNAL_FK, ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("analysis_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    persona_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class Case(Base):
+    """The coordinated follow-up of one organisation for one subject, with a stage
+    (signal, assessment, contact_made, help_requested, safe_place, aangifte_support, aftercare,
+    closed) and its history in ``case_events``."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey(_SUBJECT_FK), index=True)
+    stage: Mapped[str] = mapped_column(String(32), default="signal")
+    owner_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_USER_FK, ondelete="SET NULL"), default=None
+    )
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    signal_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SIGNAL_FK, ondelete="SET NULL"), default=None
+    )
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseEvent(Base):
+    """One step in a case's history: a stage change, a note, an assessment, a contact, a
+    placement, an aangifte support (``kind``), with its details as JSON."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey(_CASE_FK, ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    kind: Mapped[str] = mapped_column(String(32))
+    from_stage: Mapped[str | None] = mapped_column(String(32), default=None)
+    to_stage: Mapped[str | None] = mapped_column(String(32), default=None)
+    text: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class VulnerabilityAssessment(Base):
+    """A dated assessment of a case's vulnerability factors, shown as a timeline; never a score
+    or a verdict."""
+
+    __tablename__ = "vulnerability_assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey(_CASE_FK, ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    prior_trauma: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    intellectual_disability: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    youth_care_history: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    near_adulthood: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    dependency: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    language_barrier: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class JointControl(Base):
+    """A visit by police with an outreach worker. The shared part lives here and is seen by both
+    organisations; each organisation's own part is a :class:`JointControlPart`."""
+
+    __tablename__ = "joint_controls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)  # planner
+    partner_organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    planned_at: Mapped[datetime]
+    municipality: Mapped[str | None] = mapped_column(String(100), default=None)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    shared_notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class JointControlPart(Base):
+    """One organisation's own part of a joint control: only that organisation sees it."""
+
+    __tablename__ = "joint_control_parts"
+
+    control_id: Mapped[int] = mapped_column(
+        ForeignKey("joint_controls.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), primary_key=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class OutreachContact(Base):
+    """A contact of an outreach worker (or another partner) with a person: ``kind`` (street,
+    workplace, walk_in, phone, joint_control), when, where, how it went, a phone number obtained
+    (sealed, shown to those who may call it) and the next contact."""
+
+    __tablename__ = "outreach_contacts"
+    __table_args__ = (Index("ix_outreach_contacts_organisation_at", "organisation_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    municipality: Mapped[str | None] = mapped_column(String(100), default=None)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="SET NULL"), default=None, index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_CASE_FK, ondelete="SET NULL"), default=None, index=True
+    )
+    signal_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SIGNAL_FK, ondelete="SET NULL"), default=None
+    )
+    joint_control_id: Mapped[int | None] = mapped_column(
+        ForeignKey("joint_controls.id", ondelete="SET NULL"), default=None
+    )
+    phone_pseudonym: Mapped[str | None] = mapped_column(String(80), default=None)
+    phone_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    phone_masked: Mapped[str | None] = mapped_column(String(40), default=None)
+    next_contact_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class Task(Base):
+    """A follow-up with an owner and a due date ("call back tomorrow"); reminded in the app and
+    by e-mail when due, shown in the team's overdue view after."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_organisation_status_due", "organisation_id", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default="follow_up")  # call_back, visit, ...
+    due_at: Mapped[datetime]
+    owner_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_USER_FK, ondelete="SET NULL"), default=None, index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, done, cancelled
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="SET NULL"), default=None
+    )
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_CASE_FK, ondelete="SET NULL"), default=None, index=True
+    )
+    signal_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SIGNAL_FK, ondelete="SET NULL"), default=None
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outreach_contacts.id", ondelete="SET NULL"), default=None
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    reminded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Referral(Base):
+    """Routing, referral or transfer (``kind``) of a signal, subject or case from one
+    organisation to another, with a question. One state machine (in_progress, accepted,
+    rejected, done, revoked), gated by the person's consent or a documented legal basis
+    (``basis``: consent | legal_basis, ``legal_basis`` the article and purpose). While it is
+    in progress or accepted, the receiving organisation sees the referred records."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        Index("ix_referrals_to_state", "to_organisation_id", "state"),
+        Index("ix_referrals_from_state", "organisation_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))  # the sender
+    to_organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
+    kind: Mapped[str] = mapped_column(String(16), default="referral")  # routing|referral|transfer
+    signal_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SIGNAL_FK, ondelete="CASCADE"), default=None, index=True
+    )
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), default=None, index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_CASE_FK, ondelete="CASCADE"), default=None, index=True
+    )
+    question: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="in_progress")
+    basis: Mapped[str] = mapped_column(String(16))  # consent | legal_basis
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # of the last rejection/revocation
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class ReferralEvent(Base):
+    """One transition of a referral (its history)."""
+
+    __tablename__ = "referral_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
+    from_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Agreement(Base):
+    """A sharing agreement (convenant): the organisations it names (``agreement_parties``) see
+    each other's signals of the named ``categories`` (comma separated codes, ``*`` for all), for
+    ``purpose`` on ``legal_basis``, between ``valid_from`` and ``valid_until``."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)  # keeper
+    name: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    categories: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AgreementParty(Base):
+    __tablename__ = "agreement_parties"
+
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), primary_key=True, index=True)
+
+
+class RecordShare(Base):
+    """An explicit share of one record (``record_type``: signal, subject, case) by a user of the
+    owning organisation with another organisation, with a reason; ended by ``revoked_at``."""
+
+    __tablename__ = "record_shares"
+    __table_args__ = (
+        Index("ix_record_shares_record", "record_type", "record_id"),
+        Index("ix_record_shares_to", "to_organisation_id", "record_type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))  # the owner who shares
+    to_organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    shared_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shared_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Shelter(Base):
+    """A safe place (opvang) of a shelter organisation, with its places kept up to date."""
+
+    __tablename__ = "shelters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    municipality: Mapped[str | None] = mapped_column(String(100), default=None)
+    capacity: Mapped[int] = mapped_column(Integer, default=0)
+    available_places: Mapped[int] = mapped_column(Integer, default=0)
+    accepts_minors: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class Placement(Base):
+    """An offer of a safe place and, once accepted, the placement (``state``: offered, placed,
+    declined, ended). Owned by the organisation that offered it; the shelter's organisation
+    sees it too."""
+
+    __tablename__ = "placements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelters.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_CASE_FK, ondelete="SET NULL"), default=None
+    )
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="SET NULL"), default=None
+    )
+    state: Mapped[str] = mapped_column(String(16), default="offered")
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    placed_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class AangifteSupport(Base):
+    """Support while a person files a police report: who accompanied, when, present in the
+    interview or waiting outside (``presence``), and the follow-up."""
+
+    __tablename__ = "aangifte_supports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey(_CASE_FK, ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    accompanied_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_USER_FK, ondelete="SET NULL"), default=None
+    )
+    accompanied_by: Mapped[str] = mapped_column(String(200), default="")
+    presence: Mapped[str] = mapped_column(String(32))  # present | waiting_outside | none
+    police_unit: Mapped[str] = mapped_column(String(200), default="")
+    follow_up: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class ApiToken(Base):
+    """A token of a system integration of one organisation: ``token_hash`` is the SHA-256 of the
+    secret (printed once at creation, never kept); the integration acts with ``role``."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # first characters, to recognise it in lists
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class EmergencyAccess(Base):
+    """A "noodprocedure": a user reads a record of another organisation without an agreement or a
+    share, for a stated reason, for a short time; the owning organisation's log administrators
+    are alerted (``notifications``)."""
+
+    __tablename__ = "emergency_accesses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)  # of the user
+    user_id: Mapped[int] = mapped_column(ForeignKey(_USER_FK, ondelete="CASCADE"), index=True)
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column(Integer)
+    owner_organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
+    reason: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """A message in the app for one user (or every user of an organisation with ``user_id``
+    None and the ``role`` named): reminders, returned signals, emergency-access alerts."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_USER_FK, ondelete="CASCADE"), default=None
+    )
+    role: Mapped[str | None] = mapped_column(String(64), default=None)
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    record_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    record_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OutboxMail(Base):
+    """An e-mail waiting to be sent (reminders); ``signaal chain remind`` writes and sends them
+    through the SMTP server of the settings. Holds no contact point or subject data."""
+
+    __tablename__ = "outbox_mails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)

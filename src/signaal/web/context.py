@@ -16,19 +16,28 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from signaal import audit
-from signaal.chain import authz
+from signaal.chain import authz, visibility
 from signaal.chain.authz import Action, Actor, Resource
 from signaal.chain.sessions import load_session
 from signaal.errors import NotFoundError, PermissionDenied
 from signaal.store import analysis
-from signaal.store.models import LoginSession, User
+from signaal.store.models import (
+    Case,
+    JointControl,
+    LoginSession,
+    Placement,
+    Referral,
+    Signal,
+    Subject,
+    User,
+)
 from signaal.web.errors import CsrfFailure, LoginRequired
 from signaal.web.forms import (
     SAFE_METHODS,
@@ -45,6 +54,17 @@ from signaal.web.security import CSRF_FORM_FIELD, CSRF_HEADER, LOCALE_COOKIE
 # Builds the resource of a request (from its path parameters, reading the store if needed).
 # The actor of the request, if any, is ``request_actor(request)``.
 ResourceLoader = Callable[[Request, Session], Resource | None]
+
+ChainModel = TypeVar("ChainModel", Signal, Subject, Case, Referral, JointControl, Placement)
+CHAIN_MODELS: dict[str, type[Signal | Subject | Case | Referral | JointControl | Placement]] = {
+    "signal": Signal,
+    "subject": Subject,
+    "case": Case,
+    "referral": Referral,
+    "joint_control": JointControl,
+    "placement": Placement,
+}
+MAX_RECORD_ID = 2**31 - 1
 
 # No path parameter of any route is longer (the longest stored id, an ad id, has 200).
 MAX_PATH_PARAMETER_LENGTH = 200
@@ -66,6 +86,13 @@ class RequestContext:
     session_token: str | None = None
     user: User | None = None  # set only when the login is complete (second factor done)
     actor: Actor | None = None
+    record: object | None = None  # the chain record a chain_resource loader found
+
+    def chain_record(self, model: type[ChainModel]) -> ChainModel:
+        """The chain record of the route (loaded once by :func:`chain_resource`)."""
+        if not isinstance(self.record, model):
+            raise NotFoundError("no such record")
+        return self.record
 
     @property
     def pending_user(self) -> User | None:
@@ -284,12 +311,21 @@ class Guard:
             user=user,
             actor=actor,
         )
+        context.record = getattr(request.state, "chain_record", None)
         if authz.allowed(actor, self.action, resource):
             return context
         if actor is None:
             if login_session is not None:
                 raise LoginRequired("second_factor")
             raise LoginRequired(lost or "required")
+        # A chain record the actor may not see answers exactly as one that does not exist (404),
+        # once her role may do the action at all; the attempt is audited either way.
+        hidden = (
+            resource is not None
+            and resource.kind in CHAIN_MODELS
+            and resource.id is not None
+            and authz.allowed(actor, self.action, None)
+        )
         if self.audit_denial:
             state.record_audit(
                 audit.AccessDenied(
@@ -300,6 +336,8 @@ class Guard:
                 actor=actor,
                 ip=ip,
             )
+        if hidden:
+            raise NotFoundError("no such record")
         raise PermissionDenied(f"{self.action} not allowed")
 
     def _load_resource(self, request: Request, db: Session) -> Resource | None:
@@ -403,13 +441,42 @@ def analysis_resource(kind: Literal["persona", "network"], parameter: str) -> Re
     return load
 
 
+def chain_resource(kind: str, parameter: str) -> ResourceLoader:
+    """A loader for a chain record (``kind`` of :data:`CHAIN_MODELS`) named by a numeric path
+    parameter: its owner, the organisations it is shared with and the actor's emergency access
+    (:func:`signaal.chain.visibility.resource_for`), so that ``allowed()`` decides. An id that
+    is not a positive number, or names no record, gets a resource without an owner, which
+    ``allowed()`` refuses; the guard then answers 404 for it exactly as for a record of another
+    organisation. The record is handed to the handler as ``ctx.record``."""
+    model = CHAIN_MODELS[kind]
+
+    def load(request: Request, db: Session) -> Resource:
+        raw = str(request.path_params[parameter])
+        if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_RECORD_ID:
+            raise NotFoundError("no such record")
+        record_id = int(raw)
+        actor = request_actor(request)
+        if actor is None:  # asked to log in first; nothing to look up
+            return Resource(kind=kind, id=str(record_id))
+        record = db.get(model, record_id)
+        if not isinstance(record, model):
+            return Resource(kind=kind, id=str(record_id))
+        request.state.chain_record = record
+        return visibility.resource_for(db, actor, record)
+
+    load.__name__ = f"{kind}_from_{parameter}"
+    return load
+
+
 __all__ = [
+    "CHAIN_MODELS",
     "Database",
     "Guard",
     "NavItem",
     "RequestContext",
     "Submission",
     "analysis_resource",
+    "chain_resource",
     "checked_submission",
     "client_ip",
     "guard",

@@ -31,6 +31,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from signaal.errors import (
     AuthenticationError,
     ConflictError,
+    FieldError,
+    FieldErrors,
     InputError,
     NotFoundError,
     PermissionDenied,
@@ -126,10 +128,18 @@ def request_locale(request: Request) -> str:
     return locale or negotiate_locale(request)
 
 
-def api_error(status: int, code: str, message: str, headers: Any = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
-    )
+def api_error(
+    status: int,
+    code: str,
+    message: str,
+    headers: Any = None,
+    fields: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The one error shape of the API; ``fields`` (field -> reason) when input was invalid."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
 def error_page(
@@ -193,7 +203,12 @@ async def handle_signaal_error(request: Request, exc: Exception) -> Response:
             message = exc.message
         else:
             message = translate(locale, PAGE_TEXT.get(status, PAGE_TEXT[500])[1])
-        return api_error(status, exc.code, message)
+        fields = None
+        if isinstance(exc, FieldErrors):
+            fields = exc.fields
+        elif isinstance(exc, FieldError):
+            fields = {exc.field: exc.reason}
+        return api_error(status, exc.code, message, fields=fields)
     if isinstance(exc, LoginRequired):
         return login_redirect(request, exc.reason)
     if isinstance(exc, AuthenticationError):
