@@ -36,7 +36,6 @@ import numpy as np
 import numpy.typing as npt
 
 from signaal.ads.graph import IntArray, chain_edges, components, distinct, run_starts
-from signaal.ads.memory import paused_gc
 from signaal.ads.photos import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY, near_duplicate_photos
 from signaal.ads.textsim import TextLinks, TextSimConfig, fold, text_links
 from signaal.ads.types import (
@@ -438,8 +437,7 @@ def link(
     ``hits`` is accepted for engines that pass every stage the same inputs; linking does not
     depend on wording cues. ``photo_hashes`` maps ad ids to the hashes of their images.
     """
-    with paused_gc():
-        return _link(ads, hits, photo_hashes, pseudonym_key=pseudonym_key, config=config)
+    return _link(ads, hits, photo_hashes, pseudonym_key=pseudonym_key, config=config)
 
 
 def _link(

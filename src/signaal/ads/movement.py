@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from signaal.ads.memory import paused_gc
 from signaal.ads.types import (
     ContactKind,
     Linkage,
@@ -59,17 +58,6 @@ def movement(
     config: MovementConfig | None = None,
 ) -> MovementResult:
     """Municipality sequences, arrivals and the movement indicators D01, D02, D03, D04."""
-    with paused_gc():
-        return _movement(ads, linkage, config=config)
-
-
-def _movement(
-    ads: Sequence[NormalisedAd],
-    linkage: Linkage,
-    *,
-    config: MovementConfig | None = None,
-) -> MovementResult:
-
     cfg = config or MovementConfig()
     by_persona: dict[str, list[NormalisedAd]] = defaultdict(list)
     persona_of_ad = linkage.persona_of_ad

@@ -40,7 +40,6 @@ import orjson
 
 from signaal.ads.files import atomic_writer, write_atomic
 from signaal.ads.masking import mask_raw_line
-from signaal.ads.memory import paused_gc
 from signaal.ads.pipeline import AnalysisResult
 from signaal.ads.types import (
     ContactKind,
@@ -50,6 +49,7 @@ from signaal.ads.types import (
     Score,
     hits_per_ad,
 )
+from signaal.engines.memory import paused_gc
 from signaal.privacy.pseudonyms import pseudonym
 
 ADS_COLUMNS = ("ad_id", "persona_id", "network_id", "risk_score", "risk_level", "indicators")

@@ -2,12 +2,14 @@
 
 Each stage is a pure function over records or tables (``normalise.normalise``,
 ``indicators.detect``, ``indicators.price_hits``, ``link.link``, ``movement.movement``,
-``risk.score``); this module only chains them. The per-ad stages (parsing, normalising,
-indicators) run chunk by chunk through an engine (``signaal.engines.local.LocalEngine``: one or
-more local processes; a Spark engine can run the same chunk functions), and come back in input
-order. Linking, movement and risk need the whole corpus and run once, in this process. Reposts
-(the same content under a new id and time) are analysed once: for JSON Lines the main process
-keeps them out of the workers' chunks and gives each its original's results (``_Reposts``).
+``risk.score``); this module only chains them. The engine machinery is in ``signaal.engines``:
+the per-ad stages (parsing, normalising, indicators) run chunk by chunk
+(``engines.chunks``) through an engine (``engines.local.LocalEngine``: one or more local
+processes; a Spark engine can run the same chunk functions) and come back in input order;
+reposts (the same content, ``records.CONTENT_FIELDS``, under a new id and time) are analysed
+once (``engines.reposts``); the garbage collector is paused (``engines.memory``) and stages are
+timed (``engines.timing``). Linking, movement and risk need the whole corpus and run once, in
+this process.
 
 The same input gives the same result on every run and for every number of workers.
 """
@@ -15,35 +17,15 @@ The same input gives the same result on every run and for every number of worker
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
-from multiprocessing.reduction import ForkingPickler
-from operator import attrgetter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-import orjson
-
-from signaal.ads.indicators import IndicatorSet, Matcher, default_matcher, detect, price_hits
-from signaal.ads.memory import paused_gc
-from signaal.ads.normalise import normalise, parse_posted_at
-from signaal.ads.read import (
-    MAX_LINE_BYTES,
-    Deduplicator,
-    ParsedLine,
-    ReadStats,
-    content_digest,
-    iter_lines,
-    line_too_long,
-    parse_line,
-    parsed_items,
-    record_from_object,
-)
+from signaal.ads.indicators import IndicatorSet, price_hits
+from signaal.ads.read import Deduplicator, ReadStats, iter_lines, parsed_items
 from signaal.ads.records import AdRecord
 from signaal.ads.types import (
-    ContactPoint,
     IndicatorHit,
     Linkage,
     MovementResult,
@@ -52,13 +34,22 @@ from signaal.ads.types import (
     Quarantined,
     RiskResult,
 )
+from signaal.engines.chunks import (
+    CHUNK_STAGES,
+    ChunkResult,
+    RecordChunk,
+    process_line_chunk,
+    process_record_chunk,
+    record_items,
+)
 from signaal.engines.local import LocalEngine, chunked
+from signaal.engines.memory import paused_gc
+from signaal.engines.reposts import Reposts
+from signaal.engines.timing import Progress, StageTiming, Timer
 
 if TYPE_CHECKING:
     from signaal.ads.photos import PhotoLimits
 
-#: ``progress(stage, done, total)``; total is None while unknown. The CLI draws bars with it.
-Progress = Callable[[str, int, int | None], None]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -90,16 +81,6 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class StageTiming:
-    """Seconds spent in one stage: wall time, and CPU seconds summed over workers."""
-
-    stage: str
-    items: int
-    wall_seconds: float
-    cpu_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
 class AnalysisResult:
     """Everything the outputs need. ``ads`` are in input order (first occurrence)."""
 
@@ -116,420 +97,6 @@ class AnalysisResult:
     source: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class _AdResult:
-    """Output of the per-ad stages for one input line or record."""
-
-    item: ParsedLine | Quarantined | None
-    ad: NormalisedAd | None
-    hits: tuple[IndicatorHit, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _ChunkResult:
-    results: tuple[_AdResult, ...]
-    seconds: dict[str, float]
-
-
-# Reposts repeat everything but their id, address and time: the per-ad stages of an earlier
-# ad with the same content are reused (per worker process, bounded).
-_REPOST_CACHE: dict[tuple[object, ...], tuple[NormalisedAd, tuple[IndicatorHit, ...]]] = {}
-_REPOST_CACHE_SIZE = 50_000
-
-
-def _content_key(record: AdRecord) -> tuple[object, ...]:
-    return (
-        record.title,
-        record.text,
-        record.city,
-        record.phones,
-        record.emails,
-        record.handles,
-        record.age,
-        tuple(record.prices.items()),
-    )
-
-
-def _per_ad(
-    items: Sequence[ParsedLine | Quarantined | None],
-    matcher: Matcher,
-    seconds: dict[str, float],
-    *,
-    reuse: bool = True,
-) -> tuple[_AdResult, ...]:
-    """Normalise and detect a chunk's parsed lines, stage by stage (timed per stage, not per ad).
-
-    With ``reuse``, a repost of an ad analysed before (earlier in this chunk or in an earlier
-    chunk of this process) reuses its normalised form and hits with its own record and time;
-    without it (the lines of a ``_Reposts`` chunk hold no reposts) every item is analysed.
-    """
-    if _REPOST_MATCHER[0] is not matcher:
-        _REPOST_CACHE.clear()
-        _REPOST_MATCHER[0] = matcher
-    started = time.process_time()
-    results: list[_AdResult | None] = []
-    # Ads still to detect: (position in results, content key, ad), and reposts of those.
-    to_detect: list[tuple[int, tuple[object, ...], NormalisedAd]] = []
-    first_in_chunk: dict[tuple[object, ...], int] = {}
-    reposts: list[tuple[int, int]] = []  # (position, position of the ad it repeats)
-    for item in items:
-        if not isinstance(item, ParsedLine):
-            results.append(_AdResult(item, None, ()))
-            continue
-        record = item.record
-        key = _content_key(record) if reuse else ()
-        cached = _REPOST_CACHE.get(key) if reuse else None
-        earlier = first_in_chunk.get(key) if reuse and cached is None else None
-        if cached is not None or earlier is not None:
-            try:
-                posted_at = parse_posted_at(record.posted_at)
-            except ValueError:
-                posted_at = None
-            if posted_at is not None:
-                if cached is not None:
-                    template, cached_hits = cached
-                    ad = _repost_of(template, record, posted_at)
-                    results.append(_AdResult(item, ad, cached_hits))
-                else:
-                    assert earlier is not None
-                    template = to_detect[earlier][2]
-                    ad = _repost_of(template, record, posted_at)
-                    reposts.append((len(results), earlier))
-                    results.append(_AdResult(item, ad, ()))
-                continue
-        try:
-            ad = normalise(record)
-        except ValueError as exc:
-            # Only records built in code can get here (the readers validate posted_at).
-            raw = orjson.dumps(record.to_json()).decode()
-            bad = Quarantined("", item.line, "posted_at", str(exc), raw)
-            results.append(_AdResult(bad, None, ()))
-            continue
-        if reuse:
-            first_in_chunk.setdefault(key, len(to_detect))
-        to_detect.append((len(results), key, ad))
-        results.append(None)
-    normalised = time.process_time()
-    detected: list[tuple[IndicatorHit, ...]] = []
-    for position, key, ad in to_detect:
-        hits = detect(ad, matcher)
-        detected.append(hits)
-        results[position] = _AdResult(items[position], ad, hits)
-        if reuse:
-            if len(_REPOST_CACHE) >= _REPOST_CACHE_SIZE:
-                _REPOST_CACHE.clear()
-            _REPOST_CACHE[key] = (ad, hits)
-    for position, earlier in reposts:
-        result = results[position]
-        assert result is not None
-        results[position] = _AdResult(result.item, result.ad, detected[earlier])
-    seconds["normalise"] += normalised - started
-    seconds["indicators"] += time.process_time() - normalised
-    done = tuple(r for r in results if r is not None)
-    assert len(done) == len(items)
-    return done
-
-
-_REPOST_MATCHER: list[Matcher | None] = [None]
-
-
-@dataclass(frozen=True, slots=True)
-class LineChunk:
-    """A chunk of raw JSON Lines for a worker: parse, normalise and detect in one go."""
-
-    source: str
-    lines: tuple[tuple[int, bytes], ...]
-    indicators: IndicatorSet | None = None
-
-
-def process_line_chunk(chunk: LineChunk) -> _ChunkResult:
-    """The per-ad stages over raw lines (runs in a worker process)."""
-    with paused_gc():
-        return _process_line_chunk(chunk)
-
-
-def _process_line_chunk(chunk: LineChunk) -> _ChunkResult:
-    matcher = _matcher(chunk.indicators)
-    started = time.process_time()
-    source = chunk.source
-    items = [parse_line(data, source, number) for number, data in chunk.lines]
-    seconds = {"read": time.process_time() - started, "normalise": 0.0, "indicators": 0.0}
-    # The main process took the reposts out of the chunk already (``_Reposts``).
-    return _ChunkResult(_per_ad(items, matcher, seconds, reuse=False), seconds)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordChunk:
-    """A chunk of already-read records (from CSV, site pages or code)."""
-
-    items: tuple[ParsedLine | Quarantined, ...]
-    indicators: IndicatorSet | None = None
-
-
-def process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
-    with paused_gc():
-        return _process_record_chunk(chunk)
-
-
-def _process_record_chunk(chunk: RecordChunk) -> _ChunkResult:
-    matcher = _matcher(chunk.indicators)
-    seconds = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
-    return _ChunkResult(_per_ad(chunk.items, matcher, seconds), seconds)
-
-
-_MATCHERS: dict[int, Matcher] = {}
-
-
-def _matcher(indicators: IndicatorSet | None) -> Matcher:
-    if indicators is None:
-        return default_matcher()
-    key = id(indicators)
-    if key not in _MATCHERS:
-        _MATCHERS.clear()
-        _MATCHERS[key] = Matcher(indicators)
-    return _MATCHERS[key]
-
-
-def _record_items(
-    records: Iterable[AdRecord | Quarantined],
-) -> Iterator[ParsedLine | Quarantined]:
-    for number, item in enumerate(records, start=1):
-        if isinstance(item, Quarantined):
-            yield item
-        else:
-            yield ParsedLine(item, number, content_digest(item.to_json()))
-
-
-def _register_fast_pickling(*classes: type) -> None:
-    """Pickle these frozen dataclasses as ``cls(*values)`` between worker processes.
-
-    The default pickling of slotted dataclasses walks ``dataclasses.fields`` for every object on
-    both sides, which cost more than the analysis itself; a positional tuple is several times
-    cheaper and rebuilds an equal object. Only the multiprocessing pickler is changed.
-    """
-    for cls in classes:
-        names = tuple(f.name for f in fields(cls))
-        assert len(names) > 1  # attrgetter returns a tuple only for two or more names
-        ForkingPickler.register(cls, _positional_reducer(cls, attrgetter(*names)))
-
-
-def _positional_reducer(
-    cls: type, values: Callable[[object], tuple[object, ...]]
-) -> Callable[[object], tuple[type, tuple[object, ...]]]:
-    def reduce(obj: object) -> tuple[type, tuple[object, ...]]:
-        return cls, values(obj)
-
-    return reduce
-
-
-_register_fast_pickling(
-    AdRecord,
-    NormalisedAd,
-    ContactPoint,
-    IndicatorHit,
-    Quarantined,
-    ParsedLine,
-    _AdResult,
-    _ChunkResult,
-    LineChunk,
-    RecordChunk,
-)
-
-
-class _Reposts:
-    """Reposts of JSON Lines are analysed once, corpus-wide, in the main process.
-
-    A repost repeats an earlier ad's content (title, text, city, contact fields, age, prices)
-    under a new id, address and time; in large corpora about a third of all lines are reposts,
-    often far apart in the file. The main process decodes every line (cheap) and sends only
-    lines with content not seen before to the workers; when a chunk's results come back, every
-    repost is read and validated here and takes the normalised form and hits of its original
-    with its own record and time (as ``_per_ad`` does within a worker). The content is compared
-    in full before it is reused, so a hash collision only costs a normal analysis. The result is
-    the same, line for line, as analysing every line in the workers.
-    """
-
-    def __init__(self, source: str, chunk_size: int, indicators: IndicatorSet | None) -> None:
-        self.source = source
-        self.chunk_size = chunk_size
-        self.indicators = indicators
-        # Content hashes of the lines sent to the workers.
-        self.seen: set[int] = set()
-        # Content hash -> (normalised ad, hits) of the first analysed line with that content.
-        self.templates: dict[int, tuple[NormalisedAd, tuple[IndicatorHit, ...]]] = {}
-        # Per chunk sent, in order: each line as the position of its result in the worker's
-        # chunk, or a repost kept here as (line number, bytes, content hash, decoded object);
-        # and the content hash of each line sent (None for a line that is no JSON object).
-        self.plans: deque[tuple[list[int | _Repost], list[int | None]]] = deque()
-        self.split_seconds = 0.0
-
-    def chunks(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[LineChunk]:
-        started = time.thread_time()
-        plan: list[int | _Repost] = []
-        sent: list[tuple[int, bytes]] = []
-        sent_keys: list[int | None] = []
-        seen = self.seen
-        for number, data in lines:
-            decoded = _decode_content(data)
-            key = None
-            if decoded is not None and decoded[0] in seen:
-                plan.append((number, data, *decoded))
-            else:
-                if decoded is not None:
-                    key = decoded[0]
-                    seen.add(key)
-                plan.append(len(sent))
-                sent.append((number, data))
-                sent_keys.append(key)
-            # A chunk goes out when it is full, or when reposts kept here (decoded) pile up.
-            if len(sent) >= self.chunk_size or len(plan) >= _MAX_PLAN * self.chunk_size:
-                self.plans.append((plan, sent_keys))
-                self.split_seconds += time.thread_time() - started
-                yield LineChunk(self.source, tuple(sent), self.indicators)
-                started = time.thread_time()
-                plan, sent, sent_keys = [], [], []
-        if plan:
-            self.plans.append((plan, sent_keys))
-            self.split_seconds += time.thread_time() - started
-            yield LineChunk(self.source, tuple(sent), self.indicators)
-
-    def assemble(self, results: Iterable[_ChunkResult]) -> Iterator[_ChunkResult]:
-        """The workers' chunk results with the reposts put back in their places, in order."""
-        matcher = _matcher(self.indicators)
-        for chunk in results:
-            plan, sent_keys = self.plans.popleft()
-            seconds = dict(chunk.seconds)
-            # Timed per chunk, not per line: reading the clock costs more than reusing an ad.
-            started = time.thread_time()
-            source = self.source
-            parsed = [
-                entry
-                if isinstance(entry, int)
-                else (record_from_object(entry[3], source, entry[0], entry[1].strip()), entry[2])
-                for entry in plan
-            ]
-            read = time.thread_time()
-            seconds["read"] += self.split_seconds + read - started
-            self.split_seconds = 0.0
-            out: list[_AdResult] = []
-            for entry in parsed:
-                if isinstance(entry, int):
-                    result = chunk.results[entry]
-                    out.append(result)
-                    key = sent_keys[entry]
-                    if result.ad is not None and key is not None:
-                        self.templates.setdefault(key, (result.ad, result.hits))
-                else:
-                    out.append(self._repost(*entry, matcher, seconds))
-            seconds["normalise"] += time.thread_time() - read
-            yield _ChunkResult(tuple(out), seconds)
-
-    def _repost(
-        self,
-        item: ParsedLine | Quarantined | None,
-        key: int,
-        matcher: Matcher,
-        seconds: dict[str, float],
-    ) -> _AdResult:
-        template = self.templates.get(key)
-        if isinstance(item, ParsedLine) and template is not None:
-            record = item.record
-            original, hits = template
-            if _same_content(record, original.record):
-                try:
-                    posted_at = parse_posted_at(record.posted_at)
-                except ValueError:
-                    posted_at = None
-                if posted_at is not None:
-                    # The content's strings are shared with the original: less memory, and the
-                    # later stages find equal texts by identity.
-                    shared = _sharing_content(record, original.record)
-                    ad = _repost_of(original, shared, posted_at)
-                    return _AdResult(ParsedLine(shared, item.line, item.digest), ad, hits)
-        # No usable original (it was quarantined, or only the hash was equal): analyse it here.
-        (result,) = _per_ad([item], matcher, {"read": 0.0, "normalise": 0.0, "indicators": 0.0})
-        if result.ad is not None and isinstance(item, ParsedLine) and template is None:
-            self.templates[key] = (result.ad, result.hits)
-        return result
-
-
-_Repost = tuple[int, bytes, int, dict[str, Any]]
-# Lines (new and reposted) per chunk at most, in chunk sizes: bounds the decoded reposts held.
-_MAX_PLAN = 4
-
-
-def _decode_content(data: bytes) -> tuple[int, dict[str, Any]] | None:
-    """A JSON line's object and the hash of its content fields; None when it is no object."""
-    if len(data) > MAX_LINE_BYTES and line_too_long(data):
-        return None
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(obj, dict):
-        return None
-    try:
-        get = obj.get
-        phones, emails, handles, prices = (
-            get("phones"),
-            get("emails"),
-            get("handles"),
-            get("prices"),
-        )
-        key = hash(
-            (
-                get("title"),
-                get("text"),
-                get("city"),
-                tuple(phones) if type(phones) is list else phones,
-                tuple(emails) if type(emails) is list else emails,
-                tuple(handles) if type(handles) is list else handles,
-                get("age"),
-                tuple(prices.items()) if type(prices) is dict else prices,
-            )
-        )
-    except TypeError:  # nested unhashable values: not a valid record anyway
-        return None
-    return key, obj
-
-
-_NORMALISED_FIELDS = tuple(f.name for f in fields(NormalisedAd))
-assert _NORMALISED_FIELDS[:2] == ("record", "posted_at")
-_normalised_values = attrgetter(*_NORMALISED_FIELDS[2:])
-
-
-def _repost_of(original: NormalisedAd, record: AdRecord, posted_at: datetime) -> NormalisedAd:
-    """``replace(original, record=record, posted_at=posted_at)``, several times faster."""
-    return NormalisedAd(record, posted_at, *_normalised_values(original))
-
-
-def _sharing_content(record: AdRecord, original: AdRecord) -> AdRecord:
-    """``record`` with the (equal) content values of ``original``: one copy of each text."""
-    return replace(
-        record,
-        title=original.title,
-        text=original.text,
-        city=original.city,
-        phones=original.phones,
-        emails=original.emails,
-        handles=original.handles,
-    )
-
-
-def _same_content(a: AdRecord, b: AdRecord) -> bool:
-    """``_content_key(a) == _content_key(b)``, without building the keys."""
-    return (
-        a.text == b.text
-        and a.title == b.title
-        and a.city == b.city
-        and a.phones == b.phones
-        and a.emails == b.emails
-        and a.handles == b.handles
-        and a.age == b.age
-        and tuple(a.prices.items()) == tuple(b.prices.items())
-    )
-
-
 def run(
     records: Iterable[AdRecord | Quarantined],
     config: PipelineConfig,
@@ -542,7 +109,7 @@ def run(
     engine = engine or LocalEngine(config.workers)
     chunks = (
         RecordChunk(tuple(chunk), config.indicators)
-        for chunk in chunked(_record_items(records), config.chunk_size)
+        for chunk in chunked(record_items(records), config.chunk_size)
     )
     results = engine.map_chunks(process_record_chunk, chunks)
     return _finish(results, config, progress, source=source, base_dir=config.photos_dir)
@@ -563,9 +130,9 @@ def run_file(
     engine = engine or LocalEngine(config.workers)
     base_dir = config.photos_dir or (path if path.is_dir() else path.parent)
     source = path.name
-    results: Iterable[_ChunkResult]
+    results: Iterable[ChunkResult]
     if path.is_file() and path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        reposts = _Reposts(source, config.chunk_size, config.indicators)
+        reposts = Reposts(source, config.chunk_size, config.indicators)
         line_chunks = reposts.chunks(iter_lines(path))
         results = reposts.assemble(engine.map_chunks(process_line_chunk, line_chunks))
     else:
@@ -579,7 +146,7 @@ def run_file(
 
 
 def _finish(
-    results: Iterable[_ChunkResult],
+    results: Iterable[ChunkResult],
     config: PipelineConfig,
     progress: Progress | None,
     *,
@@ -593,7 +160,7 @@ def _finish(
 
 
 def _analyse(
-    results: Iterable[_ChunkResult],
+    results: Iterable[ChunkResult],
     config: PipelineConfig,
     progress: Progress | None,
     *,
@@ -611,7 +178,7 @@ def _analyse(
     hits: dict[str, tuple[IndicatorHit, ...]] = {}
     lines: dict[str, int] = {}
     quarantined: list[Quarantined] = []
-    cpu = {"read": 0.0, "normalise": 0.0, "indicators": 0.0}
+    cpu = dict.fromkeys(CHUNK_STAGES, 0.0)
     wall_started = time.perf_counter()
     _collect(results, source, stats, dedup, ads, hits, lines, quarantined, cpu, report)
     per_ad_wall = time.perf_counter() - wall_started
@@ -620,8 +187,8 @@ def _analyse(
         for name, seconds in cpu.items()
     ]
 
-    def timed(stage: str, items: int) -> _Timer:
-        return _Timer(stage, items, timings, report)
+    def timed(stage: str, items: int) -> Timer:
+        return Timer(stage, items, timings, report)
 
     with timed("indicators (corpus)", len(ads)):
         for ad_id, hit in price_hits(ads, config.indicators).items():
@@ -664,7 +231,7 @@ def _analyse(
 
 
 def _collect(
-    results: Iterable[_ChunkResult],
+    results: Iterable[ChunkResult],
     source: str,
     stats: ReadStats,
     dedup: Deduplicator,
@@ -708,24 +275,6 @@ def _collect(
 def _hit_key(hit: IndicatorHit) -> tuple[int, int, str, str]:
     field_rank = {"title": 0, "text": 1}.get(hit.field, 2)
     return field_rank, hit.span[0] if hit.span else -1, hit.indicator_id, hit.field
-
-
-class _Timer:
-    def __init__(
-        self, stage: str, items: int, timings: list[StageTiming], report: Progress
-    ) -> None:
-        self.stage, self.items, self.timings, self.report = stage, items, timings, report
-
-    def __enter__(self) -> None:
-        self.report(self.stage, 0, 1)
-        self.wall = time.perf_counter()
-        self.cpu = time.process_time()
-
-    def __exit__(self, *exc: object) -> None:
-        wall = time.perf_counter() - self.wall
-        cpu = time.process_time() - self.cpu
-        self.timings.append(StageTiming(self.stage, self.items, wall, cpu))
-        self.report(self.stage, 1, 1)
 
 
 def hash_ad_photos(

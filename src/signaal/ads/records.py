@@ -7,7 +7,7 @@ fields in an input record are kept in ``extra`` and written back unchanged.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -118,3 +118,69 @@ class AdRecord:
 
 _FIELD_SET = frozenset(AD_RECORD_FIELDS)
 _FIELD_COUNT = len(_FIELD_SET)
+
+
+# ----------------------------------------------------------------------------------------------
+# Content: what a repost repeats
+
+#: The fields whose values are an ad's content: a repost repeats them under a new id, address
+#: and time. They are exactly the fields the per-ad stages read (``normalise.normalise`` and
+#: ``indicators.detect``), so two records with the same content get the same normalised form
+#: and hits, and the engines analyse such content once (``signaal.engines.reposts``).
+CONTENT_FIELDS: tuple[str, ...] = (
+    "title",
+    "text",
+    "city",
+    "phones",
+    "emails",
+    "handles",
+    "age",
+    "prices",
+)
+# The content fields that hold strings (or tuples of them) a repost can share with its original.
+_SHAREABLE_CONTENT = ("title", "text", "city", "phones", "emails", "handles")
+
+ContentKey = tuple[object, ...]
+
+
+def content_key(record: AdRecord) -> ContentKey:
+    """The content of ``record`` (:data:`CONTENT_FIELDS`) as one hashable value."""
+    return (
+        record.title,
+        record.text,
+        record.city,
+        record.phones,
+        record.emails,
+        record.handles,
+        record.age,
+        tuple(record.prices.items()),
+    )
+
+
+def object_content_key(obj: dict[str, Any]) -> ContentKey:
+    """The content key of a JSON object as read from a line, before it is validated: for a
+    valid record it equals ``content_key(AdRecord.from_json(obj))``. Hashing it raises
+    TypeError for nested values that cannot be hashed (no valid record has them)."""
+    get = obj.get
+    phones, emails, handles, prices = get("phones"), get("emails"), get("handles"), get("prices")
+    key = (
+        get("title"),
+        get("text"),
+        get("city"),
+        tuple(phones) if type(phones) is list else phones,
+        tuple(emails) if type(emails) is list else emails,
+        tuple(handles) if type(handles) is list else handles,
+        get("age"),
+        tuple(prices.items()) if type(prices) is dict else prices,
+    )
+    return key
+
+
+def same_content(a: AdRecord, b: AdRecord) -> bool:
+    """``content_key(a) == content_key(b)``, cheapest comparison first."""
+    return a.text == b.text and content_key(a) == content_key(b)
+
+
+def sharing_content(record: AdRecord, original: AdRecord) -> AdRecord:
+    """``record`` with the (equal) content values of ``original``: one copy of each text."""
+    return replace(record, **{name: getattr(original, name) for name in _SHAREABLE_CONTENT})

@@ -35,7 +35,6 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from signaal.ads.memory import paused_gc
 from signaal.ads.types import (
     ContactKind,
     IndicatorHit,
@@ -591,8 +590,7 @@ def score(
     weights: RiskWeights,
 ) -> RiskResult:
     """Scores with reasons for every ad, persona and network."""
-    with paused_gc():
-        return _score_all(ads, hits, linkage, movement, weights)
+    return _score_all(ads, hits, linkage, movement, weights)
 
 
 def _score_all(

@@ -1,4 +1,4 @@
-"""Memory behaviour of the whole-corpus and per-ad stages."""
+"""Memory behaviour of the engines: the stages they run build millions of small objects."""
 
 from __future__ import annotations
 
