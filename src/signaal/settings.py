@@ -150,6 +150,11 @@ class Settings(BaseSettings):
         description="Days that a stored analysis run is kept; `signaal db purge-expired` deletes "
         "older runs.",
     )
+    analysis_config: Path | None = Field(
+        default=None,
+        description="JSON file with the link and movement parameters of `signaal analyse` "
+        "(see docs/analysis.md); `--config` overrides it. Empty: the stages' defaults.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_keys_outside_development(self) -> Settings:

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from signaal.ads.files import FileRefused, read_contained
 from signaal.ads.graph import distinct
 from signaal.ads.types import PhotoHash
-from signaal.engines.local import worker_pool
+from signaal.engines.local import LocalEngine
 
 #: Hashes at most this many bits apart are the same picture (Meta's recommended PDQ threshold).
 DEFAULT_MAX_DISTANCE = 31
@@ -181,12 +181,7 @@ def hash_photos(
     hashes: dict[Path, PhotoHash] = {}
     errors: dict[Path, str] = {}
     one = partial(_hash_one, root=root, limits=limits)
-    if workers <= 1 or len(unique) < 2 * workers:
-        results = [one(p) for p in unique]
-    else:
-        chunksize = max(1, len(unique) // (workers * 8))
-        with worker_pool(min(workers, os.cpu_count() or 1)) as pool:
-            results = list(pool.map(one, unique, chunksize=chunksize))
+    results = LocalEngine(max(1, min(workers, os.cpu_count() or 1))).map_items(one, unique)
     for path, value, error in results:
         if value is not None:
             hashes[path] = value

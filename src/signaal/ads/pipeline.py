@@ -48,6 +48,8 @@ from signaal.engines.reposts import Reposts
 from signaal.engines.timing import Progress, StageTiming, Timer
 
 if TYPE_CHECKING:
+    from signaal.ads.link import LinkConfig
+    from signaal.ads.movement import MovementConfig
     from signaal.ads.photos import PhotoLimits
 
 
@@ -78,6 +80,10 @@ class PipelineConfig:
     indicators: IndicatorSet | None = None
     #: Byte, pixel and time limits per photo (default: ``photos.DEFAULT_LIMITS``).
     photo_limits: PhotoLimits | None = None
+    #: Parameters of the link and movement stages (default: the stages' defaults); see
+    #: ``stage_config`` for the file that sets them.
+    link: LinkConfig | None = None
+    movement: MovementConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +216,11 @@ def _analyse(
             quarantined.append(problem)
 
     with timed("link", len(ads)):
-        linkage = link(ads, hits, photo_hashes, pseudonym_key=config.pseudonym_key)
+        linkage = link(
+            ads, hits, photo_hashes, pseudonym_key=config.pseudonym_key, config=config.link
+        )
     with timed("movement", len(ads)):
-        moves = movement(ads, linkage)
+        moves = movement(ads, linkage, config=config.movement)
     with timed("risk", len(ads)):
         risk = score(ads, hits, linkage, moves, load_weights(config.weights_path))
     return AnalysisResult(

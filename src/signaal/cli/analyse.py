@@ -102,6 +102,14 @@ def analyse(
         Path | None,
         typer.Option("--indicators", help="Indicator definitions instead of the built-in ones."),
     ] = None,
+    stage_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="JSON file with link and movement parameters (default: the setting "
+            "SIGNAAL_ANALYSIS_CONFIG, else the stages' defaults; see docs/analysis.md).",
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option("--workers", min=1, help="Worker processes (default: all cores)."),
@@ -130,6 +138,7 @@ def analyse(
     from signaal.ads.pipeline import PipelineConfig, run_file
     from signaal.ads.report import write_report
     from signaal.ads.risk import load_weights
+    from signaal.ads.stage_config import load_stage_config
     from signaal.engines.local import default_workers
     from signaal.errors import SignaalError
     from signaal.settings import get_settings
@@ -145,6 +154,10 @@ def analyse(
         raise typer.BadParameter("only with --store", param_hint="--organisation")
     try:
         settings = get_settings()
+        config_option = "--config" if stage_config is not None else "SIGNAAL_ANALYSIS_CONFIG"
+        stages = _option_file(
+            load_stage_config, stage_config or settings.analysis_config, config_option
+        )
         config = PipelineConfig(
             pseudonym_key=settings.pseudonym_key,
             workers=workers or default_workers(),
@@ -152,6 +165,8 @@ def analyse(
             photos=not no_photos,
             weights_path=weights,
             indicators=_option_file(load_indicators, indicators, "--indicators"),
+            link=stages.link if stages else None,
+            movement=stages.movement if stages else None,
         )
         if weights is not None and not weights.is_file():
             raise typer.BadParameter(f"{weights}: no such file", param_hint="--weights")
