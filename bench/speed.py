@@ -1,7 +1,13 @@
 """Speed of the ads pipeline on a synthetic corpus, as ratios to a baseline measured in this run.
 
     .venv/bin/python bench/speed.py                      # 1,000,000 ads (target: <= 120 s, <= 6 GB)
-    .venv/bin/python bench/speed.py --ads 100000 --workers 2
+    .venv/bin/python bench/speed.py --ads 100000 --workers 2 --preset hard
+    .venv/bin/python bench/speed.py --sizes 100000,300000,1000000 --presets default,hard
+
+With ``--sizes``/``--presets`` every (preset, size) is measured in a process of its own (so that
+peak memory is that run's) and a table compares them: wall time, the ratio to the same run's
+orjson baseline (target <= 50x), peak memory and the cost per ad, which must not grow with the
+corpus. The machine's load average is printed before and after: shared machines are noisy.
 
 The corpus is generated with ``signaal.synth`` (without photos) and cached under
 ``--data-dir`` (default: the system temp folder), so a second run measures only the analysis.
@@ -34,19 +40,25 @@ import orjson
 
 TARGET_SECONDS = 120.0
 TARGET_GB = 6.0
+TARGET_RATIO = 50.0
 
 
-def corpus(n_ads: int, seed: int, data_dir: Path, *, photos: bool = False) -> Path:
-    """The corpus folder for (n_ads, seed), generated once and reused."""
-    from signaal.synth import SynthConfig, generate
+def corpus(
+    n_ads: int, seed: int, data_dir: Path, *, photos: bool = False, preset: str = "default"
+) -> Path:
+    """The corpus folder for (n_ads, seed, preset), generated once and reused."""
+    from signaal.synth import generate
+    from signaal.synth.config import preset_config
 
-    folder = data_dir / f"synth-{n_ads}-{seed}{'-photos' if photos else ''}"
+    suffix = ("-photos" if photos else "") + ("" if preset == "default" else f"-{preset}")
+    folder = data_dir / f"synth-{n_ads}-{seed}{suffix}"
     manifest = folder / "manifest.json"
     if manifest.exists() and (folder / "ads.jsonl").exists():
         return folder
     started = time.perf_counter()
-    print(f"generating {n_ads:,} ads into {folder} …", flush=True)
-    generate(SynthConfig(seed=seed, ads=n_ads, photos=photos), folder, workers=os.cpu_count())
+    print(f"generating {n_ads:,} ads ({preset} preset) into {folder} …", flush=True)
+    config = preset_config(preset, seed=seed, ads=n_ads, photos=photos)
+    generate(config, folder, workers=os.cpu_count())
     print(f"  generated in {time.perf_counter() - started:.1f} s", flush=True)
     return folder
 
@@ -151,6 +163,11 @@ def main() -> None:
         default=Path(tempfile.gettempdir()) / "signaal-bench",
         help="where generated corpora are cached",
     )
+    parser.add_argument("--preset", default="default", help="market preset of the corpus")
+    parser.add_argument(
+        "--sizes", help="comma-separated corpus sizes: one measurement per size and preset"
+    )
+    parser.add_argument("--presets", default="default", help="comma-separated presets (--sizes)")
     parser.add_argument("--skip-extras", action="store_true", help="only the pipeline figures")
     parser.add_argument(
         "--text-ads",
@@ -159,11 +176,17 @@ def main() -> None:
         help="corpus size of the text-linking comparison (the datasketch baseline is slow)",
     )
     args = parser.parse_args()
+    if args.sizes:
+        compare(args)
+        return
 
-    folder = corpus(args.ads, args.seed, args.data_dir)
+    folder = corpus(args.ads, args.seed, args.data_dir, preset=args.preset)
     path = folder / "ads.jsonl"
     size_mb = path.stat().st_size / 1e6
-    print(f"corpus: {path} ({size_mb:,.0f} MB), {args.workers} worker(s), {os.cpu_count()} cores")
+    print(
+        f"corpus: {path} ({size_mb:,.0f} MB, {args.preset} preset), {args.workers} worker(s), "
+        f"{os.cpu_count()} cores"
+    )
 
     lines, base_seconds = baseline(path)
     base_rate = lines / base_seconds
@@ -217,6 +240,78 @@ def main() -> None:
                 "peak_gb_worker": round(child, 2),
             }
         )
+    )
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Measure every (preset, size) in a process of its own and print one table."""
+    import subprocess
+
+    sizes = [int(size) for size in args.sizes.split(",")]
+    presets = [preset.strip() for preset in args.presets.split(",")]
+    before = os.getloadavg()
+    rows = []
+    for preset in presets:
+        for size in sizes:
+            corpus(size, args.seed, args.data_dir, preset=preset)  # generated outside the timing
+            command = [
+                sys.executable,
+                __file__,
+                "--ads",
+                str(size),
+                "--seed",
+                str(args.seed),
+                "--workers",
+                str(args.workers),
+                "--preset",
+                preset,
+                "--data-dir",
+                str(args.data_dir),
+                "--skip-extras",
+            ]
+            print(f"measuring {size:,} ads, {preset} preset …", flush=True)
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append((preset, size, figures))
+    after = os.getloadavg()
+    print(
+        f"\n{'preset':<9}{'ads':>11}{'wall s':>9}{'orjson s':>10}{'ratio':>8}"
+        f"{'peak GB':>9}{'µs/ad':>8}  targets (1M: <= {TARGET_SECONDS:.0f} s, "
+        f"<= {TARGET_GB:.0f} GB, <= {TARGET_RATIO:.0f}x)"
+    )
+    for preset, size, figures in rows:
+        wall = figures["wall_seconds"]
+        ratio = wall / figures["baseline_seconds"]
+        peak = figures["peak_gb_main"] + figures["peak_gb_worker"]
+        verdict = ""
+        if size == 1_000_000:
+            missed = [
+                name
+                for name, ok in (
+                    ("time", wall <= TARGET_SECONDS),
+                    ("memory", peak <= TARGET_GB),
+                    ("ratio", ratio <= TARGET_RATIO),
+                )
+                if not ok
+            ]
+            verdict = "OK" if not missed else "MISSED " + ", ".join(missed)
+        print(
+            f"{preset:<9}{size:>11,}{wall:>9.1f}{figures['baseline_seconds']:>10.2f}"
+            f"{ratio:>7.1f}x{peak:>9.2f}{wall / figures['ads'] * 1e6:>8.1f}  {verdict}"
+        )
+    for preset in presets:
+        costs = [(size, f["wall_seconds"] / f["ads"]) for p, size, f in rows if p == preset]
+        if len(costs) > 1:
+            growth = costs[-1][1] / costs[0][1]
+            print(
+                f"{preset}: cost per ad at {costs[-1][0]:,} ads is {growth:.2f}x that at "
+                f"{costs[0][0]:,} (1.00 = linear)"
+            )
+    print(
+        "load average (1, 5, 15 min): before "
+        + ", ".join(f"{x:.2f}" for x in before)
+        + "; after "
+        + ", ".join(f"{x:.2f}" for x in after)
     )
 
 
