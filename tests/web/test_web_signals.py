@@ -39,7 +39,8 @@ def test_the_phone_form_registers_a_signal_with_a_pseudonymised_phone(
     sign_in(accounts_by_role["outreach_worker"])
     csrf = _form(client, "/signalen/nieuw", csrf_of)
     page = client.get("/signalen/nieuw").text
-    assert 'list="gemeenten"' in page and 'type="datetime-local"' in page
+    assert 'list="gemeenten"' in page
+    assert 'type="datetime-local"' in page
     response = _register(client, csrf, phone=PHONE, alias="Synthetische C")
     assert response.status_code == 303, response.text
     detail = client.get(response.headers["location"])
@@ -126,7 +127,7 @@ def test_routing_and_return_through_the_pages(
         assert session.get(Signal, signal_id).status == "returned"  # type: ignore[union-attr]
         assert session.scalars(select(Notification.kind)).all() == ["signal_returned"]
     sign_in(accounts_by_role["care_coordinator"])
-    assert "Signaal %d is teruggegeven" % signal_id in client.get("/coordinatie").text
+    assert f"Signaal {signal_id} is teruggegeven" in client.get("/coordinatie").text
 
 
 def test_api_signals_and_subjects(client, state, accounts_by_role, sign_in) -> None:  # type: ignore[no-untyped-def]
