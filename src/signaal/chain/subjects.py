@@ -312,8 +312,10 @@ def reveal_phone(
 ) -> str:
     """One phone of the subject in the clear, for ``purpose`` (one of :data:`REVEAL_PURPOSES`),
     audited with it: only for a role with contacts.reveal of the subject's own organisation."""
-    if not allowed(actor, Action.REVEAL_CONTACTS, _owned(subject)):
-        raise PermissionDenied("contacts.reveal not allowed")
+    if not allowed(actor, Action.REVEAL_CONTACTS, _owned(subject)) or not allowed(
+        actor, Action.VIEW_SUBJECTS, _owned(subject)
+    ):
+        raise PermissionDenied("contacts.reveal on subjects not allowed")
     if purpose not in REVEAL_PURPOSES:
         raise FieldErrors({"purpose": "choose why you need this number"})
     contact = db.get(SubjectContact, (subject.id, name))

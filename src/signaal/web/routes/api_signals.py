@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from signaal.chain import referrals, sharing, signals, subjects
-from signaal.chain.authz import Action, Resource
+from signaal.chain.authz import Action, Resource, allowed
 from signaal.errors import FieldErrors, NotFoundError
 from signaal.store.models import Agreement, Referral, Signal, Subject, utcnow
 from signaal.web.app import web_state
@@ -271,7 +271,8 @@ def agreement_of_path(request: Request, db: Session) -> Resource:
     actor = request_actor(request)
     if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**31:
         raise NotFoundError("no such agreement")
-    if actor is None:
+    if actor is None or not allowed(actor, Action.VIEW_AGREEMENTS):
+        # Asked to log in, or refused (403) whatever the id: nothing to look up.
         return Resource("agreement", raw)
     agreement = db.get(Agreement, int(raw))
     if agreement is None:
