@@ -335,3 +335,27 @@ def test_persona_page_offers_to_register_a_signal(
     form = client.get(f"/signalen/nieuw?run={seeded_analysis}&persona=P-1")
     assert 'value="ad_monitor"' in form.text
     assert 'value="ad_indicators" selected' in form.text
+
+
+def test_an_escalation_links_a_persona_of_an_own_run_only(
+    client, state, accounts_by_role, sign_in, csrf_of, seeded_analysis
+) -> None:  # type: ignore[no-untyped-def]
+    from signaal.store.models import AnalysisRun, SignalPersona
+
+    police = accounts_by_role["police_officer"]
+    with state.sessions() as session:
+        police_run = session.scalars(
+            select(AnalysisRun.id).where(AnalysisRun.organisation_id == police.organisation_id)
+        ).one()
+    sign_in(accounts_by_role["outreach_worker"])
+    csrf = _form(client, "/signalen/nieuw", csrf_of)
+    fields = {"source": "ad_monitor", "category": "ad_indicators", "persona": "P-1"}
+    foreign = _register(client, csrf, run=str(police_run), **fields)
+    assert foreign.status_code == 422
+    assert "niet in een opgeslagen analyse van uw organisatie" in foreign.text
+    own = _register(client, csrf, run=str(seeded_analysis), **fields)
+    assert own.status_code == 303
+    with state.sessions() as session:
+        links = session.scalars(select(SignalPersona)).all()
+        assert [(link.run_id, link.persona_id) for link in links] == [(seeded_analysis, "P-1")]
+        assert session.scalars(select(Signal.source)).all() == ["ad_monitor"]
