@@ -156,6 +156,22 @@ class Settings(BaseSettings):
         "(see docs/analysis.md); `--config` overrides it. Empty: the stages' defaults.",
     )
 
+    chain_routing_overdue_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 30,
+        description="Hours after which a new signal that the care coordinator has not routed, "
+        "or a routing or referral still in progress without a due time, counts as overdue "
+        "(the coordination page's overdue list and the reminders).",
+    )
+    chain_emergency_access_hours: int = Field(
+        default=4,
+        ge=1,
+        le=24,
+        description="Hours that an emergency access (noodprocedure) to a record of another "
+        "organisation lasts.",
+    )
+
     @model_validator(mode="after")
     def _refuse_default_keys_outside_development(self) -> Settings:
         if self.env is not Environment.DEVELOPMENT:

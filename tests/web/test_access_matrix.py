@@ -45,6 +45,7 @@ from web.conftest import (
     store_analysis,
     text_marker,
 )
+from web.signals_matrix import expected_entries, record_entries, seed_chain_records
 
 ANON = "anonymous"
 PENDING = "pending"  # password given, second factor not yet
@@ -164,6 +165,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         "/api/v1/analysis/networks",
         protected(ANALYSIS, 200, api=True),
     ),
+    # Signals, subjects, routing, referrals, agreements, emergency access (signals helper).
+    **expected_entries(protected),
 }
 
 
@@ -310,6 +313,7 @@ RECORD_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int]]]
         for_roles(set(), 404, 404),
         for_roles(set(), 404, 404),
     ),
+    **record_entries(for_roles),
 }
 
 # Routes that show the own organisation's analysis to these roles (the own ids must be there).
@@ -342,6 +346,8 @@ class World:
     viewers: dict[OrganisationKind, int]  # a user id of a viewer per organisation
     principals: list[Principal]
     runs: dict[OrganisationKind, int]  # the analysis run of each organisation
+    # The chain records of each organisation, as path parameters (signal_id, subject_id, ...).
+    chain_ids: dict[OrganisationKind, dict[str, str]]
 
 
 @pytest.fixture(
@@ -380,7 +386,11 @@ def world(
         viewers: dict[OrganisationKind, int] = {}
         principals: list[Principal] = []
         runs: dict[OrganisationKind, int] = {}
+        chain_ids: dict[OrganisationKind, dict[str, str]] = {}
         with transaction(state.sessions) as session:
+            receiver = accounts.create_organisation(
+                session, name="Ontvanger zonder accounts", kind=OrganisationKind.SHELTER
+            )
             for kind in KINDS:
                 organisation = accounts.create_organisation(
                     session, name=f"Organisatie {kind.value}", kind=kind
@@ -398,9 +408,18 @@ def world(
                     if role == "viewer":
                         viewers[kind] = account.user_id
                     principals.append(Principal(account, kind))
+                chain_ids[kind] = seed_chain_records(
+                    session,
+                    organisation,
+                    viewers[kind],
+                    receiver,
+                    text_marker(_tag(kind)),
+                    TEST_PSEUDONYM_KEY,
+                    TEST_CONTACT_KEY,
+                )
     accounts._dummy_hash.cache_clear()
     try:
-        yield World(app, state, organisations, viewers, principals, runs)
+        yield World(app, state, organisations, viewers, principals, runs, chain_ids)
     finally:
         state.engine.dispose()
         if request.param != "sqlite":
@@ -523,6 +542,7 @@ def test_organisation_matrix(world: World) -> None:
                         "token": "x" * 43,
                         "run_id": str(world.runs[owner]),
                         "pseudonym": "phone:0123456789abcdef",
+                        **world.chain_ids[owner],
                     }
                     expected = (own_status if owner is own else other_status)[role]
                     body = visit.check(

@@ -172,6 +172,10 @@ def _nav(actor: Actor | None) -> list[NavItem]:
     items = [
         NavItem("/dashboard", N_("Overview"), Action.VIEW_DASHBOARD),
         NavItem("/analyse", N_("Analysis"), Action.VIEW_ANALYSIS),
+        NavItem("/signalen", N_("Signals"), Action.VIEW_SIGNALS),
+        NavItem("/coordinatie", N_("Coordination"), Action.ROUTE_SIGNALS),
+        NavItem("/verwijzingen", N_("Referrals"), Action.DECIDE_REFERRALS),
+        NavItem("/afspraken", N_("Agreements"), Action.VIEW_AGREEMENTS),
         NavItem("/beheer/gebruikers", N_("Users"), Action.MANAGE_USERS),
         NavItem("/beheer/audit", N_("Audit log"), Action.VIEW_AUDIT),
     ]

@@ -167,5 +167,6 @@ def persona(
             ],
             "may_reveal": ctx.may(Action.REVEAL_CONTACTS, contact_owner),
             "contact_purposes": contacts.PURPOSES,
+            "may_register_signal": ctx.may(Action.CREATE_SIGNALS),
         },
     )

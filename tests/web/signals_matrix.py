@@ -1,0 +1,309 @@
+"""The signal helper's part of the access matrix: the routes of signals, subjects, routing,
+referrals, agreements and the emergency procedure, and the records the organisation matrix
+names (one signal, subject, referral and agreement per organisation, texts tagged with it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from signaal.chain import referrals, sharing, signals, subjects
+from signaal.chain.authz import Actor
+from signaal.store.models import Organisation
+
+ANON, PENDING = "anonymous", "pending"
+
+VIEW_SIGNALS = {
+    "care_coordinator",
+    "outreach_worker",
+    "police_officer",
+    "youth_care_worker",
+    "shelter_worker",
+    "signal_reporter",
+    "integration",
+}
+CREATE_SIGNALS = VIEW_SIGNALS - {"shelter_worker"}
+ROUTE = {"care_coordinator"}
+VIEW_SUBJECTS = {
+    "care_coordinator",
+    "outreach_worker",
+    "police_officer",
+    "youth_care_worker",
+    "shelter_worker",
+    "integration",
+}
+MANAGE_SUBJECTS = VIEW_SUBJECTS - {"shelter_worker"}
+DECIDE = {
+    "care_coordinator",
+    "outreach_worker",
+    "police_officer",
+    "youth_care_worker",
+    "shelter_worker",
+}
+SHARE = {"care_coordinator", "outreach_worker", "police_officer", "youth_care_worker"}
+REVEAL = {"analyst", "outreach_worker", "police_officer"}
+REVEAL_SUBJECTS = REVEAL & VIEW_SUBJECTS
+VIEW_AGREEMENTS = {
+    "administrator",
+    "care_coordinator",
+    "outreach_worker",
+    "police_officer",
+    "youth_care_worker",
+    "shelter_worker",
+    "integration",
+}
+MANAGE_AGREEMENTS = {"administrator"}
+EMERGENCY = {"care_coordinator", "outreach_worker", "police_officer"}
+
+NOWHERE = "999999"
+
+
+def expected_entries(
+    protected: Callable[..., dict[str, int]],
+) -> dict[tuple[str, str], tuple[str, dict[str, int]]]:
+    """Entries of the access matrix (``protected`` as there): record routes with an id that names
+    no record answer 404 to the roles that may do the action, 403 to the others."""
+    return {
+        ("GET", "/signalen"): ("/signalen", protected(VIEW_SIGNALS, 200)),
+        ("GET", "/signalen/nieuw"): ("/signalen/nieuw", protected(CREATE_SIGNALS, 200)),
+        ("POST", "/signalen"): ("/signalen", protected(CREATE_SIGNALS, 422)),
+        ("GET", "/signalen/{signal_id}"): (
+            f"/signalen/{NOWHERE}",
+            protected(VIEW_SIGNALS, 404),
+        ),
+        ("POST", "/signalen/{signal_id}/persoon"): (
+            f"/signalen/{NOWHERE}/persoon",
+            protected(MANAGE_SUBJECTS, 404),
+        ),
+        ("POST", "/signalen/{signal_id}/delen"): (
+            f"/signalen/{NOWHERE}/delen",
+            protected(SHARE, 404),
+        ),
+        ("POST", "/signalen/{signal_id}/verwijzen"): (
+            f"/signalen/{NOWHERE}/verwijzen",
+            protected(DECIDE, 404),
+        ),
+        ("GET", "/personen/{subject_id}"): (f"/personen/{NOWHERE}", protected(VIEW_SUBJECTS, 404)),
+        ("POST", "/personen/{subject_id}"): (
+            f"/personen/{NOWHERE}",
+            protected(MANAGE_SUBJECTS, 404),
+        ),
+        ("POST", "/personen/{subject_id}/telefoon"): (
+            f"/personen/{NOWHERE}/telefoon",
+            protected(REVEAL, 404),
+        ),
+        ("GET", "/coordinatie"): ("/coordinatie", protected(ROUTE, 200)),
+        # Without a signal chosen nothing is routed.
+        ("POST", "/coordinatie/uitzetten"): ("/coordinatie/uitzetten", protected(ROUTE, 422)),
+        ("GET", "/verwijzingen"): ("/verwijzingen", protected(DECIDE, 200)),
+        ("POST", "/verwijzingen/{referral_id}/status"): (
+            f"/verwijzingen/{NOWHERE}/status",
+            protected(DECIDE, 404),
+        ),
+        ("GET", "/afspraken"): ("/afspraken", protected(VIEW_AGREEMENTS, 200)),
+        ("POST", "/afspraken"): ("/afspraken", protected(MANAGE_AGREEMENTS, 422)),
+        ("POST", "/afspraken/{agreement_id}/beeindigen"): (
+            f"/afspraken/{NOWHERE}/beeindigen",
+            protected(VIEW_AGREEMENTS, 404),
+        ),
+        ("GET", "/noodprocedure"): ("/noodprocedure", protected(EMERGENCY, 200)),
+        ("POST", "/noodprocedure"): ("/noodprocedure", protected(EMERGENCY, 422)),
+        ("GET", "/api/v1/signals"): ("/api/v1/signals", protected(VIEW_SIGNALS, 200, api=True)),
+        # A form body where JSON is expected: refused as invalid once the guard let it in.
+        ("POST", "/api/v1/signals"): (
+            "/api/v1/signals",
+            protected(CREATE_SIGNALS, 422, api=True),
+        ),
+        ("GET", "/api/v1/signals/{signal_id}"): (
+            f"/api/v1/signals/{NOWHERE}",
+            protected(VIEW_SIGNALS, 404, api=True),
+        ),
+        ("GET", "/api/v1/subjects"): ("/api/v1/subjects", protected(VIEW_SUBJECTS, 200, api=True)),
+        ("POST", "/api/v1/subjects"): (
+            "/api/v1/subjects",
+            protected(MANAGE_SUBJECTS, 422, api=True),
+        ),
+        ("GET", "/api/v1/subjects/{subject_id}"): (
+            f"/api/v1/subjects/{NOWHERE}",
+            protected(VIEW_SUBJECTS, 404, api=True),
+        ),
+        ("GET", "/api/v1/referrals"): ("/api/v1/referrals", protected(DECIDE, 200, api=True)),
+        ("POST", "/api/v1/referrals"): ("/api/v1/referrals", protected(DECIDE, 422, api=True)),
+        ("GET", "/api/v1/referrals/{referral_id}"): (
+            f"/api/v1/referrals/{NOWHERE}",
+            protected(DECIDE, 404, api=True),
+        ),
+        ("POST", "/api/v1/referrals/{referral_id}/transitions"): (
+            f"/api/v1/referrals/{NOWHERE}/transitions",
+            protected(DECIDE, 404, api=True),
+        ),
+        ("GET", "/api/v1/agreements"): (
+            "/api/v1/agreements",
+            protected(VIEW_AGREEMENTS, 200, api=True),
+        ),
+        ("POST", "/api/v1/agreements"): (
+            "/api/v1/agreements",
+            protected(MANAGE_AGREEMENTS, 422, api=True),
+        ),
+        ("GET", "/api/v1/agreements/{agreement_id}"): (
+            f"/api/v1/agreements/{NOWHERE}",
+            protected(VIEW_AGREEMENTS, 404, api=True),
+        ),
+    }
+
+
+def record_entries(
+    for_roles: Callable[..., dict[str, int]],
+) -> dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int]]]:
+    """RECORD_ROUTES entries: (path, status per role for the own organisation's record, for
+    another organisation's). Another organisation's record is a 404 to whoever may do the
+    action at all (exactly as a record that does not exist); empty forms are refused (422)."""
+    return {
+        ("GET", "/signalen/{signal_id}"): (
+            "/signalen/{signal_id}",
+            for_roles(VIEW_SIGNALS, 200),
+            for_roles(VIEW_SIGNALS, 404),
+        ),
+        ("POST", "/signalen/{signal_id}/persoon"): (
+            "/signalen/{signal_id}/persoon",
+            for_roles(MANAGE_SUBJECTS, 422),
+            for_roles(MANAGE_SUBJECTS, 404),
+        ),
+        ("POST", "/signalen/{signal_id}/delen"): (
+            "/signalen/{signal_id}/delen",
+            for_roles(SHARE, 422),
+            for_roles(SHARE, 404),
+        ),
+        ("POST", "/signalen/{signal_id}/verwijzen"): (
+            "/signalen/{signal_id}/verwijzen",
+            for_roles(DECIDE, 422),
+            for_roles(DECIDE, 404),
+        ),
+        ("GET", "/personen/{subject_id}"): (
+            "/personen/{subject_id}",
+            for_roles(VIEW_SUBJECTS, 200),
+            for_roles(VIEW_SUBJECTS, 404),
+        ),
+        ("POST", "/personen/{subject_id}"): (
+            "/personen/{subject_id}",
+            for_roles(MANAGE_SUBJECTS, 422),
+            for_roles(MANAGE_SUBJECTS, 404),
+        ),
+        # The analyst may reveal an analysis's numbers but sees no subjects.
+        ("POST", "/personen/{subject_id}/telefoon"): (
+            "/personen/{subject_id}/telefoon",
+            for_roles(REVEAL_SUBJECTS, 422),
+            for_roles(REVEAL, 404),
+        ),
+        ("POST", "/verwijzingen/{referral_id}/status"): (
+            "/verwijzingen/{referral_id}/status",
+            for_roles(DECIDE, 422),
+            for_roles(DECIDE, 404),
+        ),
+        ("POST", "/afspraken/{agreement_id}/beeindigen"): (
+            "/afspraken/{agreement_id}/beeindigen",
+            for_roles(MANAGE_AGREEMENTS, 422),
+            for_roles(VIEW_AGREEMENTS, 404),
+        ),
+        ("GET", "/api/v1/signals/{signal_id}"): (
+            "/api/v1/signals/{signal_id}",
+            for_roles(VIEW_SIGNALS, 200),
+            for_roles(VIEW_SIGNALS, 404),
+        ),
+        ("GET", "/api/v1/subjects/{subject_id}"): (
+            "/api/v1/subjects/{subject_id}",
+            for_roles(VIEW_SUBJECTS, 200),
+            for_roles(VIEW_SUBJECTS, 404),
+        ),
+        ("GET", "/api/v1/referrals/{referral_id}"): (
+            "/api/v1/referrals/{referral_id}",
+            for_roles(DECIDE, 200),
+            for_roles(DECIDE, 404),
+        ),
+        ("POST", "/api/v1/referrals/{referral_id}/transitions"): (
+            "/api/v1/referrals/{referral_id}/transitions",
+            for_roles(DECIDE, 422),
+            for_roles(DECIDE, 404),
+        ),
+        ("GET", "/api/v1/agreements/{agreement_id}"): (
+            "/api/v1/agreements/{agreement_id}",
+            for_roles(VIEW_AGREEMENTS, 200),
+            for_roles(VIEW_AGREEMENTS, 404),
+        ),
+    }
+
+
+def seed_chain_records(
+    session: Session,
+    organisation: Organisation,
+    user_id: int,
+    receiver: Organisation,
+    marker: str,
+    pseudonym_key: str,
+    contact_key: str,
+) -> dict[str, str]:
+    """One signal, subject (with a phone), referral (of the signal, to ``receiver``, which has no
+    accounts) and agreement (with ``receiver``) of ``organisation``, every text holding
+    ``marker``. Returns the path parameters naming them, zero-padded so that the matrix's
+    "remove the requested id from the body" never eats digits of a marker."""
+    kind = organisation.kind
+
+    def acting(role: str) -> Actor:
+        return Actor(user_id, "seed", organisation.id, kind, role, is_demo=False)
+
+    now = datetime.now(UTC)
+    coordinator = acting("care_coordinator")
+    subject = subjects.create_subject(
+        session,
+        coordinator,
+        subjects.SubjectDraft(alias=f"Alias {marker}", phones=["06-94320900"]),
+        pseudonym_key=pseudonym_key,
+        contact_key=contact_key,
+        ip=None,
+    )
+    signal = signals.register(
+        session,
+        coordinator,
+        signals.SignalDraft(
+            category="debt",
+            municipality="Utrecht",
+            observed_at=now - timedelta(hours=1),
+            text=f"Synthetisch {marker}",
+            subject_id=subject.id,
+        ),
+        pseudonym_key=pseudonym_key,
+        ip=None,
+    )
+    referral = referrals.refer(
+        session,
+        coordinator,
+        referrals.ReferralDraft(
+            to_organisation_id=receiver.id,
+            question=f"Vraag {marker}",
+            basis="consent",
+            purpose="Hulp",
+        ),
+        signal=signal,
+        ip=None,
+    )
+    agreement = sharing.create_agreement(
+        session,
+        acting("administrator"),
+        sharing.AgreementDraft(
+            name=f"Convenant {marker}",
+            parties=[organisation.id, receiver.id],
+            categories=["*"],
+            purpose="Signalen delen",
+            legal_basis="Convenant art. 1",
+            valid_from=now - timedelta(days=1),
+        ),
+        ip=None,
+    )
+    return {
+        "signal_id": f"{signal.id:09d}",
+        "subject_id": f"{subject.id:09d}",
+        "referral_id": f"{referral.id:09d}",
+        "agreement_id": f"{agreement.id:09d}",
+    }
