@@ -162,7 +162,7 @@ def finish_task(
     """Mark an open task done or cancelled (a finished task stays finished)."""
     require(actor, Action.MANAGE_TASKS, own_resource("task", task.id, task.organisation_id))
     if status not in FINAL_STATUSES:
-        raise FieldErrors({"status": "choose done or cancelled"})
+        raise FieldErrors({"status": "choose one of done, cancelled"})
     if task.status != OPEN:
         raise ConflictError("the task is finished already")
     task.status = status

@@ -319,8 +319,11 @@ def task_detail(ctx: OneTask, task_id: str) -> TaskOut:
 
 @router.post("/tasks/{task_id}/done")
 def task_done(ctx: OneTask, task_id: str) -> TaskOut:
-    """Mark an open task done (409 when it is finished already)."""
-    task = tasks.finish_task(ctx.db, ctx.acting, _own_task(ctx, task_id), ip=ctx.ip)
+    """Mark an open task done. Idempotent: a task that is done already stays done (200); a
+    cancelled task cannot be done (409)."""
+    task = _own_task(ctx, task_id)
+    if task.status != "done":
+        tasks.finish_task(ctx.db, ctx.acting, task, ip=ctx.ip)
     return _task_out(task)
 
 

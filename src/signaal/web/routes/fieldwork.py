@@ -231,8 +231,13 @@ def finish_task(ctx: OneTask, task_id: str) -> Response:
     task = tasks.task_of_actor(ctx.db, ctx.acting, int(task_id))
     if task is None:
         raise NotFoundError("no such task")
-    status = "cancelled" if text(ctx.form, "status") == "cancelled" else "done"
-    tasks.finish_task(ctx.db, ctx.acting, task, status=status, ip=ctx.ip)
+    status = text(ctx.form, "status")
+    try:
+        tasks.finish_task(ctx.db, ctx.acting, task, status=status, ip=ctx.ip)
+    except FieldErrors as exc:
+        return _tasks_page(
+            ctx, errors=field_messages(exc.fields), values={"kind": "follow_up"}, status_code=422
+        )
     return RedirectResponse("/taken", status_code=303)
 
 
