@@ -172,6 +172,21 @@ class Settings(BaseSettings):
         "organisation lasts.",
     )
 
+    smtp_host: str = Field(
+        default="",
+        description="SMTP server that sends reminder mails (`signaal chain remind`). Empty: "
+        "mails stay queued in the outbox.",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(
+        default=False, description="Switch the SMTP connection to TLS (STARTTLS) before sending."
+    )
+    smtp_user: str = Field(default="", description="SMTP login name (empty: no login).")
+    smtp_password: str = Field(default="", description="SMTP password (with smtp_user).")
+    mail_from: str = Field(
+        default="signaal@localhost", description="Sender address of the mails Signaal sends."
+    )
+
     @model_validator(mode="after")
     def _refuse_default_keys_outside_development(self) -> Settings:
         if self.env is not Environment.DEVELOPMENT:

@@ -119,6 +119,9 @@ class Action(StrEnum):
     VIEW_CHAIN_DASHBOARD = "chain.dashboard"
     """See the coordinator's dashboard: signals by source and municipality, cases by stage,
     overdue follow-ups, time from signal to first contact (counts, CSV export)."""
+    REMIND_TASKS = "tasks.remind"
+    """Remind the owners of due tasks (in the app and by e-mail): ``signaal chain remind``, the
+    system actor only; no role has it."""
 
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
@@ -137,6 +140,9 @@ SYSTEM_ACTIONS = frozenset(
         # organisations and accounts (each audited as "system"), it never reads anyone's data.
         Action.MANAGE_ORGANISATIONS,
         Action.MANAGE_USERS,
+        # The reminder job (``signaal chain remind``) marks due tasks reminded and queues
+        # notifications and mails for their owners; it shows no one any record.
+        Action.REMIND_TASKS,
     }
 )
 # The chain's actions on records about persons.
@@ -150,6 +156,7 @@ CHAIN_ACTIONS = frozenset(
         Action.VIEW_CASES,
         Action.MANAGE_CASES,
         Action.MANAGE_TASKS,
+        Action.REMIND_TASKS,
         Action.DECIDE_REFERRALS,
         Action.MANAGE_SHELTERS,
         Action.MANAGE_PLACEMENTS,

@@ -45,6 +45,10 @@ app.add_typer(_store.organisations_app, name="organisations")
 app.add_typer(_store.users_app, name="users")
 app.add_typer(_store.audit_app, name="audit")
 
+from signaal.cli import chain as _chain  # noqa: E402
+
+app.add_typer(_chain.chain_app, name="chain")
+
 from signaal.cli.synth import synth as _synth  # noqa: E402
 
 app.command("synth")(_synth)

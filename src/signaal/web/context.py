@@ -65,6 +65,9 @@ CHAIN_MODELS: dict[str, type[Signal | Subject | Case | Referral | JointControl |
     "placement": Placement,
 }
 MAX_RECORD_ID = 2**31 - 1
+# Records that only their organisation sees and whose loaders give their real owner (tasks,
+# outreach contacts, shelters): refused like chain records, with the same 404.
+OWN_RECORD_KINDS = frozenset({"task", "outreach_contact", "shelter"})
 
 # No path parameter of any route is longer (the longest stored id, an ad id, has 200).
 MAX_PATH_PARAMETER_LENGTH = 200
@@ -176,6 +179,11 @@ def _nav(actor: Actor | None) -> list[NavItem]:
         NavItem("/coordinatie", N_("Coordination"), Action.ROUTE_SIGNALS),
         NavItem("/verwijzingen", N_("Referrals"), Action.DECIDE_REFERRALS),
         NavItem("/afspraken", N_("Agreements"), Action.VIEW_AGREEMENTS),
+        NavItem("/contact/nieuw", N_("Log contact"), Action.MANAGE_CASES),
+        NavItem("/taken", N_("Tasks"), Action.MANAGE_TASKS),
+        NavItem("/dossiers", N_("Cases"), Action.VIEW_CASES),
+        NavItem("/opvang", N_("Shelters"), Action.VIEW_SHELTERS),
+        NavItem("/controles", N_("Joint controls"), Action.MANAGE_CONTROLS),
         NavItem("/beheer/gebruikers", N_("Users"), Action.MANAGE_USERS),
         NavItem("/beheer/audit", N_("Audit log"), Action.VIEW_AUDIT),
     ]
@@ -326,7 +334,7 @@ class Guard:
         # once her role may do the action at all; the attempt is audited either way.
         hidden = (
             resource is not None
-            and resource.kind in CHAIN_MODELS
+            and (resource.kind in CHAIN_MODELS or resource.kind in OWN_RECORD_KINDS)
             and resource.id is not None
             and authz.allowed(actor, self.action, None)
         )
@@ -445,6 +453,25 @@ def analysis_resource(kind: Literal["persona", "network"], parameter: str) -> Re
     return load
 
 
+def own_record_resource(
+    kind: str, parameter: str, owner_of: Callable[[Session, int], int | None]
+) -> ResourceLoader:
+    """A loader for a record that only its organisation sees (``kind`` of
+    :data:`OWN_RECORD_KINDS`), named by a numeric path parameter: ``owner_of`` gives its
+    organisation (None: no such record, refused and answered 404 like another's record)."""
+
+    def load(request: Request, db: Session) -> Resource:
+        raw = str(request.path_params[parameter])
+        if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_RECORD_ID:
+            raise NotFoundError("no such record")
+        if request_actor(request) is None:
+            return Resource(kind=kind, id=raw)
+        return Resource(kind=kind, id=raw, organisation_id=owner_of(db, int(raw)))
+
+    load.__name__ = f"{kind}_from_{parameter}"
+    return load
+
+
 def chain_resource(kind: str, parameter: str) -> ResourceLoader:
     """A loader for a chain record (``kind`` of :data:`CHAIN_MODELS`) named by a numeric path
     parameter: its owner, the organisations it is shared with and the actor's emergency access
@@ -485,6 +512,7 @@ __all__ = [
     "client_ip",
     "guard",
     "negotiate_locale",
+    "own_record_resource",
     "path_resource",
     "plausible_path_parameter",
     "request_actor",
