@@ -279,7 +279,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cookies=CookiePolicy.for_settings(settings),
         renderer=Renderer(),
     )
-    for module in (pages, auth, analysis, contacts, admin, api, signals, api_signals):
+    for module in (pages, auth, analysis, contacts, admin, api, api_signals, signals):
         # The routes themselves, not an included router, so that ``app.routes`` lists every
         # route with its guard (the access-matrix test and the guard check read it).
         app.router.routes.extend(module.router.routes)
