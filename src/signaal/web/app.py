@@ -284,6 +284,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cookies=CookiePolicy.for_settings(settings),
         renderer=Renderer(),
     )
+    # The API's modules before the chain pages': an /api/ path is always answered as JSON.
     for module in (
         pages,
         auth,
@@ -291,13 +292,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         contacts,
         admin,
         api,
-        signals,
         api_signals,
+        api_cases,
+        signals,
         fieldwork,
         dossiers,
         shelters,
         controls,
-        api_cases,
     ):
         # The routes themselves, not an included router, so that ``app.routes`` lists every
         # route with its guard (the access-matrix test and the guard check read it).

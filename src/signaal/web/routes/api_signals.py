@@ -9,13 +9,16 @@ Contact points are never in an answer in the clear: subjects carry their masked 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.requests import Request
+from starlette.responses import Response
 
 from signaal.chain import referrals, sharing, signals, subjects
 from signaal.chain.authz import Action, Resource, allowed
@@ -23,8 +26,26 @@ from signaal.errors import FieldErrors, NotFoundError
 from signaal.store.models import Agreement, Referral, Signal, Subject, utcnow
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, chain_resource, guard, request_actor
+from signaal.web.forms import refuse_unexpected_body
 
-router = APIRouter(prefix="/api/v1")
+
+class JsonRoute(APIRoute):
+    """A route whose body FastAPI reads (as JSON) *before* the guard runs: an upload (multipart)
+    is refused unread (415), a declared oversize body too (413), before FastAPI touches the
+    stream, as :func:`signaal.web.context.checked_submission` does for the pages. A JSON body
+    within the size limit is read before the login and CSRF checks (then refused by them)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def refuse_then_handle(request: Request) -> Response:
+            refuse_unexpected_body(request)
+            return await handler(request)
+
+        return refuse_then_handle
+
+
+router = APIRouter(prefix="/api/v1", route_class=JsonRoute)
 
 MAX_LIMIT = 200
 Cursor = Annotated[str | None, Query(max_length=12, pattern=r"^[0-9]{1,10}$")]
