@@ -107,12 +107,14 @@ def test_the_system_does_its_jobs_and_nothing_else(action: Action) -> None:
 
 
 def test_the_system_actions_are_few_and_never_read_data() -> None:
-    # Storing and purging analyses, and the operator's account administration on the server.
+    # Storing and purging analyses, and the operator's account and API-token administration on
+    # the server.
     assert {
         Action.STORE_ANALYSIS,
         Action.PURGE_ANALYSIS,
         Action.MANAGE_ORGANISATIONS,
         Action.MANAGE_USERS,
+        Action.MANAGE_API_TOKENS,
     } == SYSTEM_ACTIONS
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS)
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS_DETAIL)

@@ -119,6 +119,9 @@ class Action(StrEnum):
     VIEW_CHAIN_DASHBOARD = "chain.dashboard"
     """See the coordinator's dashboard: signals by source and municipality, cases by stage,
     overdue follow-ups, time from signal to first contact (counts, CSV export)."""
+    MANAGE_API_TOKENS = "api_tokens.manage"
+    """Create, list and revoke the API tokens of system integrations (``signaal api-tokens``;
+    the system actor only, no role has it)."""
 
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
@@ -137,6 +140,9 @@ SYSTEM_ACTIONS = frozenset(
         # organisations and accounts (each audited as "system"), it never reads anyone's data.
         Action.MANAGE_ORGANISATIONS,
         Action.MANAGE_USERS,
+        # Tokens of system integrations are issued on the server by the operator, never in the
+        # web app: a token that could mint tokens would outlive every revocation.
+        Action.MANAGE_API_TOKENS,
     }
 )
 # The chain's actions on records about persons.
@@ -222,6 +228,10 @@ class Actor:
     role: str
     is_demo: bool
     is_system: bool = False
+    # The API token an integration acts with (``Authorization: Bearer``), None for a person.
+    # A token actor has no account: its ``user_id`` is the negative token id (see
+    # :func:`signaal.chain.api_tokens.token_actor`), its ``email`` names the token.
+    token_id: int | None = None
 
 
 SYSTEM = Actor(

@@ -45,6 +45,10 @@ app.add_typer(_store.organisations_app, name="organisations")
 app.add_typer(_store.users_app, name="users")
 app.add_typer(_store.audit_app, name="audit")
 
+from signaal.cli.api_tokens import api_tokens_app as _api_tokens_app  # noqa: E402
+
+app.add_typer(_api_tokens_app, name="api-tokens")
+
 from signaal.cli.synth import synth as _synth  # noqa: E402
 
 app.command("synth")(_synth)
