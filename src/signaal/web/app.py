@@ -260,7 +260,16 @@ def route_guard(route: APIRoute) -> Guard:
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     """The web app for ``settings``; ``engine`` overrides the store of the settings (tests)."""
-    from signaal.web.routes import admin, analysis, api, api_docs, auth, contacts, pages
+    from signaal.web.routes import (
+        admin,
+        analysis,
+        api,
+        api_docs,
+        auth,
+        contacts,
+        coordination,
+        pages,
+    )
 
     if engine is None:
         engine = make_engine(url_from_settings(settings))
@@ -278,7 +287,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cookies=CookiePolicy.for_settings(settings),
         renderer=Renderer(),
     )
-    for module in (pages, auth, analysis, contacts, admin, api, api_docs):
+    for module in (pages, auth, analysis, contacts, coordination, admin, api, api_docs):
         # The routes themselves, not an included router, so that ``app.routes`` lists every
         # route with its guard (the access-matrix test and the guard check read it).
         app.router.routes.extend(module.router.routes)

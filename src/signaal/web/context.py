@@ -188,6 +188,7 @@ def _nav(actor: Actor | None) -> list[NavItem]:
     items = [
         NavItem("/dashboard", N_("Overview"), Action.VIEW_DASHBOARD),
         NavItem("/analyse", N_("Analysis"), Action.VIEW_ANALYSIS),
+        NavItem("/coordinatie/dashboard", N_("Chain dashboard"), Action.VIEW_CHAIN_DASHBOARD),
         NavItem("/beheer/gebruikers", N_("Users"), Action.MANAGE_USERS),
         NavItem("/beheer/audit", N_("Audit log"), Action.VIEW_AUDIT),
     ]
