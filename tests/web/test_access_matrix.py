@@ -70,6 +70,7 @@ AUDITORS = {"platform_administrator", "administrator"}
 ANALYSIS = {"analyst", "care_coordinator", "outreach_worker", "police_officer", "viewer"}
 DETAIL = {"analyst", "care_coordinator", "outreach_worker", "police_officer"}
 REVEAL = {"analyst", "outreach_worker", "police_officer"}
+CHAIN_DASHBOARD = {"care_coordinator"}
 
 
 def same(status: int) -> dict[str, int]:
@@ -160,6 +161,14 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ),
     ("GET", "/beheer/audit"): ("/beheer/audit", protected(AUDITORS, 200)),
     ("GET", "/api/v1/me"): ("/api/v1/me", protected(PERSONAL, 200, api=True)),
+    # The API's description: public, it holds no data.
+    ("GET", "/api/v1/openapi.json"): ("/api/v1/openapi.json", same(200)),
+    # The coordinator's dashboard (counts only) and its tables as CSV.
+    ("GET", "/coordinatie/dashboard"): ("/coordinatie/dashboard", protected(CHAIN_DASHBOARD, 200)),
+    ("GET", "/coordinatie/dashboard.csv"): (
+        "/coordinatie/dashboard.csv?tabel=fase",
+        protected(CHAIN_DASHBOARD, 200),
+    ),
     ("GET", "/api/v1/analysis/networks"): (
         "/api/v1/analysis/networks",
         protected(ANALYSIS, 200, api=True),
