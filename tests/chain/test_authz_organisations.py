@@ -107,14 +107,15 @@ def test_the_system_does_its_jobs_and_nothing_else(action: Action) -> None:
 
 
 def test_the_system_actions_are_few_and_never_read_data() -> None:
-    # Storing and purging analyses, the operator's account administration on the server, and
-    # the reminder job (marks due tasks reminded; it reads no record for anyone).
+    # Storing and purging analyses, the operator's account and API-token administration on the
+    # server, and the reminder job (marks due tasks reminded; it reads no record for anyone).
     assert {
         Action.STORE_ANALYSIS,
         Action.PURGE_ANALYSIS,
         Action.MANAGE_ORGANISATIONS,
         Action.MANAGE_USERS,
         Action.REMIND_TASKS,
+        Action.MANAGE_API_TOKENS,
     } == SYSTEM_ACTIONS
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS)
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS_DETAIL)

@@ -1,4 +1,4 @@
-"""The signal helper's part of the access matrix: the routes of signals, subjects, routing,
+"""The chain signal pages' part of the access matrix: the routes of signals, subjects, routing,
 referrals, agreements and the emergency procedure, and the records the organisation matrix
 names (one signal, subject, referral and agreement per organisation, texts tagged with it)."""
 

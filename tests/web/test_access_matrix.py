@@ -84,7 +84,7 @@ AUDITORS = {"platform_administrator", "administrator"}
 ANALYSIS = {"analyst", "care_coordinator", "outreach_worker", "police_officer", "viewer"}
 DETAIL = {"analyst", "care_coordinator", "outreach_worker", "police_officer"}
 REVEAL = {"analyst", "outreach_worker", "police_officer"}
-# Case work (helper "cases"): who may do what, as in docs/roles.md.
+# Case work: who may do what, as in docs/roles.md.
 CASE_WORKERS = {
     "care_coordinator",
     "outreach_worker",
@@ -99,6 +99,7 @@ SHELTER_STAFF = {"shelter_worker"}
 PLACERS = {"care_coordinator", "outreach_worker", "youth_care_worker", "shelter_worker"}
 CONTROLS = {"outreach_worker", "police_officer"}
 NO_RECORD = "999999"  # an id no record has: 404 for whoever may do the action at all
+CHAIN_DASHBOARD = {"care_coordinator"}
 
 
 def same(status: int) -> dict[str, int]:
@@ -189,11 +190,19 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ),
     ("GET", "/beheer/audit"): ("/beheer/audit", protected(AUDITORS, 200)),
     ("GET", "/api/v1/me"): ("/api/v1/me", protected(PERSONAL, 200, api=True)),
+    # The API's description: public, it holds no data.
+    ("GET", "/api/v1/openapi.json"): ("/api/v1/openapi.json", same(200)),
+    # The coordinator's dashboard (counts only) and its tables as CSV.
+    ("GET", "/coordinatie/dashboard"): ("/coordinatie/dashboard", protected(CHAIN_DASHBOARD, 200)),
+    ("GET", "/coordinatie/dashboard.csv"): (
+        "/coordinatie/dashboard.csv?tabel=fase",
+        protected(CHAIN_DASHBOARD, 200),
+    ),
     ("GET", "/api/v1/analysis/networks"): (
         "/api/v1/analysis/networks",
         protected(ANALYSIS, 200, api=True),
     ),
-    # Signals, subjects, routing, referrals, agreements, emergency access (signals helper).
+    # Signals, subjects, routing, referrals, agreements, emergency access (signals_matrix.py).
     **expected_entries(protected),
     # Case work. Empty forms are refused per field (422); ids no record has answer 404 to
     # whoever may do the action at all, like a record of another organisation.

@@ -42,16 +42,20 @@ def test_demo_seeds_and_prints_the_logins(demo_env):
     assert "demo-analyst" in result.output
     assert "http://127.0.0.1:8000" in result.output
     assert "demo analysis loaded" in result.output
+    assert "signals" in result.output  # the demo chain was made
     assert loaded == [str(tmp_path / "data")]
     # Running it again changes nothing (the demo is seeded once).
-    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    again = runner.invoke(app, ["demo", "--no-serve"])
+    assert again.exit_code == 0
+    assert "the demo chain was there already" in again.output
     engine = make_engine(f"sqlite:///{(tmp_path / 'data' / 'signaal.db').as_posix()}")
     with session_factory(engine)() as session:
         demo_users = session.scalar(
             select(func.count()).select_from(User).where(User.is_demo.is_(True))
         )
     engine.dispose()
-    assert demo_users == sum(1 for definition in roles().values() if definition.granted_by)
+    # One demo user per role given to persons (not the integration role of API tokens).
+    assert demo_users == sum(1 for role in roles().values() if role.granted_by)
 
 
 def test_demo_refuses_outside_development(demo_env, monkeypatch):

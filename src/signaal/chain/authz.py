@@ -122,6 +122,9 @@ class Action(StrEnum):
     REMIND_TASKS = "tasks.remind"
     """Remind the owners of due tasks (in the app and by e-mail): ``signaal chain remind``, the
     system actor only; no role has it."""
+    MANAGE_API_TOKENS = "api_tokens.manage"
+    """Create, list and revoke the API tokens of system integrations (``signaal api-tokens``;
+    the system actor only, no role has it)."""
 
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
@@ -143,6 +146,9 @@ SYSTEM_ACTIONS = frozenset(
         # The reminder job (``signaal chain remind``) marks due tasks reminded and queues
         # notifications and mails for their owners; it shows no one any record.
         Action.REMIND_TASKS,
+        # Tokens of system integrations are issued on the server by the operator, never in the
+        # web app: a token that could mint tokens would outlive every revocation.
+        Action.MANAGE_API_TOKENS,
     }
 )
 # The chain's actions on records about persons.
@@ -229,6 +235,10 @@ class Actor:
     role: str
     is_demo: bool
     is_system: bool = False
+    # The API token an integration acts with (``Authorization: Bearer``), None for a person.
+    # A token actor has no account: its ``user_id`` is the negative token id (see
+    # :func:`signaal.chain.api_tokens.token_actor`), its ``email`` names the token.
+    token_id: int | None = None
 
 
 SYSTEM = Actor(

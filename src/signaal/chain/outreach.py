@@ -62,7 +62,7 @@ class Keys:
     contact_key: str
 
 
-def _sealing_row(contact_id: int) -> tuple[int, str]:
+def sealing_row(contact_id: int) -> tuple[int, str]:
     # The sealed number is bound to its row: copied to another contact it does not open.
     return contact_id, f"outreach_contact:{contact_id}"
 
@@ -187,7 +187,7 @@ def log_contact(
     db.add(contact)
     db.flush()
     if number is not None:
-        run_id, bound = _sealing_row(contact.id)
+        run_id, bound = sealing_row(contact.id)
         contact.phone_pseudonym = pseudonym("phone", number, keys.pseudonym_key)
         contact.phone_sealed = Sealer(keys.contact_key).seal(number, run_id=run_id, pseudonym=bound)
         contact.phone_masked = masked_contact("phone", number)
@@ -307,7 +307,7 @@ def reveal_phone(
         raise FieldErrors({"purpose": "choose why you need the number"})
     if contact.phone_sealed is None:
         raise NotFoundError("this contact has no phone number")
-    run_id, bound = _sealing_row(contact.id)
+    run_id, bound = sealing_row(contact.id)
     value = Sealer(keys.contact_key).open(contact.phone_sealed, run_id=run_id, pseudonym=bound)
     audit_read(
         db,

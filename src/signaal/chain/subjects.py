@@ -78,7 +78,7 @@ def clean_subject(draft: SubjectDraft, *, now: datetime) -> CleanSubject:
     return CleanSubject(alias, draft.birth_year_from, draft.birth_year_to, tuple(phones))
 
 
-def _seal_context(subject_id: int, name: str) -> str:
+def seal_context(subject_id: int, name: str) -> str:
     """What a subject's sealed phone is bound to (never opens as another row's or a run's)."""
     return f"subject:{subject_id}:{name}"
 
@@ -100,7 +100,7 @@ def _add_phones(
                 subject_id=subject.id,
                 pseudonym=name,
                 kind="phone",
-                sealed=sealer.seal(phone, run_id=0, pseudonym=_seal_context(subject.id, name)),
+                sealed=sealer.seal(phone, run_id=0, pseudonym=seal_context(subject.id, name)),
                 masked=masked_contact("phone", phone),
             )
         )
@@ -322,7 +322,7 @@ def reveal_phone(
     if contact is None:
         raise NotFoundError("no such contact point")
     value = Sealer(contact_key).open(
-        contact.sealed, run_id=0, pseudonym=_seal_context(subject.id, name)
+        contact.sealed, run_id=0, pseudonym=seal_context(subject.id, name)
     )
     audit.record(
         db,

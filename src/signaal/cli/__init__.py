@@ -49,6 +49,10 @@ from signaal.cli import chain as _chain  # noqa: E402
 
 app.add_typer(_chain.chain_app, name="chain")
 
+from signaal.cli.api_tokens import api_tokens_app as _api_tokens_app  # noqa: E402
+
+app.add_typer(_api_tokens_app, name="api-tokens")
+
 from signaal.cli.synth import synth as _synth  # noqa: E402
 
 app.command("synth")(_synth)

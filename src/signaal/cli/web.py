@@ -183,6 +183,7 @@ def demo(
 
     from signaal.chain.accounts import seed_demo
     from signaal.store.db import make_engine, session_factory, transaction
+    from signaal.synth.chain import seed_chain_demo
 
     console = Console()
     if not console.is_terminal:  # keep the logins whole when the output goes to a file or pipe
@@ -199,6 +200,11 @@ def demo(
         try:
             with transaction(session_factory(engine)) as session:
                 logins = seed_demo(session)
+                chain = seed_chain_demo(
+                    session,
+                    pseudonym_key=settings.pseudonym_key,
+                    contact_key=settings.contact_key,
+                )
         finally:
             engine.dispose()
         summary = load_demo_analysis(settings, ads=ads)
@@ -207,6 +213,7 @@ def demo(
 
     console.print(f"[bold]Store:[/] {_describe_store(settings)}")
     console.print(f"[bold]Analysis:[/] {summary}")
+    console.print(f"[bold]Chain:[/] {chain.describe()}", highlight=False)
     table = Table(title="Demo logins (no second factor for demo accounts)")
     for column in ("e-mail", "password", "role", "organisation"):
         table.add_column(column)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,7 +30,7 @@ from signaal.settings import Settings
 from signaal.store.db import make_engine, session_factory, transaction, url_from_settings
 from signaal.web.context import Guard
 from signaal.web.errors import handle_unexpected, install_error_handlers
-from signaal.web.forms import MAX_BODY_BYTES
+from signaal.web.forms import MAX_BODY_BYTES, is_api_path
 from signaal.web.rendering import STATIC_DIR, Renderer
 from signaal.web.security import CookiePolicy, TokenSigner, security_headers
 
@@ -182,11 +182,19 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            response = PlainTextResponse(
-                "Te veel gegevens. / Request body too large.",
-                status_code=413,
-                headers={"connection": "close"},
-            )
+            response: Response
+            if is_api_path(scope.get("path", "")):  # the API's one error shape
+                response = JSONResponse(
+                    {"error": {"code": "too_large", "message": "Request body too large."}},
+                    status_code=413,
+                    headers={"connection": "close"},
+                )
+            else:
+                response = PlainTextResponse(
+                    "Te veel gegevens. / Request body too large.",
+                    status_code=413,
+                    headers={"connection": "close"},
+                )
             await response(scope, receive, send)
 
 
@@ -257,10 +265,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         analysis,
         api,
         api_cases,
+        api_docs,
         api_signals,
         auth,
         contacts,
         controls,
+        coordination,
         dossiers,
         fieldwork,
         pages,
@@ -290,8 +300,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         auth,
         analysis,
         contacts,
+        coordination,
         admin,
         api,
+        api_docs,
         api_signals,
         api_cases,
         signals,

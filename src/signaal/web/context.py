@@ -9,6 +9,14 @@ Handlers receive a :class:`RequestContext` and never check roles or ownership th
 Transactions: the session is committed when the handler returns and rolled back when it raises,
 so a failed request writes nothing half. Audit events that must survive a refusal (access denied)
 are written in their own transaction.
+
+System integrations call the API with ``Authorization: Bearer <token>`` instead of a login
+session (:mod:`signaal.chain.api_tokens`): only on ``/api/`` paths (a page refuses it with 400),
+never together with a login cookie, and a token that is unknown, revoked or expired is a 401 in
+the API's one error shape. The token's actor has no account (``Actor.token_id``; ``user_id`` is
+the negative token id). A bearer request that carries no cookie at all needs no CSRF token: a
+browser never sends the header by itself. Every use is audited (``api_token.event``, change
+``used``, with method and path), in its own transaction, so that a failed request is logged too.
 """
 
 from __future__ import annotations
@@ -16,35 +24,42 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from signaal import audit
-from signaal.chain import authz, visibility
+from signaal.chain import api_tokens, authz, visibility
 from signaal.chain.authz import Action, Actor, Resource
 from signaal.chain.sessions import load_session
 from signaal.errors import NotFoundError, PermissionDenied
 from signaal.store import analysis
+from signaal.store.db import transaction
 from signaal.store.models import (
+    ApiToken,
     Case,
     JointControl,
     LoginSession,
+    Organisation,
     Placement,
     Referral,
     Signal,
     Subject,
     User,
+    utcnow,
 )
 from signaal.web.errors import CsrfFailure, LoginRequired
 from signaal.web.forms import (
     SAFE_METHODS,
     URLENCODED,
+    is_api_path,
     media_type,
     parse_urlencoded,
     read_body,
+    refuse_unexpected_api_body,
     refuse_unexpected_body,
     urlencoded_field,
 )
@@ -90,6 +105,7 @@ class RequestContext:
     user: User | None = None  # set only when the login is complete (second factor done)
     actor: Actor | None = None
     record: object | None = None  # the chain record a chain_resource loader found
+    api_token: ApiToken | None = None  # set when an integration called with a bearer token
 
     def chain_record(self, model: type[ChainModel]) -> ChainModel:
         """The chain record of the route (loaded once by :func:`chain_resource`)."""
@@ -184,6 +200,7 @@ def _nav(actor: Actor | None) -> list[NavItem]:
         NavItem("/dossiers", N_("Cases"), Action.VIEW_CASES),
         NavItem("/opvang", N_("Shelters"), Action.VIEW_SHELTERS),
         NavItem("/controles", N_("Joint controls"), Action.MANAGE_CONTROLS),
+        NavItem("/coordinatie/dashboard", N_("Chain dashboard"), Action.VIEW_CHAIN_DASHBOARD),
         NavItem("/beheer/gebruikers", N_("Users"), Action.MANAGE_USERS),
         NavItem("/beheer/audit", N_("Audit log"), Action.VIEW_AUDIT),
     ]
@@ -237,6 +254,11 @@ async def checked_submission(request: Request) -> Submission:
 
     signer = web_state(request).signer
     refuse_unexpected_body(request)
+    refuse_unexpected_api_body(request)
+    if bearer_without_cookies(request):
+        # No browser sends an Authorization header by itself, and without any cookie there is
+        # no login a forged request could ride on: the token is the proof (checked by the guard).
+        return Submission(FormData(), frozenset({"bearer"}))
     seeds = _csrf_seeds(request)
     if not seeds:
         raise CsrfFailure()
@@ -281,10 +303,10 @@ class Guard:
         db: Database,
         submission: Annotated[Submission, Depends(checked_submission)],
     ) -> RequestContext:
-        from signaal.web.app import web_state
-
-        state = web_state(request)
         ip = client_ip(request)
+        secret = bearer_secret(request)
+        if secret is not None:
+            return self._as_integration(request, db, secret, submission, ip)
         login_session, token, lost = self._load_login(request, db)
         user = None
         if login_session is not None and login_session.second_factor_done:
@@ -330,6 +352,16 @@ class Guard:
             if login_session is not None:
                 raise LoginRequired("second_factor")
             raise LoginRequired(lost or "required")
+        self._refuse(request, actor, resource, ip)
+
+    def _refuse(
+        self, request: Request, actor: Actor, resource: Resource | None, ip: str | None
+    ) -> NoReturn:
+        """Answer an actor whose action ``allowed()`` refused: 404 for a chain record she may
+        not see, else 403; audited (unless the route says otherwise)."""
+        from signaal.web.app import web_state
+
+        state = web_state(request)
         # A chain record the actor may not see answers exactly as one that does not exist (404),
         # once her role may do the action at all; the attempt is audited either way.
         hidden = (
@@ -351,6 +383,105 @@ class Guard:
         if hidden:
             raise NotFoundError("no such record")
         raise PermissionDenied(f"{self.action} not allowed")
+
+    def _as_integration(
+        self,
+        request: Request,
+        db: Session,
+        secret: str,
+        submission: Submission,
+        ip: str | None,
+    ) -> RequestContext:
+        """The guard for a request with a bearer token (an integration; see the module doc)."""
+        from signaal.web.app import web_state
+
+        state = web_state(request)
+        request.state.locale = negotiate_locale(request)
+        request.state.csrf_token = ""
+        request.state.viewer = None
+        request.state.nav = []
+        request.state.signed_in = False
+        request.state.actor = None
+        if not is_api_path(request.url.path):
+            raise BearerOnPage()
+        attempted = f"{request.method} {request.url.path}"
+        if state.cookies.session_cookie in request.cookies:
+            # One request, one identity: a login cookie and a token together are refused.
+            raise LoginRequired("invalid")
+        if request.method not in SAFE_METHODS and not submission.csrf_kinds & {"bearer"}:
+            raise CsrfFailure()  # cookies came along: the token alone proves nothing then
+        now = utcnow()
+        token = api_tokens.find_token(db, secret)
+        if token is None:
+            state.record_audit(
+                audit.AccessDenied(attempted=f"{attempted} (unknown bearer token)"),
+                actor=None,
+                ip=ip,
+            )
+            raise LoginRequired("invalid")
+        condition = api_tokens.token_state(token, now)
+        organisation = db.get(Organisation, token.organisation_id)
+        if condition != "active" or organisation is None:
+            state.record_audit(
+                audit.ApiTokenEvent(
+                    token_id=token.id,
+                    change=f"refused_{condition}",
+                    organisation_id=token.organisation_id,
+                    name=token.name,
+                    method=request.method,
+                    path=request.url.path,
+                ),
+                actor=None,
+                ip=ip,
+            )
+            raise LoginRequired("expired")
+        actor = api_tokens.token_actor(token, organisation)
+        request.state.actor = actor
+        self._note_use(request, token, actor, now, ip)
+        resource = self._load_resource(request, db)
+        context = RequestContext(
+            request=request,
+            db=db,
+            action=self.action,
+            resource=resource,
+            locale=request.state.locale,
+            ip=ip,
+            csrf_token="",
+            form=submission.form,
+            actor=actor,
+            api_token=token,
+        )
+        context.record = getattr(request.state, "chain_record", None)
+        if authz.allowed(actor, self.action, resource):
+            return context
+        self._refuse(request, actor, resource, ip)
+
+    @staticmethod
+    def _note_use(
+        request: Request, token: ApiToken, actor: Actor, now: datetime, ip: str | None
+    ) -> None:
+        """Audit this use of the token and, at most once a minute, its ``last_used_at``: in a
+        transaction of their own, so that the use is logged whatever the request does next."""
+        from signaal.web.app import web_state
+
+        state = web_state(request)
+        with transaction(state.sessions) as session:
+            audit.record(
+                session,
+                audit.ApiTokenEvent(
+                    token_id=token.id,
+                    change="used",
+                    organisation_id=token.organisation_id,
+                    name=token.name,
+                    method=request.method,
+                    path=request.url.path,
+                ),
+                actor=actor,
+                ip=ip,
+            )
+            stored = session.get(ApiToken, token.id)
+            if stored is not None and api_tokens.note_use(stored, now):
+                token.last_used_at = stored.last_used_at
 
     def _load_resource(self, request: Request, db: Session) -> Resource | None:
         """The resource of the request; a path parameter no record can have is a 404 before
@@ -400,6 +531,40 @@ class Guard:
             nonce, signed = state.signer.new_pre_session()
             state.queue_cookie(request, state.cookies.pre_session_cookie, signed, max_age=None)
         return state.signer.csrf_token(nonce, kind="pre")
+
+
+class BearerOnPage(PermissionDenied):
+    """A bearer token sent to a page: tokens are for the API only (answered 400)."""
+
+    code = "bearer_not_accepted"
+    http_status = 400
+
+    def __init__(self) -> None:
+        super().__init__("bearer tokens are accepted on /api/ paths only")
+
+
+BEARER_SCHEME = "bearer"
+
+
+def bearer_secret(request: Request) -> str | None:
+    """The secret of an ``Authorization: Bearer <secret>`` header ("" for a malformed one, so
+    that it is refused rather than ignored), or None when the request carries no such header."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != BEARER_SCHEME:
+        return ""
+    return value.strip()
+
+
+def bearer_without_cookies(request: Request) -> bool:
+    """An API request with an Authorization header and no cookie at all."""
+    return (
+        is_api_path(request.url.path)
+        and request.headers.get("authorization") is not None
+        and "cookie" not in request.headers
+    )
 
 
 def guard(
@@ -507,6 +672,7 @@ __all__ = [
     "RequestContext",
     "Submission",
     "analysis_resource",
+    "bearer_secret",
     "chain_resource",
     "checked_submission",
     "client_ip",

@@ -35,6 +35,12 @@ TOTP_CODE_PATTERN = re.compile(r"^\d{6}$")
 MAX_BODY_BYTES = 256 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 URLENCODED = "application/x-www-form-urlencoded"
+JSON = "application/json"
+API_PREFIX = "/api/"
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIX)
 
 
 def media_type(request: Request) -> str:
@@ -50,6 +56,23 @@ def refuse_unexpected_body(request: Request) -> None:
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
         raise HTTPException(status_code=413)
+
+
+def has_body(request: Request) -> bool:
+    """Whether the request announces a body (a length above 0, or a chunked one)."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        return length != "0"
+    return "transfer-encoding" in request.headers
+
+
+def refuse_unexpected_api_body(request: Request) -> None:
+    """On ``/api/`` paths a body is JSON (``application/json``, within MAX_BODY_BYTES like every
+    body): any other kind of body is refused unread (415). Pages keep their urlencoded forms."""
+    if not is_api_path(request.url.path) or not has_body(request):
+        return
+    if media_type(request) != JSON:
+        raise HTTPException(status_code=415)
 
 
 async def read_body(request: Request) -> bytes:

@@ -21,8 +21,21 @@ MAX_LIMIT = 500
 
 @router.get("/me")
 def me(ctx: Annotated[RequestContext, guard(Action.MANAGE_OWN_ACCOUNT)]) -> dict[str, Any]:
-    """The logged-in user: who they are and what their role may do."""
-    assert ctx.user is not None
+    """The logged-in user: who they are and what their role may do (for an API token whose role
+    manages an own account: the token, its organisation and role)."""
+    if ctx.user is None:
+        actor = ctx.acting
+        token_role = roles().get(actor.role)
+        return {
+            "api_token": {
+                "id": actor.token_id,
+                "name": ctx.api_token.name if ctx.api_token else "",
+            },
+            "organisation": {"id": actor.organisation_id, "kind": str(actor.organisation_kind)},
+            "role": actor.role,
+            "actions": sorted(str(a) for a in token_role.actions) if token_role else [],
+            "locale": ctx.locale,
+        }
     role = roles().get(ctx.user.role)
     return {
         "email": ctx.user.email,
