@@ -130,6 +130,14 @@ def test_case_page_flow_and_other_organisations_get_404(
     )
     assert moved.status_code == 303
     assert "Beoordeling" in client.get(path).text
+    case_id = int(path.rsplit("/", 1)[1])
+    form = client.get(f"/contact/nieuw?dossier={case_id}")
+    logged = client.post(
+        "/contact/nieuw",
+        data={"csrf_token": csrf_of(form.text), "kind": "walk_in", "case_id": str(case_id)},
+    )
+    assert logged.status_code == 303
+    assert "Inloop op het ontmoetingspunt" in client.get(path).text
     again = client.post(
         "/dossiers",
         data={"csrf_token": csrf_of(page.text), "subject_id": str(subject_id)},

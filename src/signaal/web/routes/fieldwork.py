@@ -104,8 +104,13 @@ def new_contact(ctx: ContactForm) -> Response:
     raw_task = ctx.request.query_params.get("taak", "")
     if raw_task.isdigit() and len(raw_task) < 10:
         task = tasks.task_of_actor(ctx.db, ctx.acting, int(raw_task))
-    control = ctx.request.query_params.get("controle", "")
-    values = {"kind": "street", "joint_control_id": control if control.isdigit() else ""}
+    control = ctx.request.query_params.get("controle", "")[:9]
+    case = ctx.request.query_params.get("dossier", "")[:9]
+    values = {
+        "kind": "street",
+        "joint_control_id": control if control.isdigit() else "",
+        "case_id": case if case.isdigit() else "",
+    }
     if values["joint_control_id"]:
         values["kind"] = "joint_control"
     return _contact_page(ctx, errors={}, values=values, saved=saved, task=task)
@@ -124,6 +129,7 @@ def save_contact(ctx: ContactForm) -> Response:
             "phone",
             "next_contact_at",
             "joint_control_id",
+            "case_id",
         )
     }
     fields: dict[str, object] = {
