@@ -48,6 +48,7 @@ def test_remind_queues_mails_once_without_an_smtp_host(store):  # type: ignore[n
         assert first.exit_code == 0, first.output
         assert "1 tasks reminded" in first.output
         assert "no SMTP host" in first.output
+        assert "reminder(s) of overdue routing for the care coordinators" in first.output
         second = runner.invoke(app, ["chain", "remind"])
         assert second.exit_code == 0
         assert "0 tasks reminded" in second.output
