@@ -101,7 +101,8 @@ def test_a_stated_minor_age_on_one_ad_counts_for_the_whole_persona_and_network()
     result, persona = _run(ads, hits)
     assert persona["m1"] == persona["m2"] != persona["m3"]
     reasons = {r.indicator_id: r for r in result.personas[persona["m1"]].reasons}
-    assert reasons["B01"].points == 1 and "(ad m1)" in reasons["B01"].text
+    assert reasons["B01"].points == 1
+    assert "(ad m1)" in reasons["B01"].text
     networks = list(result.networks.values())
     assert len(networks) == 1
     assert any(r.indicator_id == "B01" for r in networks[0].reasons)
