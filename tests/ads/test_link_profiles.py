@@ -128,3 +128,16 @@ def test_links_do_not_depend_on_the_order_of_the_ads(tmp_path: Path) -> None:
     assert again.network_of_persona == first.network_of_persona
     assert again.links == first.links
     assert len(set(first.persona_of_ad.values())) < len(ads)  # something was linked
+
+
+def test_an_ad_without_a_name_field_introduces_itself_by_a_known_name() -> None:
+    # Two women share the phone: an unnamed ad would stay apart, but its text names Anna.
+    ads = [
+        make_ad("a1", name="Anna", age=24),
+        make_ad("b1", name="Bella", age=31, day=1),
+        make_ad("a2", name=None, age=24, text="Hoi! Ik ben Anna, 24 jaar.", day=2),
+        make_ad("u1", name=None, age=24, text="I am Elegant and discreet.", day=3),
+    ]
+    p = link(ads, {}, {}, pseudonym_key="k").persona_of_ad
+    assert p["a2"] == p["a1"] != p["b1"]
+    assert p["u1"] not in {p["a1"], p["b1"]}  # "Elegant" is no name of this corpus

@@ -61,6 +61,12 @@ _KIND_OF_CONTACT = {
 _NAME_CLEAN = re.compile(r"[^a-z]+")
 _DUO_SPLIT = re.compile(r"\s*(?:&|\+|/|,|\ben\b|\band\b|\bund\b)\s*", re.IGNORECASE)
 _DAY = 86400.0
+# A self-introduction followed by a capitalised word: "Ik ben Anna", "Ben Anna", "Zij heet Anna",
+# "My name is Anna", "I'm Anna", "Call me Anna" (the word counts only if it is a known name).
+_INTRODUCTION = re.compile(
+    r"\b(?:[Ii]k ben|[Bb]en|[Ii]k heet|[Zz]ij heet|[Hh]eet|[Mm]y name is|I am|I'm|[Cc]all me"
+    r"|[Dd]it is|[Hh]ier is)\s+([A-ZÀ-Ý][a-zà-ÿ]+)"
+)
 _record_id = attrgetter("record.id")
 # Rounds of "link, flag too-common identifiers, link again without them" (one or two suffice:
 # each round only splits personas).
@@ -127,6 +133,18 @@ def normalise_name(name: str | None) -> str | None:
     name = _DUO_SPLIT.split(name, maxsplit=1)[0]
     cleaned = _NAME_CLEAN.sub("", fold(name))
     return cleaned or None
+
+
+def _introduced_name(title: str | None, text: str | None, known: Mapping[str, int]) -> int:
+    """The id of the first known name an ad introduces itself with in its title or text, or -1."""
+    for part in (title, text):
+        if not part:
+            continue
+        for match in _INTRODUCTION.finditer(part):
+            key = normalise_name(match.group(1))
+            if key is not None and key in known:
+                return known[key]
+    return -1
 
 
 @cache
@@ -520,6 +538,12 @@ def _link(
             if raw:
                 raw_names.add(raw)
         name_id[i] = found
+    # An ad without a name field that introduces itself ("Ik ben Anna", "My name is Anna") with a
+    # name other ads of the corpus advertise under is advertised under that name: the field is
+    # missing, not the name.
+    for i in np.flatnonzero(name_id < 0).tolist():
+        record = ordered[i].record
+        name_id[i] = _introduced_name(record.title, record.text, name_index)
     name_of = {v: k for k, v in name_index.items()}
     name_list = sorted(name_index, key=name_index.__getitem__)
     age = np.asarray([a.age if a.age is not None else -1 for a in ordered], dtype=np.int64)
