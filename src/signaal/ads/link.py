@@ -5,10 +5,13 @@ personas under shared control. Evidence therefore works on two levels:
 
 1. **Same persona** needs a shared identifier *and* a compatible profile. Ads are joined when they
    share a contact point (phone, e-mail, handle, website), a photo (PDQ within
-   ``photo_max_distance``) or a near-duplicate text (MinHash/LSH on masked text), **and** carry
-   the same advertised name (accent- and case-folded) and a compatible age (equal, or one year
-   apart when the younger age comes first in time). Unnamed ads join the single named persona of
-   their contact point, or each other by age.
+   ``photo_max_distance``) or a near-duplicate text (MinHash/LSH on masked text, common shingles
+   weighing little), **and** carry the same advertised name (accent- and case-folded, or a
+   written variant of it) and a compatible age (equal, or one year apart when the younger age
+   comes first in time), **and** that profile is rare enough in this corpus that no unrelated
+   woman seen with the identifier is expected to share it (``signaal.ads.profiles``). A missing
+   age is unknown, not a value. Unnamed ads join the single named persona of their contact
+   point, or each other by age.
 2. **Same network** joins personas that share a contact point (C01/C05) or a text template
    (near-duplicate text under different names, C03). A photo shared by personas with nothing
    else in common does *not* join them: that is the pattern of a scammer advertising with stolen
