@@ -85,6 +85,29 @@ def test_minor_risk_escalates_to_review() -> None:
     assert result.ads["m1"].level in {"review", "priority"}
 
 
+def test_a_stated_minor_age_on_one_ad_counts_for_the_whole_persona_and_network() -> None:
+    # One ad states 19 (B01); the persona's strongest wording is on another ad without an age.
+    # The age cue belongs to the woman, not to one ad: persona and network carry it.
+    ads = [
+        make_ad("m1", age=19, text=TEXTS[3]),
+        make_ad("m2", age=None, text=TEXTS[3], day=2.0),
+        make_ad("m3", name="Bella", age=30, text=TEXTS[0], day=3.0),  # same phone: one network
+    ]
+    hits = {
+        "m1": (hit("B01", 1, "19"),),
+        "m2": (hit("A05", 2, "24/7"), hit("A06", 2, "alles")),
+        "m3": (),
+    }
+    result, persona = _run(ads, hits)
+    assert persona["m1"] == persona["m2"] != persona["m3"]
+    reasons = {r.indicator_id: r for r in result.personas[persona["m1"]].reasons}
+    assert reasons["B01"].points == 1
+    assert "(ad m1)" in reasons["B01"].text
+    networks = list(result.networks.values())
+    assert len(networks) == 1
+    assert any(r.indicator_id == "B01" for r in networks[0].reasons)
+
+
 def test_no_evidence_means_zero_and_log() -> None:
     result, persona = _run([make_ad("a1", text=TEXTS[0])], {})
     s = result.personas[persona["a1"]]

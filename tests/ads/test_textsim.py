@@ -81,3 +81,38 @@ def test_shingles_do_not_depend_on_the_rest_of_the_corpus() -> None:
 def test_bad_banding_is_refused() -> None:
     with pytest.raises(ValueError, match="bands"):
         TextSimConfig(num_perm=64, bands=10, rows=4)
+
+
+def _words(count: int, seed: int) -> list[str]:
+    """``count`` distinct made-up words without digits (a digit word is masked as a number)."""
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("bcdfghjklmnprstvwz"))
+    vowels = np.array(list("aeiou"))
+    out: set[str] = set()
+    while len(out) < count:
+        out.add("".join(rng.choice(letters) + rng.choice(vowels) for _ in range(3)))
+    return sorted(out)
+
+
+def test_texts_sharing_only_a_common_boilerplate_line_are_no_template() -> None:
+    # 200 short ads that all end with the same site line: two of them agree on more than half
+    # of their shingles (the line), but what they share is what every ad of the corpus holds.
+    boilerplate = "meer dames op onze site volg ons op telegram voor nieuwe dames elke dag"
+    words = _words(200 * 5, seed=11)
+    texts = [" ".join(words[5 * i : 5 * i + 5]) + " " + boilerplate for i in range(200)]
+    plain = text_links(texts, config=TextSimConfig(idf_weighted=False))
+    weighted = text_links(texts)
+    assert plain.pairs.shape[0] > 100  # unweighted, the line makes them near-duplicates
+    assert weighted.pairs.shape[0] == 0
+
+
+def test_a_rare_template_with_edits_stays_linked_among_common_lines() -> None:
+    boilerplate = "meer dames op onze site volg ons op telegram voor nieuwe dames elke dag"
+    words = _words(200 * 5 + 20, seed=12)
+    texts = [" ".join(words[5 * i : 5 * i + 5]) + " " + boilerplate for i in range(200)]
+    template = words[1000:1020]
+    edited = list(template)
+    edited[9] = "zozozo"  # an edit seen once: a disagreement, not a rarity that outweighs all
+    texts += [" ".join(template) + " " + boilerplate, " ".join(edited) + " " + boilerplate]
+    links = text_links(texts)
+    assert (200, 201) in {tuple(p) for p in links.pairs.tolist()}

@@ -5,10 +5,13 @@ personas under shared control. Evidence therefore works on two levels:
 
 1. **Same persona** needs a shared identifier *and* a compatible profile. Ads are joined when they
    share a contact point (phone, e-mail, handle, website), a photo (PDQ within
-   ``photo_max_distance``) or a near-duplicate text (MinHash/LSH on masked text), **and** carry
-   the same advertised name (accent- and case-folded) and a compatible age (equal, or one year
-   apart when the younger age comes first in time). Unnamed ads join the single named persona of
-   their contact point, or each other by age.
+   ``photo_max_distance``) or a near-duplicate text (MinHash/LSH on masked text, common shingles
+   weighing little), **and** carry the same advertised name (accent- and case-folded, or a
+   written variant of it) and a compatible age (equal, or one year apart when the younger age
+   comes first in time), **and** that profile is rare enough in this corpus that no unrelated
+   woman seen with the identifier is expected to share it (``signaal.ads.profiles``). A missing
+   age is unknown, not a value. Unnamed ads join the single named persona of their contact
+   point, or each other by age.
 2. **Same network** joins personas that share a contact point (C01/C05) or a text template
    (near-duplicate text under different names, C03). A photo shared by personas with nothing
    else in common does *not* join them: that is the pattern of a scammer advertising with stolen
@@ -37,6 +40,7 @@ import numpy.typing as npt
 
 from signaal.ads.graph import IntArray, chain_edges, components, distinct, run_starts
 from signaal.ads.photos import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY, near_duplicate_photos
+from signaal.ads.profiles import collision_ok, name_classes
 from signaal.ads.textsim import TextLinks, TextSimConfig, fold, text_links
 from signaal.ads.types import (
     ContactKind,
@@ -59,6 +63,12 @@ _KIND_OF_CONTACT = {
 _NAME_CLEAN = re.compile(r"[^a-z]+")
 _DUO_SPLIT = re.compile(r"\s*(?:&|\+|/|,|\ben\b|\band\b|\bund\b)\s*", re.IGNORECASE)
 _DAY = 86400.0
+# A self-introduction followed by a capitalised word: "Ik ben Anna", "Ben Anna", "Zij heet Anna",
+# "My name is Anna", "I'm Anna", "Call me Anna" (the word counts only if it is a known name).
+_INTRODUCTION = re.compile(
+    r"\b(?:[Ii]k ben|[Bb]en|[Ii]k heet|[Zz]ij heet|[Hh]eet|[Mm]y name is|I am|I'm|[Cc]all me"
+    r"|[Dd]it is|[Hh]ier is)\s+([A-ZÀ-Ý][a-zà-ÿ]+)"
+)
 _record_id = attrgetter("record.id")
 # Rounds of "link, flag too-common identifiers, link again without them" (one or two suffice:
 # each round only splits personas).
@@ -125,6 +135,18 @@ def normalise_name(name: str | None) -> str | None:
     name = _DUO_SPLIT.split(name, maxsplit=1)[0]
     cleaned = _NAME_CLEAN.sub("", fold(name))
     return cleaned or None
+
+
+def _introduced_name(title: str | None, text: str | None, known: Mapping[str, int]) -> int:
+    """The id of the first known name an ad introduces itself with in its title or text, or -1."""
+    for part in (title, text):
+        if not part:
+            continue
+        for match in _INTRODUCTION.finditer(part):
+            key = normalise_name(match.group(1))
+            if key is not None and key in known:
+                return known[key]
+    return -1
 
 
 @cache
@@ -307,9 +329,11 @@ def _persona_edges(
     age: IntArray,
     t: npt.NDArray[np.float64],
     config: LinkConfig,
+    names: Sequence[str],
 ) -> IntArray:
-    """Same-persona edges: same group, same name, compatible age."""
-    pieces: list[IntArray] = []
+    """Same-persona edges: same group, the same name class, a compatible age, and a profile
+    rare enough in this corpus that no unrelated woman of the group shares it by chance
+    (``signaal.ads.profiles``)."""
     offset = 0
     all_ad: list[IntArray] = []
     all_group: list[IntArray] = []
@@ -323,54 +347,95 @@ def _persona_edges(
     group = np.concatenate(all_group)
     named = name_id[ad] >= 0
     ad, group = ad[named], group[named]
-    nm, ag = name_id[ad], age[ad]
-    order = np.lexsort((ad, ag, nm, group))
-    ad, group, nm, ag = ad[order], group[order], nm[order], ag[order]
-    new_run = run_starts(group, nm, ag)
-    pieces.append(chain_edges(ad, new_run))
-    # Age drift: adjacent runs of one (group, name) whose ages differ by at most the tolerance,
-    # the younger advertised before the older (with some overlap allowed).
+    if ad.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    nm = name_id[ad]
+    cls = _name_class(group, nm, names)
+    ag = age[ad]
+    order = np.lexsort((ad, ag, cls, group))
+    ad, group, nm, cls, ag = ad[order], group[order], nm[order], cls[order], ag[order]
+
+    # Per (group, name class): its frequency and the number of classes (women) of its group.
+    gc_start = run_starts(group, cls)
+    gc = np.cumsum(gc_start) - 1
+    n_gc = int(gc[-1]) + 1
+    by_name = np.lexsort((nm, gc))
+    first_name = run_starts(gc[by_name], nm[by_name])
+    pair_gc, pair_name = gc[by_name][first_name], nm[by_name][first_name]
+    name_share = np.bincount(pair_name, minlength=len(names)) / max(pair_name.size, 1)
+    class_share = np.bincount(pair_gc, weights=name_share[pair_name], minlength=n_gc)
+    group_of_gc = group[gc_start]
+    women = np.bincount(group_of_gc, minlength=offset)[group_of_gc]
+    others = (women - 1).astype(np.float64) * class_share  # expected others of the class
+
+    new_run = run_starts(group, cls, ag)
     starts = np.flatnonzero(new_run)
-    # (With a tolerance of 0 no two runs of one (group, name) drift: their ages differ.)
+    rg, ra, first = gc[starts], ag[starts], ad[starts]
+    profiles = ra >= 0
+    age_share = np.bincount(ra[profiles], minlength=int(ag.max()) + 2) / max(profiles.sum(), 1)
+    p_age = np.where(profiles, age_share[np.maximum(ra, 0)], 1.0)
+    run_ok = collision_ok(others[rg] * p_age)
+    run_of = np.cumsum(new_run) - 1
+    inside = ~new_run[1:] & run_ok[run_of[1:]]
+    pieces = [np.stack((ad[:-1][inside], ad[1:][inside]), axis=1)]
+    # Age drift: adjacent runs of one (group, class) whose ages differ by at most the tolerance,
+    # the younger advertised before the older (with some overlap allowed); either age counts.
+    # (With a tolerance of 0 no two runs of one (group, class) drift: their ages differ.)
     if starts.size >= 2:
-        ends = np.append(starts[1:], ad.size)
         tt = t[ad]
         tmin = np.minimum.reduceat(tt, starts)
         tmax = np.maximum.reduceat(tt, starts)
-        rg, rn, ra = group[starts], nm[starts], ag[starts]
-        first = ad[starts]
-        ok = (
+        drift = (
             (rg[1:] == rg[:-1])
-            & (rn[1:] == rn[:-1])
             & (ra[:-1] >= 0)
             & (ra[1:] - ra[:-1] <= config.age_tolerance)
             & (tmax[:-1] <= tmin[1:] + config.age_overlap_days * _DAY)
+            & collision_ok(others[rg[1:]] * (p_age[:-1] + p_age[1:]))
         )
-        del ends
-        pieces.append(np.stack((first[:-1][ok], first[1:][ok]), axis=1))
-        pieces.append(_ageless_edges(rg, rn, ra, first, ok))
-    return np.concatenate(pieces) if pieces else np.zeros((0, 2), dtype=np.int64)
+        pieces.append(np.stack((first[:-1][drift], first[1:][drift]), axis=1))
+        pieces.append(_ageless_edges(rg, ra, first, drift, run_ok))
+    return np.concatenate(pieces)
+
+
+def _name_class(group: IntArray, name: IntArray, names: Sequence[str]) -> IntArray:
+    """Per membership, the class of its name among the names of its group (written variants of
+    one name are one class, ``profiles.name_classes``), as the class's smallest name id."""
+    order = np.lexsort((name, group))
+    g, nm = group[order], name[order]
+    first = run_starts(g, nm)
+    classes, _, _ = name_classes(g[first], nm[first], names)
+    out = np.empty_like(name)
+    out[order] = classes[np.cumsum(first) - 1]
+    return out
 
 
 def _ageless_edges(
-    rg: IntArray, rn: IntArray, ra: IntArray, first: IntArray, drift: npt.NDArray[np.bool_]
+    rg: IntArray,
+    ra: IntArray,
+    first: IntArray,
+    drift: npt.NDArray[np.bool_],
+    run_ok: npt.NDArray[np.bool_],
 ) -> IntArray:
-    """Edges joining the named ads without a stated age to the aged ads of their (group, name).
+    """Edges joining the named ads without a stated age to the aged ads of their (group, name
+    class).
 
-    A missing age is unknown: it neither matches nor contradicts. Runs are sorted by (group,
-    name, age), so the ageless run (age -1) opens its (group, name) segment. It joins when the
-    aged runs of that segment form one persona (one age, or ages joined by drift); when they are
-    several personas ("Chantal 24" and "Chantal 31" on one phone) the ageless ads stay apart
-    rather than merge them.
+    A missing age is unknown: it neither matches nor contradicts, so the name alone must carry
+    the join (``run_ok`` of the ageless run: no unrelated woman of the group is expected to share
+    the name). Runs are sorted by (group, class, age), so the ageless run (age -1) opens its
+    segment. It joins when the aged runs of that segment form one persona (one age, or ages
+    joined by drift, each itself joined); when they are several personas ("Chantal 24" and
+    "Chantal 31" on one phone) the ageless ads stay apart rather than merge them.
     """
-    segment_start = run_starts(rg, rn)
+    segment_start = run_starts(rg)
     segment = np.cumsum(segment_start) - 1
     n_segments = int(segment[-1]) + 1
     aged = np.bincount(segment, weights=(ra >= 0), minlength=n_segments)
+    refused = np.bincount(segment, weights=(ra >= 0) & ~run_ok, minlength=n_segments)
     joined = np.bincount(segment[:-1], weights=drift, minlength=n_segments)
-    one_persona = (aged >= 1) & (joined == aged - 1)
-    ageless = np.flatnonzero(segment_start & (ra < 0))
+    one_persona = (aged >= 1) & (joined == aged - 1) & (refused == 0)
+    ageless = np.flatnonzero(segment_start & (ra < 0) & run_ok)
     ageless = ageless[(ageless + 1 < ra.size) & one_persona[segment[ageless]]]
+    ageless = ageless[segment[np.minimum(ageless + 1, ra.size - 1)] == segment[ageless]]
     return np.stack((first[ageless], first[ageless + 1]), axis=1)
 
 
@@ -474,7 +539,14 @@ def _link(
             if raw:
                 raw_names.add(raw)
         name_id[i] = found
+    # An ad without a name field that introduces itself ("Ik ben Anna", "My name is Anna") with a
+    # name other ads of the corpus advertise under is advertised under that name: the field is
+    # missing, not the name.
+    for i in np.flatnonzero(name_id < 0).tolist():
+        record = ordered[i].record
+        name_id[i] = _introduced_name(record.title, record.text, name_index)
     name_of = {v: k for k, v in name_index.items()}
+    name_list = sorted(name_index, key=name_index.__getitem__)
     age = np.asarray([a.age if a.age is not None else -1 for a in ordered], dtype=np.int64)
     t = np.asarray([a.posted_at.timestamp() for a in ordered], dtype=np.float64)
 
@@ -490,7 +562,7 @@ def _link(
     dropped = [np.zeros(len(grp.kind), dtype=bool) for grp in evidence]
     usable: tuple[_Group, ...] = evidence
     for round_ in range(_MAX_COMMON_ROUNDS):
-        edges = _persona_edges((*usable, texts), name_id, age, t, cfg)
+        edges = _persona_edges((*usable, texts), name_id, age, t, cfg, name_list)
         labels = components(n, edges)
         attach = _attach_unnamed(usable[0], name_id, age, labels)
         if attach.size:
@@ -666,7 +738,7 @@ def _persona_links(
             for k in grp.kind
         ]
         # The evidence text is the same along one persona's chain in one group: build it once.
-        profile: dict[tuple[int, int, int, int], str] = {}
+        profile: dict[tuple[int, int, int, int, int], str] = {}
         # Ads are indexed in order of their (unique) id: the smaller index has the smaller id.
         lo_ids = [ids[k] for k in np.minimum(edges[:, 0], edges[:, 1]).tolist()]
         hi_ids = [ids[k] for k in np.maximum(edges[:, 0], edges[:, 1]).tolist()]
@@ -674,10 +746,13 @@ def _persona_links(
             edges.tolist(), grp_of_edge.tolist(), sims, lo_ids, hi_ids, strict=True
         ):
             nm = names[a] if names[a] >= 0 else names[b]
-            key = (g, nm, ages[a], ages[b])
+            other = names[b] if names[a] >= 0 and names[b] >= 0 else nm
+            key = (g, nm, other, ages[a], ages[b])
             text = profile.get(key)
             if text is None:
                 name = name_of.get(nm, "?") if nm >= 0 else "no name"
+                if other != nm:  # written variants of one name ("sophie/soph")
+                    name = "/".join(sorted({name, name_of.get(other, "?")}))
                 if ages[a] == ages[b]:
                     age_text = str(ages[a]) if ages[a] >= 0 else "?"
                 else:

@@ -52,6 +52,9 @@ from signaal.errors import ConfigurationError
 LEVELS = ("log", "review", "priority")
 _record_id = attrgetter("record.id")
 _FAMILY_OF = {"A": "A", "B": "B", "C": "C", "D": "D", "E": "E", "F": "F"}
+#: Cues besides family E that count from any ad of a persona: a stated age of 18-20 (B01), the
+#: minor-age evidence that one ad without an age or with stronger wording must not hide.
+_PERSONA_WIDE = frozenset({"B01"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,12 +501,14 @@ def _tallies(
 
     # Persona: the strongest ad's wording/profile/minor cues + the persona's link/movement tally.
     persona_tally: dict[str, _Tally] = {}
-    # The E, C and D items of each shared hit tally, found once per tally, and the ads with any.
+    # The items of each shared hit tally that count from any ad of the persona (minor risk E, a
+    # stated age of 18-20 B01: the age belongs to the woman, not to the ad that states it; and
+    # per-ad C and D hits), found once per tally, and the ads with any.
     ecd_of = [
         [
             (key, pts, text)
             for key, (pts, text) in tally.items.items()
-            if key.startswith("E") or key[:1] in "CD"
+            if key.startswith("E") or key[:1] in "CD" or key in _PERSONA_WIDE
         ]
         for tally in kinds
     ]
@@ -513,7 +518,7 @@ def _tallies(
     abe_of_ad = list(map([tally.abe for tally in kinds].__getitem__, ad_kinds))
     for persona, persona_positions in positions.items():
         tally = _Tally()
-        for i in ecd_positions.get(persona, ()):  # E cues anywhere count
+        for i in ecd_positions.get(persona, ()):  # E (and B01) cues anywhere count
             ad_id = ad_ids[i]
             for key, pts, text in ecd_of[ad_kinds[i]]:
                 tally.add(key, pts, f"{text} (ad {ad_id})")
