@@ -404,6 +404,8 @@ def run_sizes(
 
 
 def main() -> None:
+    from signaal.engines.memory import paused_gc
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ads", type=int, default=100000)
     parser.add_argument(
@@ -441,7 +443,8 @@ def main() -> None:
     if args.drop_age:
         print(f"stated age removed from {args.drop_age:.0%} of the ads")
     if args.corpus:
-        run(args.corpus, drop_age=args.drop_age)
+        with paused_gc():  # as a run of signaal analyse: the stages no longer pause it
+            run(args.corpus, drop_age=args.drop_age)
         return
     with tempfile.TemporaryDirectory(prefix="signaal-quality-") as tmp:
         out = Path(tmp)
@@ -450,7 +453,8 @@ def main() -> None:
         print(
             f"generated {args.ads:,} ads with seed {args.seed} in {time.perf_counter() - t:.1f} s"
         )
-        run(out, drop_age=args.drop_age)
+        with paused_gc():
+            run(out, drop_age=args.drop_age)
 
 
 if __name__ == "__main__":
