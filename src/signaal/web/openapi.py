@@ -7,7 +7,7 @@ with what the guard, the body limit and the error handlers answer, in the API's 
 ``{"error": {"code", "message", "fields"?}}``:
 
 * 401 without a valid login session or bearer token, 403 when the role may not do it (or the
-  CSRF token of a cookie session is missing), 422 for invalid parameters or fields, 500;
+  CSRF token of a cookie session is missing), 400 for a body that is no JSON, 422 for invalid parameters or fields, 500;
 * 404 for a path that names a record (a chain record the caller may not see answers 404 exactly
   as one that does not exist);
 * 409, 413 and 415 for operations that change something (conflict, body too large, a body that
@@ -60,6 +60,7 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 ERROR_TEXT: dict[int, str] = {
+    400: "The request body could not be read as JSON (not UTF-8 or not JSON).",
     401: "No valid login session or API token (unknown, revoked or expired).",
     403: "The caller's role may not do this (or a cookie session sent no CSRF token).",
     404: "No such record, or one the caller may not see (the same answer).",
@@ -141,7 +142,7 @@ def complete(
             if "{" in path:
                 statuses.add(404)
             if method in WRITE_METHODS:
-                statuses |= {409, 413, 415}
+                statuses |= {400, 409, 413, 415}
             for status in sorted(statuses):
                 responses[str(status)] = _error_response(status)
     return result

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from signaal.chain import cases, shelters, tasks
 from signaal.chain.authz import Action
 from signaal.chain.catalogue import VULNERABILITY_FACTORS
-from signaal.errors import NotFoundError
+from signaal.errors import FieldError, NotFoundError
 from signaal.store.models import Case, Shelter, Subject, Task
 from signaal.web.context import RequestContext, chain_resource, guard, own_record_resource
+from signaal.web.routes.api_signals import JsonRoute
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=JsonRoute)
 
 MAX_LIMIT = 200
 
@@ -129,7 +130,7 @@ def _cursor(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-        raise NotFoundError("no such cursor")
+        raise FieldError("cursor", "not a cursor this list gave (pass back its 'next')")
     return int(raw)
 
 
