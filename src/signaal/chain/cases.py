@@ -20,13 +20,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from signaal.chain import visibility
+from signaal.chain import journal, visibility
 from signaal.chain.authz import Action, Actor
 from signaal.chain.casework import (
     MAX_SHORT,
     MAX_TEXT,
-    audit_read,
-    audit_write,
     aware,
     changed_rows,
     clean_text,
@@ -163,12 +161,12 @@ def open_case(
     db.add(case)
     db.flush()
     _event(db, actor, case, "opened", to_stage=case.stage, now=now)
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="case",
-        key=case.id,
-        change="created",
+        "case",
+        case.id,
+        "created",
         subject_id=subject.id,
         fields={"stage": case.stage, "owner_user_id": case.owner_user_id},
         ip=ip,
@@ -221,12 +219,12 @@ def move_stage(
     db.refresh(case)
     kind = "reopened" if previous == CLOSED else ("closed" if target == CLOSED else "stage")
     _event(db, actor, case, kind, from_stage=previous, to_stage=target, text=text, now=now)
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="case",
-        key=case.id,
-        change="stage",
+        "case",
+        case.id,
+        "stage",
         subject_id=case.subject_id,
         fields={"stage": [previous, target]},
         ip=ip,
@@ -249,12 +247,12 @@ def set_owner(
     case.owner_user_id = owner.id
     case.updated_at = utcnow()
     _event(db, actor, case, "owner", details={"owner_user_id": [previous, owner.id]})
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="case",
-        key=case.id,
-        change="owner",
+        "case",
+        case.id,
+        "owner",
         subject_id=case.subject_id,
         fields={"owner_user_id": [previous, owner.id]},
         ip=ip,
@@ -300,12 +298,12 @@ def record_assessment(
     codes = {factor: answer_code(value) for factor, value in values.items()}
     _event(db, actor, case, "assessment", details={"assessment_id": assessment.id, **codes})
     case.updated_at = utcnow()
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="vulnerability_assessment",
-        key=assessment.id,
-        change="created",
+        "vulnerability_assessment",
+        assessment.id,
+        "created",
         subject_id=case.subject_id,
         fields={"case_id": case.id, **codes},
         ip=ip,
@@ -367,12 +365,12 @@ def record_aangifte_support(
         details={"aangifte_support_id": support.id, "presence": support.presence},
     )
     case.updated_at = utcnow()
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="aangifte_support",
-        key=support.id,
-        change="created",
+        "aangifte_support",
+        support.id,
+        "created",
         subject_id=case.subject_id,
         fields={"case_id": case.id, "presence": support.presence},
         ip=ip,
@@ -447,7 +445,7 @@ def case_detail(db: Session, actor: Actor, case: Case, *, ip: str | None = None)
                 .order_by(Task.due_at, Task.id)
             )
         )
-    audit_read(
+    journal.record_read(
         db,
         actor,
         kind="case",
@@ -495,7 +493,7 @@ def list_cases(
     rows = db.execute(query.order_by(Case.id.desc()).limit(limit + 1)).all()
     items = [(row[0], row[1]) for row in rows[:limit]]
     if items:
-        audit_read(
+        journal.record_read(
             db,
             actor,
             kind="case",

@@ -14,13 +14,11 @@ directory holds no data about persons and is open to every role with ``shelters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signaal import audit
 from signaal.chain import authz
 from signaal.chain.authz import Action, Actor, Resource
 from signaal.errors import PermissionDenied
@@ -93,61 +91,3 @@ def user_of_organisation(
     if user is None:
         errors[name] = "unknown user"
     return user
-
-
-def audit_read(
-    db: Session,
-    actor: Actor,
-    *,
-    kind: str,
-    key: int | None,
-    subject_id: int | None,
-    basis: str,
-    purpose: str,
-    ip: str | None,
-    view: str = "detail",
-    shown: tuple[int, ...] = (),
-) -> None:
-    audit.record(
-        db,
-        audit.ChainRecordRead(
-            record_kind=kind,
-            record_key=str(key) if key is not None else None,
-            subject_id=subject_id,
-            role=actor.role,
-            on_behalf_of=actor.organisation_id if not actor.is_system else None,
-            basis=basis,
-            view=view,
-            shown_ids=tuple(str(i) for i in shown),
-        ),
-        actor=actor,
-        ip=ip,
-        purpose=purpose,
-    )
-
-
-def audit_write(
-    db: Session,
-    actor: Actor,
-    *,
-    kind: str,
-    key: int,
-    change: str,
-    subject_id: int | None = None,
-    fields: Mapping[str, object] | None = None,
-    ip: str | None = None,
-) -> None:
-    audit.record(
-        db,
-        audit.ChainRecordWritten(
-            record_kind=kind,
-            record_key=str(key),
-            change=change,
-            subject_id=subject_id,
-            role=actor.role,
-            on_behalf_of=actor.organisation_id if not actor.is_system else None,
-            fields=dict(fields or {}),
-        ),
-        actor=actor,
-        ip=ip,
-    )

@@ -16,13 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from signaal.chain import visibility
+from signaal.chain import journal, visibility
 from signaal.chain.authz import Action, Actor
 from signaal.chain.casework import (
     MAX_SHORT,
     MAX_TEXT,
-    audit_read,
-    audit_write,
     aware,
     clean_text,
     require,
@@ -118,12 +116,12 @@ def plan_control(
     )
     db.add(control)
     db.flush()
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="joint_control",
-        key=control.id,
-        change="created",
+        "joint_control",
+        control.id,
+        "created",
         fields={"partner_organisation_id": partner.id, "municipality": place},
         ip=ip,
     )
@@ -158,12 +156,12 @@ def update_shared(
     control.municipality = place
     control.location = where
     control.shared_notes = notes
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="joint_control",
-        key=control.id,
-        change="shared_part",
+        "joint_control",
+        control.id,
+        "shared_part",
         fields={"fields": ["planned_at", "municipality", "location", "shared_notes"]},
         ip=ip,
     )
@@ -187,9 +185,7 @@ def save_own_part(
     part.updated_at = utcnow()
     part.updated_by_user_id = None if actor.is_system else actor.user_id
     db.flush()
-    audit_write(
-        db, actor, kind="joint_control", key=control.id, change="own_part", fields={}, ip=ip
-    )
+    journal.written(db, actor, "joint_control", control.id, "own_part", fields={}, ip=ip)
     return part
 
 
@@ -223,7 +219,7 @@ def control_detail(
             .order_by(OutreachContact.at)
         )
     )
-    audit_read(
+    journal.record_read(
         db,
         actor,
         kind="joint_control",

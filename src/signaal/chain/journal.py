@@ -1,5 +1,5 @@
-"""The audit of chain reads and writes (NEN 7513), in one place for signals, subjects,
-referrals and sharing: every read of a person's data names the record, the subject, the role,
+"""The audit of chain reads and writes (NEN 7513), in one place for every chain service:
+every read of a person's data names the record, the subject, the role,
 on whose behalf and on what ground; every change names the fields (codes, never free text)."""
 
 from __future__ import annotations
@@ -29,6 +29,44 @@ def purpose_of(found: Basis) -> str:
     return found.describe() if found.kind != "own" else f"own: {OWN_PURPOSE}"
 
 
+def on_behalf_of(actor: Actor) -> int | None:
+    """The organisation an actor acts for (None for the system, which has none)."""
+    return None if actor.is_system else actor.organisation_id
+
+
+def record_read(
+    db: Session,
+    actor: Actor,
+    *,
+    kind: str,
+    key: int | None,
+    subject_id: int | None,
+    basis: str,
+    purpose: str,
+    ip: str | None,
+    view: str = "detail",
+    shown: Iterable[int] = (),
+) -> None:
+    """Write one read event (NEN 7513) whose ground the caller knows: ``key`` None and
+    ``shown`` for a list."""
+    audit.record(
+        db,
+        audit.ChainRecordRead(
+            record_kind=kind,
+            record_key=str(key) if key is not None else None,
+            subject_id=subject_id,
+            role=actor.role,
+            on_behalf_of=on_behalf_of(actor),
+            basis=basis,
+            view=view,
+            shown_ids=tuple(str(i) for i in shown),
+        ),
+        actor=actor,
+        ip=ip,
+        purpose=purpose,
+    )
+
+
 def read(
     db: Session,
     actor: Actor,
@@ -41,20 +79,16 @@ def read(
 ) -> Basis:
     """Audit one detail read of ``record``; returns its basis."""
     found = basis_of(db, actor, record, now=now)
-    audit.record(
+    record_read(
         db,
-        audit.ChainRecordRead(
-            record_kind=visibility.record_type_of(record),
-            record_key=str(record.id),
-            subject_id=subject_id,
-            role=actor.role,
-            on_behalf_of=actor.organisation_id,
-            basis=found.kind,
-            view=view,
-        ),
-        actor=actor,
-        ip=ip,
+        actor,
+        kind=visibility.record_type_of(record),
+        key=record.id,
+        subject_id=subject_id,
+        basis=found.kind,
         purpose=purpose_of(found),
+        ip=ip,
+        view=view,
     )
     return found
 
@@ -77,22 +111,18 @@ def read_list(
     kinds = sorted({g.split(":", 1)[0].split(" #", 1)[0] for g in grounds}) or ["own"]
     subjects = {subject_of.get(r.id) for r in shown} if subject_of else set()
     subjects.discard(None)
-    audit.record(
+    record_read(
         db,
-        audit.ChainRecordRead(
-            record_kind=record_kind,
-            record_key=None,
-            subject_id=next(iter(subjects)) if len(subjects) == 1 else None,
-            role=actor.role,
-            on_behalf_of=actor.organisation_id,
-            basis=",".join(kinds),
-            view=view,
-            shown_ids=tuple(str(r.id) for r in shown),
-        ),
-        actor=actor,
-        ip=ip,
+        actor,
+        kind=record_kind,
+        key=None,
+        subject_id=next(iter(subjects)) if len(subjects) == 1 else None,
+        basis=",".join(kinds),
         purpose="; ".join(g if not g.startswith("own") else f"own: {OWN_PURPOSE}" for g in grounds)
         or f"own: {OWN_PURPOSE}",
+        ip=ip,
+        view=view,
+        shown=(r.id for r in shown),
     )
 
 
@@ -116,7 +146,7 @@ def written(
             change=change,
             subject_id=subject_id,
             role=actor.role,
-            on_behalf_of=actor.organisation_id,
+            on_behalf_of=on_behalf_of(actor),
             fields=dict(fields or {}),
         ),
         actor=actor,

@@ -22,13 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signaal.ads.contacts import phone_from_field
-from signaal.chain import cases, tasks, visibility
+from signaal.chain import cases, journal, tasks, visibility
 from signaal.chain.authz import Action, Actor
 from signaal.chain.casework import (
     MAX_SHORT,
     MAX_TEXT,
-    audit_read,
-    audit_write,
     aware,
     clean_text,
     own_resource,
@@ -195,12 +193,12 @@ def log_contact(
         cases.record_event(
             db, actor, case, "contact", details={"contact_id": contact.id, "kind": contact.kind}
         )
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="outreach_contact",
-        key=contact.id,
-        change="created",
+        "outreach_contact",
+        contact.id,
+        "created",
         subject_id=contact.subject_id,
         fields={
             "kind": contact.kind,
@@ -272,7 +270,7 @@ def list_contacts(
         )
     )
     if rows:
-        audit_read(
+        journal.record_read(
             db,
             actor,
             kind="outreach_contact",
@@ -309,7 +307,7 @@ def reveal_phone(
         raise NotFoundError("this contact has no phone number")
     run_id, bound = sealing_row(contact.id)
     value = Sealer(keys.contact_key).open(contact.phone_sealed, run_id=run_id, pseudonym=bound)
-    audit_read(
+    journal.record_read(
         db,
         actor,
         kind="outreach_contact",

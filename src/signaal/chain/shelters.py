@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from signaal.chain import cases, visibility
+from signaal.chain import cases, journal, visibility
 from signaal.chain.authz import Action, Actor
 from signaal.chain.casework import (
     MAX_SHORT,
     MAX_TEXT,
-    audit_write,
     changed_rows,
     clean_text,
     own_resource,
@@ -87,12 +86,12 @@ def create_shelter(
     )
     db.add(shelter)
     db.flush()
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="shelter",
-        key=shelter.id,
-        change="created",
+        "shelter",
+        shelter.id,
+        "created",
         fields={"capacity": total, "available_places": free},
         ip=ip,
     )
@@ -124,12 +123,12 @@ def update_places(
     shelter.available_places = free
     shelter.updated_at = utcnow()
     shelter.updated_by_user_id = None if actor.is_system else actor.user_id
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="shelter",
-        key=shelter.id,
-        change="places",
+        "shelter",
+        shelter.id,
+        "places",
         fields={"capacity": [before[0], total], "available_places": [before[1], free]},
         ip=ip,
     )
@@ -198,12 +197,12 @@ def offer_place(
     cases.record_event(
         db, actor, case, "placement", details={"placement_id": placement.id, "state": "offered"}
     )
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="placement",
-        key=placement.id,
-        change="created",
+        "placement",
+        placement.id,
+        "created",
         subject_id=case.subject_id,
         fields={"shelter_id": shelter.id, "case_id": case.id, "state": "offered"},
         ip=ip,
@@ -271,12 +270,12 @@ def transition(
         cases.record_event(
             db, actor, case, "placement", details={"placement_id": placement.id, "state": target}
         )
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="placement",
-        key=placement.id,
-        change="transition",
+        "placement",
+        placement.id,
+        "transition",
         subject_id=placement.subject_id,
         fields={"state": [current, target]},
         ip=ip,

@@ -16,7 +16,6 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from signaal import audit
 from signaal.chain import journal, visibility
 from signaal.chain.authz import Action, Actor, Resource, allowed
 from signaal.chain.signals import clean_phones, clean_text, link_subject, phone_pseudonyms
@@ -324,19 +323,15 @@ def reveal_phone(
     value = Sealer(contact_key).open(
         contact.sealed, run_id=0, pseudonym=seal_context(subject.id, name)
     )
-    audit.record(
+    journal.record_read(
         db,
-        audit.ChainRecordRead(
-            record_kind="subject_contact",
-            record_key=str(subject.id),
-            subject_id=subject.id,
-            role=actor.role,
-            on_behalf_of=actor.organisation_id,
-            basis="own",
-            view=f"reveal {name}",
-        ),
-        actor=actor,
-        ip=ip,
+        actor,
+        kind="subject_contact",
+        key=subject.id,
+        subject_id=subject.id,
+        basis="own",
         purpose=purpose,
+        ip=ip,
+        view=f"reveal {name}",
     )
     return value

@@ -23,12 +23,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from signaal.chain import journal
 from signaal.chain.authz import SYSTEM, Action, Actor
 from signaal.chain.casework import (
     MAX_SHORT,
     MAX_TEXT,
-    audit_read,
-    audit_write,
     aware,
     changed_rows,
     clean_text,
@@ -143,12 +142,12 @@ def create_task(
     )
     db.add(task)
     db.flush()
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="task",
-        key=task.id,
-        change="created",
+        "task",
+        task.id,
+        "created",
         subject_id=task.subject_id,
         fields={"kind": task.kind, "owner_user_id": task.owner_user_id, **links},
         ip=ip,
@@ -167,12 +166,12 @@ def finish_task(
         raise ConflictError("the task is finished already")
     task.status = status
     task.done_at = utcnow()
-    audit_write(
+    journal.written(
         db,
         actor,
-        kind="task",
-        key=task.id,
-        change=status,
+        "task",
+        task.id,
+        status,
         subject_id=task.subject_id,
         fields={"status": [OPEN, status]},
         ip=ip,
@@ -182,7 +181,7 @@ def finish_task(
 
 def task_detail(db: Session, actor: Actor, task: Task, *, ip: str | None = None) -> Task:
     require(actor, Action.MANAGE_TASKS, own_resource("task", task.id, task.organisation_id))
-    audit_read(
+    journal.record_read(
         db,
         actor,
         kind="task",
@@ -239,7 +238,7 @@ def list_tasks(
     items = rows[start : start + limit]
     more = start + limit < len(rows)
     if items:
-        audit_read(
+        journal.record_read(
             db,
             actor,
             kind="task",
