@@ -7,7 +7,8 @@ with what the guard, the body limit and the error handlers answer, in the API's 
 ``{"error": {"code", "message", "fields"?}}``:
 
 * 401 without a valid login session or bearer token, 403 when the role may not do it (or the
-  CSRF token of a cookie session is missing), 400 for a body that is no JSON, 422 for invalid parameters or fields, 500;
+  CSRF token of a cookie session is missing), 400 for a body that is no JSON, 422 for invalid
+  parameters or fields, 500;
 * 404 for a path that names a record (a chain record the caller may not see answers 404 exactly
   as one that does not exist);
 * 409, 413 and 415 for operations that change something (conflict, body too large, a body that
