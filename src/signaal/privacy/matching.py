@@ -219,8 +219,8 @@ def field_scores(a: Encoding, b: Encoding) -> dict[str, float | None]:
 # for two people), from the benchmark's error rates; exact name agreement is replaced by the
 # name's rarity in the records compared (:class:`Rarity`). Levels: (lowest score, points).
 LEVELS: dict[str, tuple[tuple[float, float], ...]] = {
-    "first_name": ((0.999, 5.0), (0.6, 3.0), (0.35, -4.0), (0.0, -8.0)),
-    "surname": ((0.999, 6.0), (0.6, 3.0), (0.35, -4.0), (0.0, -8.0)),
+    "first_name": ((0.999, 5.0), (0.6, 3.0), (0.35, -6.0), (0.0, -8.0)),
+    "surname": ((0.999, 6.0), (0.6, 3.0), (0.35, -6.0), (0.0, -8.0)),
     "birth_date": ((1.0, 14.0), (0.5, 10.0), (0.0, -12.0)),
     "phone": ((0.999, 20.0), (0.7, 8.0), (0.0, -8.0)),
 }
@@ -281,6 +281,15 @@ def is_match(
     return score(scores, a, rarity) >= threshold
 
 
+def choose_threshold(
+    scored: Iterable[tuple[float, int, int]], truth: set[tuple[int, int]], margin: float = 3.0
+) -> float:
+    """The threshold from labelled pairs: ``margin`` points (a factor 2**margin in odds) above
+    the highest-scoring pair that is not one person, so none of those is a hit."""
+    ceiling = max((s for s, i, j in scored if (i, j) not in truth), default=0.0)
+    return ceiling + margin
+
+
 def candidate_pairs(encodings: Iterable[Encoding]) -> Iterator[tuple[int, int]]:
     """Index pairs (i < j) that share a blocking key, each once: the comparisons to make."""
     buckets: dict[str, list[int]] = {}
@@ -307,6 +316,7 @@ __all__ = [
     "birth_date_tokens",
     "birth_date_variants",
     "candidate_pairs",
+    "choose_threshold",
     "date_agreement",
     "field_scores",
     "is_match",

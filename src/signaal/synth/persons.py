@@ -4,8 +4,9 @@ Names are drawn Zipf-like (weight 1/rank) from lists of common Dutch first names
 that common names collide as they do in real registers; a share of names comes from a synthetic
 long tail (syllable combinations). All values are synthetic. Assumptions (not measured from a
 source): the list shares, the error rates in :data:`NOISE`, birth dates uniform over 1950-2008.
-Two distinct persons never share first name, surname and birth date exactly (that pair could
-not be told apart by anyone, with or without encodings).
+Two distinct persons never share normalised first name and surname with birth dates one tolerated
+step apart (a day/month swap or a year): such a pair cannot be told apart from one person whose
+record has that error, by a tolerant matcher or by anyone, without a further field.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from signaal.privacy.matching import Person
+from signaal.privacy.matching import (
+    Person,
+    birth_date_variants,
+    normalise_first_name,
+    normalise_surname,
+)
 
 FIRST_NAMES = [
     "Maria",
@@ -432,18 +438,20 @@ def labelled_records(
         raise ValueError("pairs cannot exceed half the records")
     rng = random.Random(seed)  # noqa: S311 (synthetic data, not secrets)
     start, days = date(1950, 1, 1), (date(2008, 12, 31) - date(1950, 1, 1)).days
-    seen: set[tuple[str, str, date]] = set()
+    seen: set[tuple[str, str, date]] = set()  # normalised names and every tolerated date
     people: list[Person] = []
     phones: set[str] = set()
     while len(people) < records - pairs:
         first, surname = _first_name(rng), _surname(rng)
         born = start + timedelta(days=rng.randrange(days + 1))
-        if (first, surname, born) in seen:
+        names = (normalise_first_name(first), normalise_surname(surname))
+        variants = [(*names, day) for day in birth_date_variants(born)]
+        if any(variant in seen for variant in variants):
             continue
         phone = f"+316{rng.randrange(10**8):08d}"
         if phone in phones:
             continue
-        seen.add((first, surname, born))
+        seen.update(variants)
         phones.add(phone)
         if rng.random() < noise.original_phone_missing:
             phone = ""
