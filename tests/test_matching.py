@@ -81,7 +81,7 @@ def test_phone_formats(raw: str) -> None:
 
 def _matches(other: Person, base: Person = BASE) -> bool:
     a, b = MATCHER.encode(base), MATCHER.encode(other)
-    return is_match(a, b, threshold=16.0)
+    return is_match(a, b)
 
 
 @pytest.mark.parametrize(
