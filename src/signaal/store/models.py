@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -410,6 +411,38 @@ class SubjectContact(Base):
     sealed: Mapped[str] = mapped_column(Text)
     masked: Mapped[str] = mapped_column(String(40))  # e.g. 06-•••••89, safe to show
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubjectEncoding(Base):
+    """Keyed Bloom-filter encodings of a subject's identifying fields for one matching purpose
+    (``signaal.privacy.matching``); the clear values are never stored. NULL: not registered."""
+
+    __tablename__ = "subject_encodings"
+
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    first_name: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    surname: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    birth_date: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    birth_date_variants: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    phone: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubjectEncodingBlock(Base):
+    """A keyed blocking key of a subject's encoding: subjects are compared only when they share
+    one."""
+
+    __tablename__ = "subject_encoding_blocks"
+
+    block: Mapped[str] = mapped_column(String(32), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Signal(Base):
