@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signaal.chain import subjects
 from signaal.chain.matching import organisations_holding, save_encoding
+from signaal.errors import FieldErrors
 from signaal.privacy.matching import Matcher, Person
 from signaal.store.models import Subject, SubjectEncoding
 
@@ -18,17 +20,22 @@ MATCHER = Matcher(PSEUDONYM_KEY)
 
 
 def _subject(world: World, who: str, person: Person) -> Subject:
-    subject = subjects.create_subject(
+    """Registered through the public service, which encodes the person."""
+    return subjects.create_subject(
         world.db,
         world.actors[who],
-        subjects.SubjectDraft(alias=f"Synthetisch {who}"),
+        subjects.SubjectDraft(
+            alias=f"Synthetisch {who}",
+            phones=[person.phone] if person.phone else [],
+            first_name=person.first_name,
+            surname=person.surname,
+            birth_date=person.birth_date,
+        ),
         pseudonym_key=PSEUDONYM_KEY,
         contact_key=CONTACT_KEY,
         ip=None,
         now=NOW,
     )
-    save_encoding(world.db, subject, MATCHER.encode(person))
-    return subject
 
 
 def test_the_same_person_at_another_organisation_is_found(db_session: Session) -> None:
@@ -60,3 +67,25 @@ def test_only_filters_are_stored(db_session: Session) -> None:
     assert row.surname is not None
     assert b"berg" not in row.surname.lower()
     assert len(row.surname) == 128
+
+
+def test_a_subject_without_name_and_date_has_no_encoding(db_session: Session) -> None:
+    world = build_world(db_session)
+    subject = _subject(world, "outreach", Person("Sanne", "Berg", None))
+    rows = db_session.scalars(
+        select(SubjectEncoding).where(SubjectEncoding.subject_id == subject.id)
+    )
+    assert list(rows) == []
+    save_encoding(db_session, subject, MATCHER.encode(Person("Sanne", "Berg", date(1990, 3, 14))))
+    save_encoding(db_session, subject, MATCHER.encode(Person("Sanne", "Berg", date(1990, 3, 15))))
+    rows = db_session.scalars(
+        select(SubjectEncoding).where(SubjectEncoding.subject_id == subject.id)
+    )
+    assert len(list(rows)) == 1
+
+
+def test_names_are_validated(db_session: Session) -> None:
+    world = build_world(db_session)
+    with pytest.raises(FieldErrors) as raised:
+        _subject(world, "outreach", Person("S" * 121, "Berg\nx", date(1800, 1, 1)))
+    assert set(raised.value.fields) == {"first_name", "surname", "birth_date"}

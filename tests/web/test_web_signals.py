@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from signaal.store.models import AuditEvent, Notification, Referral, Signal, Subject
+from signaal.store.models import (
+    AuditEvent,
+    Notification,
+    Referral,
+    Signal,
+    Subject,
+    SubjectEncoding,
+)
 
 from .conftest import Account, SignIn
 
@@ -183,6 +190,34 @@ def test_api_signals_and_subjects(client, state, accounts_by_role, sign_in) -> N
             select(AuditEvent.details).where(AuditEvent.action == "chain.record_read")
         ).all()
     assert any('"view":"api list"' in d for d in reads)
+
+
+def test_api_subject_names_are_encoded_not_stored(client, state, accounts_by_role, sign_in) -> None:  # type: ignore[no-untyped-def]
+    token = sign_in(accounts_by_role["outreach_worker"])
+    csrf = state.signer.csrf_token(token, kind="session")
+    body = {
+        "alias": "Synthetische E",
+        "first_name": "Synthetica",
+        "surname": "van der Proefpersoon",
+        "birth_date": "1990-03-14",
+    }
+    created = client.post("/api/v1/subjects", json=body, headers={"X-CSRF-Token": csrf})
+    assert created.status_code == 201, created.text
+    assert "Synthetica" not in created.text
+    assert "first_name" not in created.json()
+    with state.sessions() as session:
+        row = session.scalars(
+            select(SubjectEncoding).where(SubjectEncoding.subject_id == created.json()["id"])
+        ).one()
+    assert row.first_name is not None
+    assert row.birth_date is not None
+    bad = client.post(
+        "/api/v1/subjects",
+        json={**body, "birth_date": "1800-01-01"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert bad.status_code == 422
+    assert set(bad.json()["error"]["fields"]) == {"birth_date"}
 
 
 def test_api_referral_transitions(client, state, accounts_by_role, sign_in) -> None:  # type: ignore[no-untyped-def]

@@ -5,26 +5,31 @@ pseudonym (to match signals of the same organisation), the sealed value (AES-GCM
 for :func:`reveal_phone`) and the masked form (``06-•••••89``, the only one shown). Never a name
 or a number in the clear, except a phone revealed on screen to a role with ``contacts.reveal``
 for a stated purpose, audited.
+
+A first name, surname and birth date given at registration are not stored either: only their
+keyed Bloom-filter encoding (:mod:`signaal.chain.matching`), for hit/no-hit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from signaal.chain import journal, visibility
+from signaal.chain import journal, matching, visibility
 from signaal.chain.authz import Action, Actor, Resource, allowed
 from signaal.chain.signals import clean_phones, clean_text, link_subject, phone_pseudonyms
 from signaal.errors import FieldErrors, NotFoundError, PermissionDenied
 from signaal.privacy.masking import masked_contact
+from signaal.privacy.matching import Matcher, Person
 from signaal.privacy.sealing import Sealer
 from signaal.store.models import Referral, Signal, Subject, SubjectContact, utcnow
 
 MAX_ALIAS = 120
+MAX_NAME = 120
 OLDEST_AGE = 100
 YOUNGEST_AGE = 10
 # Why someone needs a subject's phone number in the clear. The key is what the audit keeps.
@@ -37,6 +42,10 @@ class SubjectDraft:
     birth_year_from: int | None = None
     birth_year_to: int | None = None
     phones: Sequence[str] = ()
+    # Encoded for hit/no-hit and then forgotten; never stored in the clear.
+    first_name: str = ""
+    surname: str = ""
+    birth_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class CleanSubject:
     birth_year_from: int | None
     birth_year_to: int | None
     phones: tuple[str, ...]
+    person: Person | None = None
 
 
 def clean_subject(draft: SubjectDraft, *, now: datetime) -> CleanSubject:
@@ -71,10 +81,24 @@ def clean_subject(draft: SubjectDraft, *, now: datetime) -> CleanSubject:
     ):
         problems["birth_year_to"] = "not before the first year"
     phones = clean_phones(draft.phones, problems)
+    names = {}
+    for name, value in (("first_name", draft.first_name), ("surname", draft.surname)):
+        cleaned = clean_text(value, MAX_NAME)
+        if cleaned is None or "\n" in cleaned:
+            problems[name] = f"at most {MAX_NAME} characters on one line"
+        names[name] = cleaned or ""
+    if draft.birth_date is not None and not low <= draft.birth_date.year <= high:
+        problems["birth_date"] = f"a date between {low} and {high}"
     if problems:
         raise FieldErrors(problems)
     assert alias is not None
-    return CleanSubject(alias, draft.birth_year_from, draft.birth_year_to, tuple(phones))
+    person = None
+    if draft.birth_date is not None and (names["first_name"] or names["surname"]):
+        first_phone = phones[0] if phones else ""
+        person = Person(names["first_name"], names["surname"], draft.birth_date, first_phone)
+    return CleanSubject(
+        alias, draft.birth_year_from, draft.birth_year_to, tuple(phones), person=person
+    )
 
 
 def seal_context(subject_id: int, name: str) -> str:
@@ -145,6 +169,8 @@ def create_subject(
         db, subject, clean.phones, pseudonym_key=pseudonym_key, sealer=Sealer(contact_key)
     )
     db.flush()
+    if clean.person is not None:
+        matching.save_encoding(db, subject, Matcher(pseudonym_key).encode(clean.person))
     journal.written(
         db,
         actor,
@@ -157,6 +183,7 @@ def create_subject(
             "birth_year_from": clean.birth_year_from,
             "birth_year_to": clean.birth_year_to,
             "n_phones": n_phones,
+            "encoded": clean.person is not None,
             "from_signal": from_signal.id if from_signal is not None else None,
         },
     )

@@ -10,7 +10,7 @@ Contact points are never in an answer in the clear: subjects carry their masked 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -101,6 +101,15 @@ class SubjectIn(_Model):
     birth_year_from: int | None = Field(default=None, ge=1000, le=9999)
     birth_year_to: int | None = Field(default=None, ge=1000, le=9999)
     phones: list[str] = Field(default_factory=list, max_length=signals.MAX_PHONES)
+    first_name: str = Field(
+        default="",
+        max_length=subjects.MAX_NAME,
+        description="Encoded for hit/no-hit (with surname and birth date), never stored.",
+    )
+    surname: str = Field(
+        default="", max_length=subjects.MAX_NAME, description="Encoded, never stored."
+    )
+    birth_date: date | None = Field(default=None, description="Encoded, never stored.")
 
 
 class SubjectOut(_Model):
@@ -395,6 +404,9 @@ def create_subject(
             birth_year_from=body.birth_year_from,
             birth_year_to=body.birth_year_to,
             phones=body.phones,
+            first_name=body.first_name,
+            surname=body.surname,
+            birth_date=body.birth_date,
         ),
         pseudonym_key=settings.pseudonym_key,
         contact_key=settings.contact_key,
