@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import asdict as fields_of
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signaal.chain import subjects
-from signaal.chain.matching import organisations_holding, save_encoding
+from signaal.chain import sharing, subjects
+from signaal.chain.matching import Hit, organisations_holding, save_encoding
 from signaal.errors import FieldErrors
 from signaal.privacy.matching import Matcher, Person
-from signaal.store.models import Subject, SubjectEncoding
+from signaal.store.models import AuditEvent, Organisation, Subject, SubjectEncoding
 
 from .signals_world import CONTACT_KEY, NOW, PSEUDONYM_KEY, World, build_world
 
@@ -89,3 +90,72 @@ def test_names_are_validated(db_session: Session) -> None:
     with pytest.raises(FieldErrors) as raised:
         _subject(world, "outreach", Person("S" * 121, "Berg\nx", date(1800, 1, 1)))
     assert set(raised.value.fields) == {"first_name", "surname", "birth_date"}
+
+
+def _agreement(world: World, hit_no_hit: bool, parties: tuple[str, ...]) -> None:
+    sharing.create_agreement(
+        world.db,
+        world.actors["coordination_admin"],
+        sharing.AgreementDraft(
+            name="Convenant hit/no-hit",
+            parties=[world.orgs[p] for p in parties],
+            categories=["*"],
+            purpose="Weten wie dezelfde persoon kent",
+            legal_basis="Convenant Zorg- en Veiligheidshuis, art. 6",
+            valid_from=NOW - timedelta(days=1),
+            hit_no_hit=hit_no_hit,
+        ),
+        ip=None,
+        now=NOW - timedelta(days=1),
+    )
+
+
+def _register(world: World, who: str, person: Person) -> list[Hit]:
+    _, found = subjects.register_subject(
+        world.db,
+        world.actors[who],
+        subjects.SubjectDraft(
+            alias=f"Synthetisch {who}",
+            first_name=person.first_name,
+            surname=person.surname,
+            birth_date=person.birth_date,
+        ),
+        pseudonym_key=PSEUDONYM_KEY,
+        contact_key=CONTACT_KEY,
+        ip=None,
+        now=NOW,
+    )
+    return found
+
+
+SANNE = Person("Sanne", "van der Berg", date(1990, 3, 14))
+SANNE_AGAIN = Person("SANNE", "Vd Berg", date(1991, 3, 14))  # a year off
+
+
+def test_a_hit_across_two_organisations_with_an_agreement(db_session: Session) -> None:
+    world = build_world(db_session, agreement=False)
+    _agreement(world, True, ("coordination", "outreach"))
+    outreach = db_session.get(Organisation, world.orgs["outreach"])
+    assert outreach is not None
+    outreach.contact_route = "030 123 4567 (ma-vr 9-17)"
+    assert _register(world, "outreach", SANNE) == []
+    found = _register(world, "coordinator", SANNE_AGAIN)
+    assert found == [Hit("Synthetisch outreach", "030 123 4567 (ma-vr 9-17)")]
+    assert set(fields_of(found[0])) == {"organisation", "contact_route"}
+    events = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "chain.record_written")
+    ).all()
+    hit_events = [e for e in events if '"change":"hits"' in e.details]
+    assert len(hit_events) == 1
+    assert str(world.orgs["outreach"]) in hit_events[0].details
+
+
+def test_no_hit_without_an_agreement_that_covers_it(db_session: Session) -> None:
+    world = build_world(db_session)  # housing and coordination share signals, not hits
+    _agreement(world, True, ("coordination", "police"))
+    _register(world, "outreach", SANNE)
+    assert _register(world, "coordinator", SANNE_AGAIN) == []
+    _agreement(world, False, ("coordination", "outreach"))
+    assert _register(world, "coordinator", SANNE_AGAIN) == []
+    # police and coordination agreed on hit/no-hit; police and outreach did not.
+    assert _register(world, "police", SANNE_AGAIN) == [Hit("Synthetisch coordination", None)]

@@ -205,6 +205,7 @@ def test_api_subject_names_are_encoded_not_stored(client, state, accounts_by_rol
     assert created.status_code == 201, created.text
     assert "Synthetica" not in created.text
     assert "first_name" not in created.json()
+    assert created.json()["hits"] == []  # no other organisation, no agreement
     with state.sessions() as session:
         row = session.scalars(
             select(SubjectEncoding).where(SubjectEncoding.subject_id == created.json()["id"])

@@ -5,20 +5,34 @@ A subject's identifying fields (first name, surname, birth date, phone) are enco
 stored (``subject_encodings``, with the blocking keys in ``subject_encoding_blocks``). A new
 encoding is compared only with the stored ones that share a blocking key.
 
-Not built yet (docs/matching.md, "Next steps"): the filter on sharing agreements that cover
-hit/no-hit, the ``hits`` of the subject and signal answers, contact requests, their actions in
-roles.json and their audit events. :func:`organisations_holding` is the lookup those will use;
-it reveals nothing by itself and is not exposed to users.
+:func:`hits` is what a registering organisation learns: for each other organisation that holds
+a matching subject *and* shares an agreement in force that covers hit/no-hit, its name and
+contact route, nothing else (no record, category or date). Each disclosure is audited.
+
+Not built yet (docs/matching.md, "Next steps"): hits for signals, contact requests and their
+actions in roles.json.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from signaal.chain import journal
+from signaal.chain.authz import Actor
 from signaal.privacy.bloom import from_bytes, to_bytes
 from signaal.privacy.matching import MATCH_THRESHOLD, Encoding, is_match
-from signaal.store.models import Subject, SubjectEncoding, SubjectEncodingBlock
+from signaal.store.models import (
+    Agreement,
+    AgreementParty,
+    Organisation,
+    Subject,
+    SubjectEncoding,
+    SubjectEncodingBlock,
+)
 
 HIT_PURPOSE = "hit-no-hit"
 _FILTERS = ("first_name", "surname", "birth_date", "birth_date_variants", "phone")
@@ -84,3 +98,61 @@ def organisations_holding(
         )
     )
     return {row.organisation_id for row in rows if is_match(encoding, _encoding(row), threshold)}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a hit reveals: another organisation's name and how to reach it."""
+
+    organisation: str
+    contact_route: str | None
+
+
+def _agreed(db: Session, organisation_id: int, now: datetime) -> set[int]:
+    """Organisations that share an agreement in force covering hit/no-hit with this one."""
+    mine = select(AgreementParty.agreement_id).where(
+        AgreementParty.organisation_id == organisation_id
+    )
+    rows = db.execute(
+        select(AgreementParty.organisation_id)
+        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+        .where(
+            Agreement.id.in_(mine),
+            Agreement.hit_no_hit.is_(True),
+            Agreement.revoked_at.is_(None),
+            Agreement.valid_from <= now,
+            (Agreement.valid_until.is_(None)) | (Agreement.valid_until > now),
+        )
+    )
+    return {row[0] for row in rows} - {organisation_id}
+
+
+def hits(
+    db: Session,
+    actor: Actor,
+    subject: Subject,
+    encoding: Encoding,
+    *,
+    ip: str | None,
+    now: datetime,
+) -> list[Hit]:
+    """The hits of a subject just registered by ``actor``'s organisation (audited when any)."""
+    holding = organisations_holding(db, subject, encoding) & _agreed(
+        db, subject.organisation_id, now
+    )
+    if not holding:
+        return []
+    organisations = db.scalars(
+        select(Organisation).where(Organisation.id.in_(sorted(holding))).order_by(Organisation.name)
+    ).all()
+    journal.written(
+        db,
+        actor,
+        "subject",
+        subject.id,
+        "hits",
+        ip=ip,
+        subject_id=subject.id,
+        fields={"organisations": [o.id for o in organisations]},
+    )
+    return [Hit(o.name, o.contact_route) for o in organisations]

@@ -64,6 +64,7 @@ class AgreementDraft:
     legal_basis: str
     valid_from: datetime | None
     valid_until: datetime | None = None
+    hit_no_hit: bool = False
 
 
 def clean_agreement(draft: AgreementDraft, *, own_organisation_id: int) -> AgreementDraft:
@@ -105,7 +106,14 @@ def clean_agreement(draft: AgreementDraft, *, own_organisation_id: int) -> Agree
     assert purpose
     assert legal
     return AgreementDraft(
-        name, parties, categories, purpose, legal, draft.valid_from, draft.valid_until
+        name,
+        parties,
+        categories,
+        purpose,
+        legal,
+        draft.valid_from,
+        draft.valid_until,
+        hit_no_hit=draft.hit_no_hit,
     )
 
 
@@ -155,6 +163,7 @@ def create_agreement(
         valid_until=clean.valid_until,
         created_at=now,
         created_by_user_id=actor.user_id,
+        hit_no_hit=clean.hit_no_hit,
     )
     db.add(agreement)
     db.flush()
@@ -168,7 +177,11 @@ def create_agreement(
         agreement.id,
         "created",
         ip=ip,
-        fields={"parties": list(clean.parties), "categories": list(clean.categories)},
+        fields={
+            "parties": list(clean.parties),
+            "categories": list(clean.categories),
+            "hit_no_hit": clean.hit_no_hit,
+        },
     )
     return agreement
 

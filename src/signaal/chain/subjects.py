@@ -144,6 +144,32 @@ def create_subject(
 ) -> Subject:
     """Create a subject of the actor's organisation (subjects.manage); with ``from_signal``
     (of the own organisation) the signal is linked to it."""
+    subject, _ = register_subject(
+        db,
+        actor,
+        draft,
+        pseudonym_key=pseudonym_key,
+        contact_key=contact_key,
+        ip=ip,
+        from_signal=from_signal,
+        now=now,
+    )
+    return subject
+
+
+def register_subject(
+    db: Session,
+    actor: Actor,
+    draft: SubjectDraft,
+    *,
+    pseudonym_key: str,
+    contact_key: str,
+    ip: str | None,
+    from_signal: Signal | None = None,
+    now: datetime | None = None,
+) -> tuple[Subject, list[matching.Hit]]:
+    """:func:`create_subject`, and the hits of its encoding (:func:`matching.hits`): other
+    organisations under a hit/no-hit agreement that hold the same person."""
     if not allowed(actor, Action.MANAGE_SUBJECTS):
         raise PermissionDenied("subjects.manage not allowed")
     now = now or utcnow()
@@ -169,8 +195,9 @@ def create_subject(
         db, subject, clean.phones, pseudonym_key=pseudonym_key, sealer=Sealer(contact_key)
     )
     db.flush()
-    if clean.person is not None:
-        matching.save_encoding(db, subject, Matcher(pseudonym_key).encode(clean.person))
+    encoding = Matcher(pseudonym_key).encode(clean.person) if clean.person is not None else None
+    if encoding is not None:
+        matching.save_encoding(db, subject, encoding)
     journal.written(
         db,
         actor,
@@ -189,7 +216,8 @@ def create_subject(
     )
     if from_signal is not None:
         link_subject(db, actor, from_signal, subject.id, ip=ip, now=now)
-    return subject
+    found = matching.hits(db, actor, subject, encoding, ip=ip, now=now) if encoding else []
+    return subject, found
 
 
 def update_subject(

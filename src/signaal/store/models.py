@@ -115,6 +115,8 @@ class Organisation(Base):
     # The region the organisation works in: a province of geo/municipalities.csv (a care
     # coordinator's inbox shows the signals of her region). None: no region (e.g. national).
     region: Mapped[str | None] = mapped_column(String(100), default=None)
+    # How another organisation gets in touch after a hit (migration 0004); None: not given.
+    contact_route: Mapped[str | None] = mapped_column(String(200), default=None)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -735,6 +737,8 @@ class Agreement(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The parties learn of each other's records on the same person (hit/no-hit, migration 0004).
+    hit_no_hit: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AgreementParty(Base):

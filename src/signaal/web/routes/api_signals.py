@@ -112,6 +112,11 @@ class SubjectIn(_Model):
     birth_date: date | None = Field(default=None, description="Encoded, never stored.")
 
 
+class HitOut(_Model):
+    organisation: str = Field(description="The other organisation's name.")
+    contact_route: str | None = Field(description="How to reach it; null when not given.")
+
+
 class SubjectOut(_Model):
     id: int
     organisation_id: int
@@ -120,6 +125,13 @@ class SubjectOut(_Model):
     birth_year_to: int | None
     phones: list[str] = Field(description="Masked (06-•••••89), never in the clear.")
     created_at: datetime
+
+
+class SubjectCreatedOut(SubjectOut):
+    hits: list[HitOut] = Field(
+        description="Other organisations that hold the same person under an agreement that "
+        "covers hit/no-hit: their name and contact route only."
+    )
 
 
 class SubjectPage(_Model):
@@ -186,6 +198,9 @@ class AgreementIn(_Model):
     legal_basis: str = Field(max_length=sharing.MAX_TEXT)
     valid_from: datetime
     valid_until: datetime | None = None
+    hit_no_hit: bool = Field(
+        default=False, description="The parties learn of each other's records on one person."
+    )
 
 
 class AgreementOut(_Model):
@@ -200,6 +215,7 @@ class AgreementOut(_Model):
     valid_until: datetime | None
     revoked_at: datetime | None
     in_force: bool
+    hit_no_hit: bool
 
 
 class AgreementList(_Model):
@@ -283,6 +299,7 @@ def _agreement_out(db: Session, agreement: Agreement) -> AgreementOut:
         valid_until=agreement.valid_until,
         revoked_at=agreement.revoked_at,
         in_force=sharing.in_force(agreement, utcnow()),
+        hit_no_hit=agreement.hit_no_hit,
     )
 
 
@@ -394,9 +411,9 @@ def list_subjects(
 @router.post("/subjects", status_code=201)
 def create_subject(
     ctx: Annotated[RequestContext, guard(Action.MANAGE_SUBJECTS)], body: SubjectIn
-) -> SubjectOut:
+) -> SubjectCreatedOut:
     settings = web_state(ctx.request).settings
-    subject = subjects.create_subject(
+    subject, hits = subjects.register_subject(
         ctx.db,
         ctx.acting,
         subjects.SubjectDraft(
@@ -412,7 +429,10 @@ def create_subject(
         contact_key=settings.contact_key,
         ip=ctx.ip,
     )
-    return _subject_out(ctx.db, subject)
+    return SubjectCreatedOut(
+        **_subject_out(ctx.db, subject).model_dump(),
+        hits=[HitOut(organisation=h.organisation, contact_route=h.contact_route) for h in hits],
+    )
 
 
 @router.get("/subjects/{subject_id}")
@@ -521,6 +541,7 @@ def create_agreement(
             legal_basis=body.legal_basis,
             valid_from=body.valid_from,
             valid_until=body.valid_until,
+            hit_no_hit=body.hit_no_hit,
         ),
         ip=ctx.ip,
     )

@@ -10,7 +10,11 @@ Create Date: 2026-12-02
 * ``subject_encoding_blocks``: the keyed blocking keys of an encoding, so that a new subject is
   compared only with the subjects that share one.
 
-Both tables are new; the downgrade drops them again.
+* ``agreements.hit_no_hit``: the agreement covers hit/no-hit between its parties (default no).
+* ``organisations.contact_route``: how another organisation gets in touch after a hit (a phone
+  line or a functional mailbox); empty means none given.
+
+The downgrade drops the tables and the columns again.
 """
 
 from __future__ import annotations
@@ -79,8 +83,18 @@ def upgrade() -> None:
         unique=False,
     )
 
+    op.add_column(
+        "agreements",
+        sa.Column("hit_no_hit", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column("organisations", sa.Column("contact_route", sa.String(length=200), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("organisations") as batch:
+        batch.drop_column("contact_route")
+    with op.batch_alter_table("agreements") as batch:
+        batch.drop_column("hit_no_hit")
     op.drop_index(
         op.f("ix_subject_encoding_blocks_subject_id"), table_name="subject_encoding_blocks"
     )
