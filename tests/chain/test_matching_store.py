@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signaal.chain import sharing, subjects
-from signaal.chain.matching import Hit, organisations_holding, save_encoding
+from signaal.chain.matching import Hit, hits_of_subject, organisations_holding, save_encoding
 from signaal.errors import FieldErrors
 from signaal.privacy.matching import Matcher, Person
 from signaal.store.models import AuditEvent, Organisation, Subject, SubjectEncoding
@@ -159,3 +159,29 @@ def test_no_hit_without_an_agreement_that_covers_it(db_session: Session) -> None
     assert _register(world, "coordinator", SANNE_AGAIN) == []
     # police and coordination agreed on hit/no-hit; police and outreach did not.
     assert _register(world, "police", SANNE_AGAIN) == [Hit("Synthetisch coordination", None)]
+
+
+def test_a_signal_about_a_subject_has_the_subjects_hits(db_session: Session) -> None:
+    world = build_world(db_session, agreement=False)
+    _agreement(world, True, ("coordination", "outreach"))
+    _register(world, "outreach", SANNE)
+    _, _ = subjects.register_subject(
+        world.db,
+        world.actors["coordinator"],
+        subjects.SubjectDraft(alias="Synthetisch zonder naam"),
+        pseudonym_key=PSEUDONYM_KEY,
+        contact_key=CONTACT_KEY,
+        ip=None,
+        now=NOW,
+    )
+    _register(world, "coordinator", SANNE_AGAIN)
+    mine = db_session.scalars(
+        select(Subject).where(Subject.organisation_id == world.orgs["coordination"])
+    ).all()
+    coordinator = world.actors["coordinator"]
+    found = [hits_of_subject(db_session, coordinator, s, ip=None, now=NOW) for s in mine]
+    assert found == [[], [Hit("Synthetisch outreach", None)]]
+    theirs = db_session.scalars(
+        select(Subject).where(Subject.organisation_id == world.orgs["outreach"])
+    ).one()
+    assert hits_of_subject(db_session, coordinator, theirs, ip=None, now=NOW) == []

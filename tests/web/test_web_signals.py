@@ -206,6 +206,19 @@ def test_api_subject_names_are_encoded_not_stored(client, state, accounts_by_rol
     assert "Synthetica" not in created.text
     assert "first_name" not in created.json()
     assert created.json()["hits"] == []  # no other organisation, no agreement
+    signal = client.post(
+        "/api/v1/signals",
+        json={
+            "category": "injuries",
+            "municipality": "Utrecht",
+            "observed_at": datetime.now(UTC).isoformat(),
+            "subject_id": created.json()["id"],
+        },
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert signal.status_code == 201, signal.text
+    assert signal.json()["hits"] == []
+    assert signal.json()["subject_id"] == created.json()["id"]
     with state.sessions() as session:
         row = session.scalars(
             select(SubjectEncoding).where(SubjectEncoding.subject_id == created.json()["id"])

@@ -156,3 +156,30 @@ def hits(
         fields={"organisations": [o.id for o in organisations]},
     )
     return [Hit(o.name, o.contact_route) for o in organisations]
+
+
+def stored_encoding(
+    db: Session, subject: Subject, *, purpose: str = HIT_PURPOSE
+) -> Encoding | None:
+    """The subject's stored encoding with its blocking keys, or None when it has none."""
+    row = db.get(SubjectEncoding, (subject.id, purpose))
+    if row is None:
+        return None
+    blocks = db.scalars(
+        select(SubjectEncodingBlock.block).where(
+            SubjectEncodingBlock.subject_id == subject.id, SubjectEncodingBlock.purpose == purpose
+        )
+    ).all()
+    values = {name: from_bytes(getattr(row, name) or b"") for name in _FILTERS}
+    return Encoding(blocks=tuple(sorted(blocks)), **values)
+
+
+def hits_of_subject(
+    db: Session, actor: Actor, subject: Subject, *, ip: str | None, now: datetime
+) -> list[Hit]:
+    """:func:`hits` of a subject of the actor's organisation from its stored encoding (a signal
+    registered about it); none when it has no encoding or belongs to another organisation."""
+    if subject.organisation_id != actor.organisation_id:
+        return []
+    encoding = stored_encoding(db, subject)
+    return hits(db, actor, subject, encoding, ip=ip, now=now) if encoding else []

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from signaal.chain import referrals, sharing, signals, subjects
+from signaal.chain import matching, referrals, sharing, signals, subjects
 from signaal.chain.authz import Action, Resource, allowed
 from signaal.errors import FieldErrors, NotFoundError
 from signaal.store.models import Agreement, Referral, Signal, Subject, utcnow
@@ -134,6 +134,12 @@ class SubjectCreatedOut(SubjectOut):
     )
 
 
+class SignalCreatedOut(SignalOut):
+    hits: list[HitOut] = Field(
+        description="As for a new subject, for the signal's subject when it has an encoding."
+    )
+
+
 class SubjectPage(_Model):
     items: list[SubjectOut]
     next: str | None
@@ -223,6 +229,10 @@ class AgreementList(_Model):
 
 
 # ----------------------------------------------------------------------------------------------
+
+
+def _hits_out(hits: list[matching.Hit]) -> list[HitOut]:
+    return [HitOut(organisation=h.organisation, contact_route=h.contact_route) for h in hits]
 
 
 def _signal_out(signal: Signal) -> SignalOut:
@@ -360,8 +370,9 @@ def list_signals(
 @router.post("/signals", status_code=201)
 def create_signal(
     ctx: Annotated[RequestContext, guard(Action.CREATE_SIGNALS)], body: SignalIn
-) -> SignalOut:
-    """Register a signal of the caller's organisation."""
+) -> SignalCreatedOut:
+    """Register a signal of the caller's organisation; ``hits`` as for a subject, from the
+    encoding of the signal's subject when it has one."""
     signal = signals.register(
         ctx.db,
         ctx.acting,
@@ -378,7 +389,13 @@ def create_signal(
         pseudonym_key=web_state(ctx.request).settings.pseudonym_key,
         ip=ctx.ip,
     )
-    return _signal_out(signal)
+    subject = ctx.db.get(Subject, signal.subject_id) if signal.subject_id is not None else None
+    hits = (
+        matching.hits_of_subject(ctx.db, ctx.acting, subject, ip=ctx.ip, now=utcnow())
+        if subject is not None
+        else []
+    )
+    return SignalCreatedOut(**_signal_out(signal).model_dump(), hits=_hits_out(hits))
 
 
 @router.get("/signals/{signal_id}")
@@ -429,10 +446,7 @@ def create_subject(
         contact_key=settings.contact_key,
         ip=ctx.ip,
     )
-    return SubjectCreatedOut(
-        **_subject_out(ctx.db, subject).model_dump(),
-        hits=[HitOut(organisation=h.organisation, contact_route=h.contact_route) for h in hits],
-    )
+    return SubjectCreatedOut(**_subject_out(ctx.db, subject).model_dump(), hits=_hits_out(hits))
 
 
 @router.get("/subjects/{subject_id}")
