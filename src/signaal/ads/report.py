@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from markupsafe import Markup, escape
@@ -253,7 +253,19 @@ class Segment:
     n_ads: int
 
 
-def stays(ads: Sequence[NormalisedAd]) -> list[Segment]:
+class Placed(Protocol):
+    """What a stay is made of: an ad's id, time and municipality (a ``NormalisedAd``, or an ad
+    of the app store)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def posted_at(self) -> datetime: ...
+    @property
+    def municipality(self) -> str | None: ...
+
+
+def stays(ads: Sequence[Placed]) -> list[Segment]:
     """Consecutive runs of ads in one municipality, in time order."""
     segments: list[Segment] = []
     for ad in sorted(ads, key=lambda a: (a.posted_at, a.id)):
