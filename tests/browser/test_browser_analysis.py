@@ -201,7 +201,7 @@ def test_persona_page_on_a_desktop(
     _check_persona_page(page)
     check_page_basics(page, shots, "a5-persona-desktop")
     # A reason links to its indicator and source.
-    page.get_by_role("link", name="Signaal C01 en de bron ervan").click()
+    page.get_by_role("link", name="Indicator C01 en de bron ervan").click()
     expect(page.locator("#indicator-C01")).to_be_visible()
     check_page_basics(page, shots, "a6-indicators-desktop")
     assert errors == [], f"browser console errors: {errors}"
