@@ -123,6 +123,12 @@ def test_network_page_explains_its_reasons(client, state, accounts_by_role, sign
     html = client.get("/analyse/netwerken/N-1/personas").text
     assert "Waarom dit netwerk op de lijst staat" in html
     assert "Dit netwerk telt 5 persona&#39;s." in html
+    # The personas under it and the overview read the same plain words.
+    assert "Telefoon gedeeld door meerdere persona&#39;s</strong>: Hetzelfde telefoonnummer" in html
+    overview = client.get("/analyse").text
+    assert "Cluster van minstens 4 persona&#39;s</strong>: Dit netwerk telt 5 persona&#39;s." in (
+        overview
+    )
 
 
 def test_indicators_page_lists_every_indicator_with_its_source(client, accounts_by_role, sign_in):

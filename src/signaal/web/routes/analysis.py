@@ -92,6 +92,13 @@ def overview(ctx: Overview, zoek: Annotated[str, Query(max_length=100)] = "") ->
         {
             "run": run,
             "networks": networks,
+            "explained": {
+                n.network_id: analysis_views.explained_reasons(
+                    n.reasons_json, n.reasons, lang=_lang(ctx), subject="network"
+                )
+                for n in networks
+                if n.reasons_json
+            },
             "search": zoek,
             "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
         },
@@ -126,6 +133,13 @@ def network_personas(ctx: NetworkPersonas, network_id: str) -> Response:
                 network.reasons_json, network.reasons, lang=_lang(ctx), subject="network"
             ),
             "personas": personas,
+            "explained_personas": {
+                p.persona_id: analysis_views.explained_reasons(
+                    p.reasons_json, p.reasons, lang=_lang(ctx), subject="persona"
+                )
+                for p in personas
+                if p.reasons_json
+            },
             "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
         },
     )
