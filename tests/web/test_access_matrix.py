@@ -159,6 +159,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         "/analyse/netwerken/N-1/personas",
         protected(ANALYSIS, 200),
     ),
+    # The indicators and their sources, which the explained reasons link to: no person's data.
+    ("GET", "/analyse/indicatoren"): ("/analyse/indicatoren", protected(ANALYSIS, 200)),
     # Without a purpose the persona page asks for one first.
     ("GET", "/analyse/personas/{persona_id}"): (
         "/analyse/personas/P-1",
