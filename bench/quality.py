@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from signaal.ads.records import AdRecord
+    from signaal.ads.stage_config import StageConfig
 
 HELD_OUT_SEED = 20261127
 TARGETS = {"persona_f1": 0.95, "network_f1": 0.90, "p_at_50": 0.8}
@@ -271,16 +272,23 @@ def minor_ranking(
     return auc, in_top / len(minors), len(minors)
 
 
-def scale_row(corpus: Path, workers: int) -> dict[str, float]:
+def scale_row(corpus: Path, workers: int, stages: StageConfig | None = None) -> dict[str, float]:
     """Persona and network B-cubed figures of one corpus (analysed as ``signaal analyse`` does,
-    without photos), the minors' ranking and the seconds of the link stage."""
+    without photos, with the stage parameters ``stages``), the minors' ranking and the seconds
+    of the link stage."""
     from signaal.ads.pipeline import PipelineConfig, run_file
     from signaal.ads.risk import persona_points
 
     t = time.perf_counter()
     result = run_file(
         corpus / "ads.jsonl",
-        PipelineConfig(pseudonym_key="bench-key", workers=workers, photos=False),
+        PipelineConfig(
+            pseudonym_key="bench-key",
+            workers=workers,
+            photos=False,
+            link=stages.link if stages else None,
+            movement=stages.movement if stages else None,
+        ),
     )
     seconds = time.perf_counter() - t
     link_seconds = next((s.wall_seconds for s in result.timings if s.stage == "link"), 0.0)
@@ -339,6 +347,7 @@ def run_sizes(
     workers: int,
     minor_share: float | None,
     data_dir: Path | None = None,
+    stages: StageConfig | None = None,
 ) -> bool:
     """The scale table: one corpus per size, figures per size, the loss and the minors."""
     from signaal.synth import generate
@@ -359,7 +368,7 @@ def run_sizes(
             if not _same_corpus(out, config.to_json()):
                 generate(config, out, workers=workers)
             generated = time.perf_counter() - t
-            row = scale_row(out, workers)
+            row = scale_row(out, workers, stages)
         print(
             f"{size:,} ads ({preset}, seed {seed}): generated in {generated:.0f} s, analysed in "
             f"{row['seconds']:.0f} s (link {row['link_seconds']:.1f} s)",
@@ -435,10 +444,20 @@ def main() -> None:
         default=0.0,
         help="share of ads whose stated age (field and text) is removed (default: none)",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="link and movement parameters of the --sizes runs (as signaal analyse --config)",
+    )
     args = parser.parse_args()
     if args.sizes:
+        from signaal.ads.stage_config import load_stage_config
+
+        stages = load_stage_config(args.config) if args.config else None
         sizes = sorted(int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip())
-        run_sizes(sizes, args.preset, args.seed, args.workers, args.minor_share, args.data_dir)
+        run_sizes(
+            sizes, args.preset, args.seed, args.workers, args.minor_share, args.data_dir, stages
+        )
         return
     if args.drop_age:
         print(f"stated age removed from {args.drop_age:.0%} of the ads")

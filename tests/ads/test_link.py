@@ -288,3 +288,42 @@ def test_distinct_is_np_unique(size: int) -> None:
     assert np.array_equal(got, np.unique(values))
     unsigned = values.astype(np.uint32)
     assert np.array_equal(distinct(unsigned), np.unique(unsigned))
+
+
+# TEMPLATE with two words changed: a near-duplicate of it, but no exact copy.
+REWRITE = (
+    "Lieve heren, ik ben {n} uit {c}, een vrolijke dame die graag verwent. Bel me voor een "
+    "afspraak, ik ontvang discreet in een nette woning en heb alle tijd voor jou."
+)
+# TEMPLATE with two other words changed.
+OTHER_REWRITE = (
+    "Lieve heren, ik ben {n} uit {c}, een vrolijke meid die graag verwent. Bel me voor een "
+    "afspraak, ik ontvang discreet in een mooie woning en heb alle tijd voor u."
+)
+
+
+@pytest.mark.parametrize("strictness", [0.5, 1.0])
+def test_a_loose_text_match_is_persona_evidence_but_a_template_needs_the_network_threshold(
+    strictness: float,
+) -> None:
+    config = LinkConfig(network_text_similarity=strictness)
+    ads = [
+        # One woman on two phones who rewrote her ad: one persona whatever the threshold.
+        make_ad("a1", name="Anna", phone="+31690000001", text=TEMPLATE.format(n="Anna", c="Ede")),
+        make_ad("a2", name="Anna", phone="+31690000002", text=REWRITE.format(n="Anna", c="Ede")),
+        # Another woman with another rewrite: a network only when the pair is close enough.
+        make_ad(
+            "b1", name="Bo", phone="+31690000003", text=OTHER_REWRITE.format(n="Bo", c="Zeist")
+        ),
+        make_ad("c1", name="Cato", phone="+31690000004", text=OTHER_TEXTS[3]),
+    ]
+    linkage = link(ads, {}, {}, pseudonym_key="k", config=config)
+    p, n = linkage.persona_of_ad, linkage.network_of_persona
+    assert p["a1"] == p["a2"] != p["b1"]
+    assert (n[p["a1"]] == n[p["b1"]]) is (strictness < 1.0)
+    assert n[p["c1"]] not in {n[p["a1"]], n[p["b1"]]}
+
+
+def test_the_network_text_similarity_is_checked() -> None:
+    with pytest.raises(ValueError, match="network_text_similarity"):
+        LinkConfig(network_text_similarity=0.0)

@@ -141,3 +141,17 @@ def test_an_ad_without_a_name_field_introduces_itself_by_a_known_name() -> None:
     p = link(ads, {}, {}, pseudonym_key="k").persona_of_ad
     assert p["a2"] == p["a1"] != p["b1"]
     assert p["u1"] not in {p["a1"], p["b1"]}  # "Elegant" is no name of this corpus
+
+
+def test_an_ad_without_a_name_field_names_itself_first() -> None:
+    # "Anna hier" and "Bella here" introduce the writer as well as "Ik ben Anna" does.
+    ads = [
+        make_ad("a1", name="Anna", age=24),
+        make_ad("b1", name="Bella", age=31, day=1),
+        make_ad("a2", name=None, age=24, text="Hoi hoi, Anna hier, 24 jaar jong.", day=2),
+        make_ad("b2", name=None, age=31, text="Hello! Bella here, 31 years young.", day=3),
+        make_ad("u1", name=None, age=24, text="Nieuw hier in de stad.", day=4),
+    ]
+    p = link(ads, {}, {}, pseudonym_key="k").persona_of_ad
+    assert p["a2"] == p["a1"] != p["b1"] == p["b2"]
+    assert p["u1"] not in {p["a1"], p["b1"]}  # "Nieuw" is no name of this corpus

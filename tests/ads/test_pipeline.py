@@ -259,6 +259,43 @@ def test_every_reason_survives_the_reasons_column(tmp_path: Path) -> None:
             assert len(reasons_text(score.reasons).split("; ")) == len(score.reasons)
 
 
+def test_every_reason_carries_facts_and_the_json_column_explains_them(tmp_path: Path) -> None:
+    """Each persona and network reason has facts of a known kind; ``reasons_json`` lists them in
+    the order of ``reasons``, masks every contact point (no clear value, the masked form of a
+    shared one) and every one reads as a Dutch sentence without a pseudonym."""
+    import json
+    import re
+
+    from signaal.ads.explain import explain
+    from signaal.ads.types import REASON_KINDS
+    from signaal.synth import SynthConfig, generate
+    from signaal.synth.config import shares_with_controlled
+
+    shares = shares_with_controlled(SynthConfig().class_shares, 0.3)
+    generate(SynthConfig(seed=11, ads=1500, class_shares=shares), tmp_path / "corpus", workers=1)
+    result = run_file(tmp_path / "corpus" / "ads.jsonl", PipelineConfig(pseudonym_key=KEY))
+    clear = {c.value for ad in result.ads for c in ad.contacts}
+    kinds: set[str] = set()
+    for score in [*result.risk.personas.values(), *result.risk.networks.values()]:
+        for reason in score.reasons:
+            assert reason.facts is not None, reason
+            assert reason.facts.kind in REASON_KINDS
+            kinds.add(reason.facts.kind)
+    assert kinds >= {"cue", "shared_contact", "network_size", "movement"}
+    tables = build_tables(result, pseudonym_key=KEY)
+    pseudonym = re.compile(r"(phone|email|handle|website):[0-9a-f]{8,}")
+    for row in [*tables.personas, *tables.networks]:
+        records = json.loads(str(row["reasons_json"]))
+        texts = str(row["reasons"]).split("; ") if row["reasons"] else []
+        assert [r["id"] for r in records] == [t.split(" ", 1)[0] for t in texts]
+        for record in records:
+            if record["kind"] == "shared_contact":
+                assert "•••••" in record["masked"]
+            assert not any(value in json.dumps(record) for value in clear if len(value) > 5)
+        for explained in explain(records):
+            assert not pseudonym.search(explained.sentence), explained.sentence
+
+
 def reposted_corpus() -> list[dict[str, object]]:
     """The corpus, then each ad reposted twice under new ids and times (some far apart)."""
     ads = corpus()

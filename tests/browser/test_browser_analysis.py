@@ -1,8 +1,10 @@
 """In a real browser on a phone: a demo analyst reads the stored analysis, expands a network's
-personas with htmx (under the strict CSP), and opens a persona after giving a purpose."""
+personas with htmx (under the strict CSP), and opens a persona after giving a purpose; the
+persona page explains its reasons and marks the evidence, on a phone and on a desktop."""
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +20,16 @@ from signaal.store.db import make_engine, session_factory, transaction
 from signaal.store.models import User
 
 from .test_browser_login import PHONE, check_page_basics
+
+DESKTOP = {"width": 1280, "height": 800}
+#: The reasons of persona P-1-1 as facts (``reasons_json``): a shared phone and a cue in its ad.
+FACTS = [
+    {"id": "C01", "family": "C", "points": 3.0, "kind": "shared_contact",
+     "figures": {"personas": 2}, "contact": "phone:01abcdef12345678", "contact_kind": "phone",
+     "masked": "06-•••••12"},
+    {"id": "A05", "family": "A", "points": 2.0, "kind": "cue", "field": "text",
+     "evidence": "dag en nacht", "ad_id": "A-1-1-1"},
+]  # fmt: skip
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +66,7 @@ def _seed(settings) -> None:  # type: ignore[no-untyped-def]
                     "municipalities": places[n - 1 : n + 1],
                     "risk_score": 85 - 20 * n - p,
                     "reasons": ["new in town", "moved between 2 municipalities in 3 weeks"],
+                    "reasons_json": json.dumps(FACTS) if persona == "P-1-1" else None,
                 }
             )
             movements.append(
@@ -73,12 +86,12 @@ def _seed(settings) -> None:  # type: ignore[no-untyped-def]
                         "network_id": network,
                         "risk_score": 70 - a,
                         "risk_level": "review",
-                        "indicators": ["new_in_town", "third_party_contact"],
+                        "indicators": ["new_in_town", "third_party_contact", "A05"],
                         "posted_at": now - timedelta(days=3 * a),
                         "site": "voorbeeld-advertenties.test",
                         "municipality": places[n - 1 + a - 1],
                         "title": f"Nieuw in {places[n - 1]}",
-                        "text": "Synthetische advertentietekst, alleen voor tests.",
+                        "text": "Synthetische advertentietekst, dag en nacht, alleen voor tests.",
                     }
                 )
     engine = make_engine(settings.effective_database_url)
@@ -146,7 +159,50 @@ def test_analyst_reads_the_analysis_on_a_phone(
     page.get_by_label("Voorbereiden van outreach- of zorgcontact").check()
     page.get_by_role("button", name="Persona openen").click()
     expect(page.locator("h1")).to_contain_text("Persona P-1-1")
-    expect(page.locator(".timeline")).to_contain_text("van Utrecht naar Amersfoort")
+    expect(page.locator("ol.timeline")).to_contain_text("van Utrecht naar Amersfoort")
+    _check_persona_page(page)
     check_page_basics(page, shots, "a4-persona")
+    assert errors == [], f"browser console errors: {errors}"
+    context.close()
+
+
+def _check_persona_page(page) -> None:  # type: ignore[no-untyped-def]
+    """Reasons in plain Dutch, the evidence marked, contact points masked, a timeline."""
+    expect(page.locator(".explained")).to_contain_text(
+        "Hetzelfde telefoonnummer (06-•••••12) staat in advertenties van 2 verschillende persona's."
+    )
+    expect(page.locator(".explained")).not_to_contain_text("phone:")
+    expect(page.locator("#ad-1 mark").first).to_contain_text("dag en nacht")
+    expect(page.locator(".timeline-chart svg")).to_be_visible()
+    expect(page.get_by_role("link", name="Netwerk van 2 persona's")).to_be_visible()
+
+
+def test_persona_page_on_a_desktop(
+    browser: Browser, live_server, tmp_path_factory: pytest.TempPathFactory
+):
+    _seed(live_server.settings)
+    shots = Path(os.environ.get("SIGNAAL_SCREENSHOTS") or tmp_path_factory.mktemp("screens"))
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: errors.append(message.text) if message.type == "error" else None,
+    )
+    page.goto(live_server.url + "/login")
+    page.get_by_label("E-mailadres").fill(demo_email("analyst"))
+    page.get_by_label("Wachtwoord").fill(demo_password("analyst"))
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page).to_have_url(live_server.url + "/dashboard")
+    page.goto(live_server.url + "/analyse/personas/P-1-1?doel=assess_signal")
+    expect(page.locator("h1")).to_contain_text("Persona P-1-1")
+    _check_persona_page(page)
+    check_page_basics(page, shots, "a5-persona-desktop")
+    # A reason links to its indicator and source.
+    page.get_by_role("link", name="Indicator C01 en de bron ervan").click()
+    expect(page.locator("#indicator-C01")).to_be_visible()
+    check_page_basics(page, shots, "a6-indicators-desktop")
     assert errors == [], f"browser console errors: {errors}"
     context.close()

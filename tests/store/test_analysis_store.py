@@ -362,3 +362,25 @@ def test_latest_run_ignores_expired_runs(db_session: Session) -> None:
     organisation = _organisation(db_session)
     later = datetime.now(UTC) + timedelta(days=2)
     assert analysis.latest_run(db_session, organisation, now=later) is None
+
+
+def test_reason_facts_are_kept_checked_and_optional(
+    db_session: Session, settings: Settings
+) -> None:
+    facts = '[{"id": "C01", "kind": "shared_contact", "contact": "phone:3f9a12345678abcd"}]'
+    data = corpus()
+    data["personas"][0]["reasons_json"] = facts
+    run_id = save(db_session, settings, **data)
+    persona = analysis.top_personas(db_session, run_id)[0]
+    assert persona.reasons_json == facts
+    # A run without the column (an older CSV) keeps its text only.
+    assert analysis.top_networks(db_session, run_id)[0].reasons_json is None
+    for bad, message in (
+        ("not json", "is not JSON"),
+        ('{"id": "C01"}', "is not a JSON array of objects"),
+        ('[{"id": "C01", "contact": "+31612345678"}]', "no pseudonym"),
+    ):
+        data = corpus()
+        data["networks"][0]["reasons_json"] = bad
+        with pytest.raises(RecordError, match=message):
+            save(db_session, settings, **data)

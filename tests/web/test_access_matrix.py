@@ -159,6 +159,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         "/analyse/netwerken/N-1/personas",
         protected(ANALYSIS, 200),
     ),
+    # The indicators and their sources, which the explained reasons link to: no person's data.
+    ("GET", "/analyse/indicatoren"): ("/analyse/indicatoren", protected(ANALYSIS, 200)),
     # Without a purpose the persona page asks for one first.
     ("GET", "/analyse/personas/{persona_id}"): (
         "/analyse/personas/P-1",
@@ -788,8 +790,24 @@ class _Visit:
         self.mismatches.append(f"{self.who:40} {message}")
 
 
-def test_organisation_matrix(world: World) -> None:
-    """No record crosses an organisation: for every principal, every record route against the
+# Every (role, organisation kind) the role fits: one test each, so that the matrix spreads over
+# the test workers (pytest-xdist) instead of running as one long test.
+MATRIX_PRINCIPALS = [
+    (role, kind) for kind in KINDS for role, definition in roles().items() if definition.fits(kind)
+]
+
+
+def test_the_organisation_matrix_has_every_principal(world: World) -> None:
+    assert sorted((p.account.role, p.kind.value) for p in world.principals) == sorted(
+        (role, kind.value) for role, kind in MATRIX_PRINCIPALS
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "kind"), MATRIX_PRINCIPALS, ids=[f"{r}@{k.value}" for r, k in MATRIX_PRINCIPALS]
+)
+def test_organisation_matrix(world: World, role: str, kind: OrganisationKind) -> None:
+    """No record crosses an organisation: for this principal, every record route against the
     records of every organisation kind, and every other route with all organisations' data in
     the store."""
     mismatches: list[str] = []
@@ -797,51 +815,51 @@ def test_organisation_matrix(world: World) -> None:
         (entry for entry in EXPECTED.items() if entry[0] not in RECORD_ROUTES),
         key=lambda item: (item[0] == ("POST", "/logout"), item[0]),
     )
+    principal = next(p for p in world.principals if p.account.role == role and p.kind is kind)
     with TestClient(world.app, base_url=BASE_URL, follow_redirects=False) as client:
-        for principal in world.principals:
-            visit = _Visit(client, _as(client, world, principal), principal, mismatches)
-            role, own = principal.account.role, principal.kind
-            for (method, template), (path, own_status, other_status) in RECORD_ROUTES.items():
-                # The record the path names is its last parameter (a run's contact point).
-                parameter = list(re.finditer(r"\{(\w+)\}", template))[-1]
-                for owner in KINDS:
-                    tag = _tag(owner)
-                    named = {
-                        "network_id": f"N{id_marker(tag)}",
-                        "persona_id": f"P{id_marker(tag)}",
-                        "user_id": str(world.viewers[owner]),
-                        "token": "x" * 43,
-                        "run_id": str(world.runs[owner]),
-                        "pseudonym": "phone:0123456789abcdef",
-                        **world.chain_ids[owner],
-                    }
-                    expected = (own_status if owner is own else other_status)[role]
-                    body = visit.check(
-                        method,
-                        path.format(**named),
-                        expected,
-                        label=f"{template} of {owner.value}",
-                        requested=named[parameter.group(1)],
-                    )
-                    shows_records = (
-                        method == "GET"
-                        and expected == 200
-                        and owner is own
-                        and (method, template) not in DIRECTORY_ROUTES
-                    )
-                    if shows_records and text_marker(tag) not in body:
-                        visit.fail(f"{template}: the own records are missing")
-            for (method, template), (path, expected_by_principal) in others:
+        visit = _Visit(client, _as(client, world, principal), principal, mismatches)
+        own = principal.kind
+        for (method, template), (path, own_status, other_status) in RECORD_ROUTES.items():
+            # The record the path names is its last parameter (a run's contact point).
+            parameter = list(re.finditer(r"\{(\w+)\}", template))[-1]
+            for owner in KINDS:
+                tag = _tag(owner)
+                named = {
+                    "network_id": f"N{id_marker(tag)}",
+                    "persona_id": f"P{id_marker(tag)}",
+                    "user_id": str(world.viewers[owner]),
+                    "token": "x" * 43,
+                    "run_id": str(world.runs[owner]),
+                    "pseudonym": "phone:0123456789abcdef",
+                    **world.chain_ids[owner],
+                }
+                expected = (own_status if owner is own else other_status)[role]
                 body = visit.check(
                     method,
-                    path.format(viewer_id=world.viewers[own]),
-                    expected_by_principal[role],
-                    label=template,
-                    ids=(method, template) not in IDS_MAY_APPEAR_IN,
+                    path.format(**named),
+                    expected,
+                    label=f"{template} of {owner.value}",
+                    requested=named[parameter.group(1)],
                 )
-                shows_own = role in SHOWS_OWN_ANALYSIS.get((method, template), set())
-                if shows_own and id_marker(_tag(own)) not in body:
-                    visit.fail(f"{template}: the own analysis is missing")
+                shows_records = (
+                    method == "GET"
+                    and expected == 200
+                    and owner is own
+                    and (method, template) not in DIRECTORY_ROUTES
+                )
+                if shows_records and text_marker(tag) not in body:
+                    visit.fail(f"{template}: the own records are missing")
+        for (method, template), (path, expected_by_principal) in others:
+            body = visit.check(
+                method,
+                path.format(viewer_id=world.viewers[own]),
+                expected_by_principal[role],
+                label=template,
+                ids=(method, template) not in IDS_MAY_APPEAR_IN,
+            )
+            shows_own = role in SHOWS_OWN_ANALYSIS.get((method, template), set())
+            if shows_own and id_marker(_tag(own)) not in body:
+                visit.fail(f"{template}: the own analysis is missing")
     assert not mismatches, "organisation matrix mismatches:\n" + "\n".join(mismatches)
 
 

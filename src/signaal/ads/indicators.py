@@ -358,6 +358,17 @@ def _scan_text(
     return tuple(found)
 
 
+def text_hits(
+    field: str, text: str, language: str = "nl", matcher: Matcher | None = None
+) -> tuple[IndicatorHit, ...]:
+    """The wording cues of one title or text, with their spans: what :func:`detect` finds in
+    that field (without the cues that need the whole ad, such as A09 or B02). For pages that
+    mark the evidence in a stored text (the web app's persona page)."""
+    if not text:
+        return ()
+    return tuple(hit for hit, _ in _scan_text(field, text, language, matcher or default_matcher()))
+
+
 def detect(ad: NormalisedAd, matcher: Matcher | None = None) -> tuple[IndicatorHit, ...]:
     """Every indicator found in one ad, with its evidence; sorted by field, position and id."""
     matcher = matcher or default_matcher()

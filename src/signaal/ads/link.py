@@ -63,11 +63,13 @@ _KIND_OF_CONTACT = {
 _NAME_CLEAN = re.compile(r"[^a-z]+")
 _DUO_SPLIT = re.compile(r"\s*(?:&|\+|/|,|\ben\b|\band\b|\bund\b)\s*", re.IGNORECASE)
 _DAY = 86400.0
-# A self-introduction followed by a capitalised word: "Ik ben Anna", "Ben Anna", "Zij heet Anna",
-# "My name is Anna", "I'm Anna", "Call me Anna" (the word counts only if it is a known name).
+# A self-introduction with a capitalised word: "Ik ben Anna", "Ben Anna", "Zij heet Anna",
+# "My name is Anna", "I'm Anna", "Call me Anna", or the word first: "Anna hier", "Anna here"
+# (the word counts only if it is a known name).
 _INTRODUCTION = re.compile(
     r"\b(?:[Ii]k ben|[Bb]en|[Ii]k heet|[Zz]ij heet|[Hh]eet|[Mm]y name is|I am|I'm|[Cc]all me"
     r"|[Dd]it is|[Hh]ier is)\s+([A-ZÀ-Ý][a-zà-ÿ]+)"
+    r"|\b([A-ZÀ-Ý][a-zà-ÿ]+)\s+(?:hier|here)\b"
 )
 _record_id = attrgetter("record.id")
 # Rounds of "link, flag too-common identifiers, link again without them" (one or two suffice:
@@ -95,6 +97,18 @@ class LinkConfig:
     max_personas_per_contact: int = 60
     #: A template shared by more personas than this is generic wording, not a network template.
     max_personas_per_template: int = 25
+    #: Estimated Jaccard similarity two texts need to be one network's template (at least
+    #: ``text.threshold``). A text pair that reaches only ``text.threshold`` is same-persona
+    #: evidence (with the profile rule) but joins no network: one woman rewrites her own ad more
+    #: freely than a network keeps its template, and a loose template would chain unrelated
+    #: women as the corpus grows.
+    network_text_similarity: float = 0.7
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.network_text_similarity <= 1.0:
+            raise ValueError(
+                f"network_text_similarity must be in (0, 1], got {self.network_text_similarity}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +157,7 @@ def _introduced_name(title: str | None, text: str | None, known: Mapping[str, in
         if not part:
             continue
         for match in _INTRODUCTION.finditer(part):
-            key = normalise_name(match.group(1))
+            key = normalise_name(match.group(1) or match.group(2))
             if key is not None and key in known:
                 return known[key]
     return -1
@@ -257,7 +271,9 @@ def _photo_groups(
 
 def _text_groups(
     ads: Sequence[NormalisedAd], names: Iterable[str], config: LinkConfig
-) -> tuple[_Group, TextLinks]:
+) -> tuple[_Group, _Group, TextLinks]:
+    """Same-persona text groups (every near-duplicate pair), network template groups (pairs of
+    at least ``config.network_text_similarity``) and the pairs themselves."""
     # Reposts repeat title and text (and so the masked spans): each distinct pair is compared
     # once, and every copy is linked to the first ad with it.
     copy_of: dict[tuple[str, str], int] = {}
@@ -284,22 +300,30 @@ def _text_groups(
     by_text = text_links(texts, names=names, places=sorted(places), masks=masks, config=config.text)
     result = _ad_text_links(by_text, text_index, np.asarray(first_ad, dtype=np.int64))
     n = len(ads)
-    labels = components(n, result.pairs)
+    strong = result.similarity >= max(config.network_text_similarity, config.text.threshold)
+    return (
+        _pair_groups(n, result.pairs, "text"),
+        _pair_groups(n, result.pairs[strong], "template"),
+        result,
+    )
+
+
+def _pair_groups(n: int, pairs: IntArray, prefix: str) -> _Group:
+    """The connected components of text ``pairs`` over ``n`` ads as evidence groups, labelled
+    ``{prefix}:1``, ``{prefix}:2``, ... in order of their smallest ad."""
+    labels = components(n, pairs)
     in_pair = np.zeros(n, dtype=bool)
-    if result.pairs.size:
-        in_pair[result.pairs.ravel()] = True
+    if pairs.size:
+        in_pair[pairs.ravel()] = True
     members = np.flatnonzero(in_pair)
     roots = labels[members]
     uniq = distinct(roots)
     dense = np.searchsorted(uniq, roots)
-    return (
-        _Group(
-            ad=members.astype(np.int64),
-            group=dense.astype(np.int64),
-            kind=[LinkKind.TEXT] * int(uniq.size),
-            label=[f"template:{g + 1}" for g in range(int(uniq.size))],
-        ),
-        result,
+    return _Group(
+        ad=members.astype(np.int64),
+        group=dense.astype(np.int64),
+        kind=[LinkKind.TEXT] * int(uniq.size),
+        label=[f"{prefix}:{g + 1}" for g in range(int(uniq.size))],
     )
 
 
@@ -552,7 +576,7 @@ def _link(
 
     contacts, _ = _contact_groups(ordered, pseudonym_key)
     photos = _photo_groups(ordered, photo_hashes, cfg)
-    texts, text_result = _text_groups(ordered, raw_names, cfg)
+    texts, templates, text_result = _text_groups(ordered, raw_names, cfg)
 
     # 1. Personas. A contact point or photo flagged "too common to link" (used by more personas
     # than the limit) is no evidence at all: the personas are linked again without it, until no
@@ -583,7 +607,7 @@ def _link(
     cross_links: list[Link] = []
     group_sets: list[tuple[_Group, bool, int]] = [
         (contacts, True, cfg.max_personas_per_contact),
-        (texts, True, cfg.max_personas_per_template),
+        (templates, True, cfg.max_personas_per_template),
         (photos, False, cfg.max_personas_per_contact),
     ]
     for grp, joins, limit in group_sets:

@@ -127,6 +127,10 @@ def movement(
                     ad_ids=tuple(a.id for a in span[:10]),
                     start=span[0].posted_at,
                     end=span[-1].posted_at,
+                    figures=(
+                        ("municipalities", len(places)),
+                        ("window_days", cfg.rotation_days),
+                    ),
                 )
             )
 
@@ -148,6 +152,7 @@ def movement(
                         ad_ids=tuple(a.id for a in items[:10]),
                         start=items[0].posted_at,
                         end=items[-1].posted_at,
+                        figures=(("active_days", len(days)), ("span_days", span_days)),
                     )
                 )
 
@@ -187,7 +192,17 @@ def movement(
         events[net].append(text)
         for subject in [net, *involved]:
             indicators[subject].append(
-                MovementEvent("D02", subject, text, municipalities=all_places)
+                MovementEvent(
+                    "D02",
+                    subject,
+                    text,
+                    municipalities=all_places,
+                    figures=(
+                        ("personas", len(involved)),
+                        ("municipalities", len(all_places)),
+                        ("window_days", cfg.comove_days),
+                    ),
+                )
             )
             if subject != net:
                 events[subject].append(text)
@@ -229,7 +244,19 @@ def movement(
             if any(ev.indicator_id == "D04" for ev in indicators[subject]):
                 continue
             indicators[subject].append(
-                MovementEvent("D04", subject, text, start=starts[0][1], end=starts[-1][1])
+                MovementEvent(
+                    "D04",
+                    subject,
+                    text,
+                    start=starts[0][1],
+                    end=starts[-1][1],
+                    figures=(
+                        ("personas", len(turnover)),
+                        ("regular", best_run + 1),
+                        ("min_days", lo_days),
+                        ("max_days", hi_days),
+                    ),
+                )
             )
             events[subject].append(text)
 

@@ -2,9 +2,9 @@
 
     ads.csv         ad_id, persona_id, network_id, risk_score, risk_level, indicators
     personas.csv    persona_id, network_id, n_ads, first_seen, last_seen, municipalities,
-                    risk_score, reasons
+                    risk_score, reasons, reasons_json
     networks.csv    network_id, n_personas, n_ads, contact_points, municipalities, risk_score,
-                    reasons
+                    reasons, reasons_json
     movements.csv   persona_id, network_id, from_municipality, to_municipality, at
     links.csv       ad_id_a, ad_id_b, kind, evidence
     quarantine.jsonl  source, line, field, reason, raw (one JSON object per bad input record;
@@ -12,9 +12,10 @@
 
 Lists inside a cell (municipalities, contact points) are joined with ``;``; ``indicators`` is a
 space-separated list of indicator ids; ``reasons`` is readable text ("C01 +3: phone shared by
-4 personas (phone:3f9a…); A05 +2: …"). Times are ISO 8601 in UTC with a ``Z``. Contact points
-are keyed pseudonyms, never the number or address itself. Rows are sorted (highest risk first,
-then by id), so the same input gives byte-identical files.
+4 personas (phone:3f9a…); A05 +2: …"); ``reasons_json`` holds the same reasons as data (a JSON
+array, strongest first, see ``reasons_json``) for ``signaal.ads.explain``. Times are ISO 8601 in
+UTC with a ``Z``. Contact points are keyed pseudonyms, never the number or address itself. Rows
+are sorted (highest risk first, then by id), so the same input gives byte-identical files.
 
 No cell starts a formula: a text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return (ids, titles and evidence come from the input) gets a ``'`` in front of it, as
@@ -28,13 +29,13 @@ from __future__ import annotations
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from itertools import repeat
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TextIO, cast, overload
+from typing import Any, TextIO, cast, overload
 
 import orjson
 
@@ -46,10 +47,13 @@ from signaal.ads.types import (
     LinkKind,
     Quarantined,
     Reason,
+    ReasonFacts,
+    RiskResult,
     Score,
     hits_per_ad,
 )
 from signaal.engines.memory import paused_gc
+from signaal.privacy.masking import masked_contact
 from signaal.privacy.pseudonyms import pseudonym
 
 ADS_COLUMNS = ("ad_id", "persona_id", "network_id", "risk_score", "risk_level", "indicators")
@@ -62,6 +66,7 @@ PERSONAS_COLUMNS = (
     "municipalities",
     "risk_score",
     "reasons",
+    "reasons_json",  # added last: the columns before it are a contract
 )
 NETWORKS_COLUMNS = (
     "network_id",
@@ -71,6 +76,7 @@ NETWORKS_COLUMNS = (
     "municipalities",
     "risk_score",
     "reasons",
+    "reasons_json",  # added last: the columns before it are a contract
 )
 MOVEMENTS_COLUMNS = ("persona_id", "network_id", "from_municipality", "to_municipality", "at")
 LINKS_COLUMNS = ("ad_id_a", "ad_id_b", "kind", "evidence")
@@ -99,6 +105,38 @@ def reasons_text(reasons: Iterable[Reason]) -> str:
     return "; ".join(
         f"{r.indicator_id} {points_text(r.points)}: {r.text}" for r in ordered_reasons(reasons)
     )
+
+
+def reason_record(reason: Reason, masked: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One reason as a JSON object: id, family, points and the facts that are set (figures as
+    an object). ``masked`` gives the masked form of a contact pseudonym where the facts lack it.
+    """
+    record: dict[str, Any] = {
+        "id": reason.indicator_id,
+        "family": reason.family,
+        "points": reason.points,
+    }
+    facts = reason.facts
+    if facts is None:
+        record["kind"] = "text"
+        record["text"] = reason.text
+        return record
+    for name in _FACT_FIELDS:
+        value = getattr(facts, name)
+        if value is None or value == ():
+            continue
+        record[name] = dict(value) if name == "figures" else value
+    if facts.contact and not facts.masked and masked and facts.contact in masked:
+        record["masked"] = masked[facts.contact]
+    return record
+
+
+_FACT_FIELDS = tuple(f.name for f in fields(ReasonFacts))
+
+
+def reasons_json(reasons: Iterable[Reason], masked: Mapping[str, str] | None = None) -> str:
+    """The reasons as a JSON array, strongest first (the order of ``reasons``)."""
+    return orjson.dumps([reason_record(r, masked) for r in ordered_reasons(reasons)]).decode()
 
 
 def _score(scores: dict[str, Score], key: str) -> Score:
@@ -222,6 +260,7 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
                 name = pseudonyms[contact_key] = pseudonym(kind, contact.value, pseudonym_key)
             names.add(name)
     del looked_at
+    masked = _masked_shared_contacts(risk, pseudonyms, kind_of)
     del pseudonyms, ad_ids, ad_personas, ad_networks
 
     posted = list(map(_posted_at, result.ads))
@@ -248,6 +287,7 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
                 "risk_score": score.score,
                 "risk_level": score.level,
                 "reasons": reasons_text(score.reasons),
+                "reasons_json": reasons_json(score.reasons, masked),
             }
         )
     personas.sort(key=lambda r: (-int(r["risk_score"]), str(r["persona_id"])))
@@ -255,7 +295,7 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
     networks: list[Row] = []
     no_contacts: set[str] = set()
     # A network of one persona often shares its persona's score: its reasons read the same.
-    reasons_of: dict[int, str] = {}
+    reasons_of: dict[int, tuple[str, str]] = {}
     for network, members in network_personas.items():
         contacts = sorted(network_contacts.get(network, no_contacts))
         score = risk.networks.get(network, no_score)  # kept alive: its id is a key
@@ -265,9 +305,12 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
             network_places = _first_seen_places(
                 result, sorted(indexes, key=lambda i: (result.ads[i].posted_at, result.ads[i].id))
             )
-        reasons = reasons_of.get(id(score))
-        if reasons is None:
-            reasons = reasons_of[id(score)] = reasons_text(score.reasons)
+        texts = reasons_of.get(id(score))
+        if texts is None:
+            texts = reasons_of[id(score)] = (
+                reasons_text(score.reasons),
+                reasons_json(score.reasons, masked),
+            )
         networks.append(
             {
                 "network_id": network,
@@ -277,7 +320,8 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
                 "municipalities": ";".join(network_places),
                 "risk_score": score.score,
                 "risk_level": score.level,
-                "reasons": reasons,
+                "reasons": texts[0],
+                "reasons_json": texts[1],
             }
         )
     networks.sort(key=lambda r: (-int(r["risk_score"]), str(r["network_id"])))
@@ -303,6 +347,26 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
         ],
     )
     return Tables(ads, personas, networks, movements, links)
+
+
+def _masked_shared_contacts(
+    risk: RiskResult, pseudonyms: Mapping[tuple[int, str], str], kind_of: Mapping[int, ContactKind]
+) -> dict[str, str]:
+    """Pseudonym -> masked form of every contact point a persona's or network's reason names."""
+    wanted = {
+        r.facts.contact
+        for scores in (risk.personas, risk.networks)
+        for score in scores.values()
+        for r in score.reasons
+        if r.facts is not None and r.facts.contact
+    }
+    if not wanted:
+        return {}
+    return {
+        name: masked_contact(kind_of[kind_id].value, value)
+        for (kind_id, value), name in pseudonyms.items()
+        if name in wanted
+    }
 
 
 _record_id = attrgetter("record.id")

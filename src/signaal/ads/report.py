@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from markupsafe import Markup, escape
 
+from signaal.ads.explain import Explained, explain, parse_reasons
 from signaal.ads.files import write_atomic
 from signaal.ads.indicators import IndicatorSet, default_indicators
 from signaal.ads.masking import (
@@ -34,7 +35,7 @@ from signaal.ads.masking import (
     mask_contacts,
     mask_raw_line,
 )
-from signaal.ads.outputs import Row, Tables, iso, ordered_reasons, points_text
+from signaal.ads.outputs import Row, Tables, iso, ordered_reasons, reason_record
 from signaal.ads.pipeline import AnalysisResult
 from signaal.ads.types import IndicatorHit, Movement, NormalisedAd, Score
 from signaal.geo import municipalities
@@ -103,6 +104,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "(telefoonnummers, e-mailadressen, accounts, websites). Het is gemaakt met "
         "--reveal-contacts. Deel het niet en verwijder het zodra het niet meer nodig is.",
         "revealed_label": "contactpunten leesbaar",
+        "sources": "Signalen en hun bronnen",
+        "label": "Betekenis",
     },
     "en": {
         "title": "Signaal: ad analysis",
@@ -160,6 +163,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "numbers, e-mail addresses, accounts, websites). It was made with --reveal-contacts. "
         "Do not share it, and delete it as soon as it is no longer needed.",
         "revealed_label": "contact points in the clear",
+        "sources": "Indicators and their sources",
+        "label": "Meaning",
     },
 }
 
@@ -248,7 +253,19 @@ class Segment:
     n_ads: int
 
 
-def stays(ads: Sequence[NormalisedAd]) -> list[Segment]:
+class Placed(Protocol):
+    """What a stay is made of: an ad's id, time and municipality (a ``NormalisedAd``, or an ad
+    of the app store)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def posted_at(self) -> datetime: ...
+    @property
+    def municipality(self) -> str | None: ...
+
+
+def stays(ads: Sequence[Placed]) -> list[Segment]:
     """Consecutive runs of ads in one municipality, in time order."""
     segments: list[Segment] = []
     for ad in sorted(ads, key=lambda a: (a.posted_at, a.id)):
@@ -432,6 +449,16 @@ def render_report(
 
     persona_rows = {str(r["persona_id"]): r for r in tables.personas}
 
+    def reasons_of(row: Row, score: Score | None, subject: str) -> list[Explained]:
+        """The reasons in plain words (``signaal.ads.explain``), from the row's facts, whose
+        contact points the tables masked; from the score when the row has none."""
+        records = parse_reasons(str(row.get("reasons_json", "")))
+        if records is None:
+            records = [reason_record(r) for r in ordered_reasons(score.reasons)] if score else []
+        return explain(
+            records, lang=lang, subject=subject, indicators=definitions, reveal=clear_values
+        )
+
     def persona_view(row: Row) -> dict[str, Any]:
         persona = str(row["persona_id"])
         ads = ads_by_persona.get(persona, [])
@@ -469,7 +496,7 @@ def render_report(
             )
         return {
             "row": row,
-            "reasons": _reasons(result.risk.personas.get(persona)),
+            "reasons": reasons_of(row, result.risk.personas.get(persona), "persona"),
             "municipalities": [m for m in str(row["municipalities"]).split(";") if m],
             "timeline": timeline_svg(stays(ads), first, last),
             "examples": examples,
@@ -486,7 +513,9 @@ def render_report(
         networks_view.append(
             {
                 "row": row,
-                "reasons": _reasons(result.risk.networks.get(str(row["network_id"]))),
+                "reasons": reasons_of(
+                    row, result.risk.networks.get(str(row["network_id"])), "network"
+                ),
                 "municipalities": [m for m in str(row["municipalities"]).split(";") if m],
                 "contacts": [
                     (c, clear_values.get(c, "")) for c in str(row["contact_points"]).split(";") if c
@@ -528,18 +557,9 @@ def render_report(
         map_legend=[(n, network_colours[n]) for n in map_networks],
         quarantine=sorted(quarantine_reasons.items(), key=lambda kv: (-kv[1], kv[0])),
         families=definitions.families,
+        indicator_list=definitions.indicators,
         revealed=reveal_contacts,
     )
-
-
-def _reasons(score: Score | None) -> list[tuple[str, str, str, str]]:
-    """(indicator id, family, points, text) per reason, strongest first."""
-    if score is None:
-        return []
-    return [
-        (r.indicator_id, r.family.lower(), points_text(r.points), r.text)
-        for r in ordered_reasons(score.reasons)
-    ]
 
 
 def write_report(

@@ -19,6 +19,9 @@ wording (A up to 5). Family A alone never raises the level above "log". Points m
 edges read the same on both scales: <= 3 points (score < 40) log, 4-6 review, >= 7 priority.
 
 Every score carries its reasons; the points of the reasons add up to the points behind the score.
+Each reason holds its text (for analysts, the ``reasons`` column) and its facts as data
+(:class:`~signaal.ads.types.ReasonFacts`: counts, example ads, pseudonyms, the cap), which
+``signaal.ads.explain`` turns into plain sentences.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from itertools import compress
 from operator import attrgetter
@@ -40,9 +43,11 @@ from signaal.ads.types import (
     IndicatorHit,
     Linkage,
     LinkKind,
+    MovementEvent,
     MovementResult,
     NormalisedAd,
     Reason,
+    ReasonFacts,
     RiskResult,
     Score,
     hits_per_ad,
@@ -182,18 +187,42 @@ class _Tally:
 
     items: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (points, text)
     abe: float = 0.0  # capped points of families A, B and E (to pick a persona's strongest ad)
+    facts: dict[str, ReasonFacts] = field(default_factory=dict)  # id -> facts of its text
 
-    def add(self, indicator_id: str, points: float, text: str) -> None:
+    def add(
+        self, indicator_id: str, points: float, text: str, facts: ReasonFacts | None = None
+    ) -> None:
         # ``Reason.indicator_id`` carries the id: the text need not repeat it.
         if text.startswith(indicator_id + ": "):
             text = text[len(indicator_id) + 2 :]
         current = self.items.get(indicator_id)
         if current is None or points > current[0]:
             self.items[indicator_id] = (points, text)
+            if facts is None:
+                self.facts.pop(indicator_id, None)
+            else:
+                self.facts[indicator_id] = facts
 
     def merge(self, other: _Tally) -> None:
+        facts = other.facts
         for key, (pts, text) in other.items.items():
-            self.add(key, pts, text)
+            self.add(key, pts, text, facts.get(key))
+
+
+def _in_ad(facts: ReasonFacts | None, ad_id: str) -> ReasonFacts | None:
+    """``facts`` of a cue, saying which ad of a persona it was found in."""
+    return None if facts is None else replace(facts, ad_id=ad_id)
+
+
+def _movement_facts(event: MovementEvent) -> ReasonFacts:
+    return ReasonFacts(
+        "movement",
+        figures=event.figures,
+        ad_ids=event.ad_ids[:4],
+        municipalities=event.municipalities,
+        start=event.start.date().isoformat() if event.start else None,
+        end=event.end.date().isoformat() if event.end else None,
+    )
 
 
 _SITUATION_TEXT = {
@@ -219,6 +248,7 @@ def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ())
     items = tally.items
     if not items:
         return _EMPTY_PART
+    facts_of = tally.facts
     # Families in order, inside each family the strongest reason first (keys are unique, so the
     # comparison never goes past the key).
     ordered = sorted([(key[:1], -pts, key, pts, text) for key, (pts, text) in items.items()])
@@ -246,21 +276,29 @@ def _capped(tally: _Tally, weights: RiskWeights, situations: Iterable[str] = ())
                 negative += p
         cap = weights.cap(family)
         why = ""
+        lowered_by: str | None = None
         for situation in situations:
             limit = weights.conditional_caps.get(situation, {}).get(family)
             if limit is not None and limit < cap:
                 cap = limit
                 why = f", {_SITUATION_TEXT.get(situation, situation)}"
+                lowered_by = situation
         allowed = min(positive, cap)
         budget = allowed
         for _, _, key, pts, text in group:
+            facts = facts_of.get(key)
             if pts > 0:
                 given = min(pts, budget)
                 budget -= given
-                note = "" if given == pts else f" (capped: family {family} at most {cap:g}{why})"
-                reasons.append(Reason(key, family, round(given, 4), text + note))
+                note = ""
+                if given != pts:
+                    note = f" (capped: family {family} at most {cap:g}{why})"
+                    facts = replace(
+                        facts or ReasonFacts("cue"), uncapped=pts, cap=cap, situation=lowered_by
+                    )
+                reasons.append(Reason(key, family, round(given, 4), text + note, facts))
             else:
-                reasons.append(Reason(key, family, round(pts, 4), text))
+                reasons.append(Reason(key, family, round(pts, 4), text, facts))
         family_points = allowed + negative
         if family_points > 0:
             families_with_points.add(family)
@@ -345,7 +383,12 @@ def _content_tally(content: tuple[_HitKey, ...], weights: RiskWeights) -> _Tally
     """The tally of an ad's hits, each given as (indicator id, weight, field, evidence)."""
     tally = _Tally()
     for indicator_id, weight, where, evidence in content:
-        tally.add(indicator_id, weights.weight(indicator_id, weight), f"{where}: {evidence!r}")
+        tally.add(
+            indicator_id,
+            weights.weight(indicator_id, weight),
+            f"{where}: {evidence!r}",
+            ReasonFacts("cue", field=where, evidence=evidence),
+        )
     tally.abe = _family_sum(tally, "ABE", weights)
     return tally
 
@@ -439,6 +482,12 @@ def _tallies(
                         f"C02: photos also used by {others} unlinked persona(s) that advertised "
                         f"them earlier (possibly stolen photos; not linked on its own) "
                         f"[{ev.key}, ads {examples}]",
+                        ReasonFacts(
+                            "stolen_photo",
+                            figures=(("others", others),),
+                            ad_ids=ev.ad_ids[:4],
+                            cluster=ev.key,
+                        ),
                     )
                 continue
             if ev.kind is LinkKind.PHONE:
@@ -446,6 +495,13 @@ def _tallies(
                     "C01",
                     weights.weight("C01"),
                     f"C01: phone {ev.key} shared by {len(ev.personas)} personas [ads {examples}]",
+                    ReasonFacts(
+                        "shared_contact",
+                        figures=(("personas", len(ev.personas)),),
+                        ad_ids=ev.ad_ids[:4],
+                        contact=ev.key,
+                        contact_kind=ev.kind.value,
+                    ),
                 )
             elif ev.kind in (LinkKind.EMAIL, LinkKind.HANDLE):
                 tally.add(
@@ -453,6 +509,13 @@ def _tallies(
                     weights.weight("C05"),
                     f"C05: {ev.kind.value} {ev.key} shared by {len(ev.personas)} personas "
                     f"[ads {examples}]",
+                    ReasonFacts(
+                        "shared_contact",
+                        figures=(("personas", len(ev.personas)),),
+                        ad_ids=ev.ad_ids[:4],
+                        contact=ev.key,
+                        contact_kind=ev.kind.value,
+                    ),
                 )
             elif ev.kind is LinkKind.TEXT:
                 tally.add(
@@ -460,6 +523,12 @@ def _tallies(
                     weights.weight("C03"),
                     f"C03: near-duplicate text template shared by {len(ev.personas)} personas "
                     f"[{ev.key}, ads {examples}]",
+                    ReasonFacts(
+                        "shared_template",
+                        figures=(("personas", len(ev.personas)),),
+                        ad_ids=ev.ad_ids[:4],
+                        cluster=ev.key,
+                    ),
                 )
         for ev in linkage.shared.get(persona, ()):
             if ev.kind is LinkKind.PHOTO and ev.joins_network is False:
@@ -475,12 +544,19 @@ def _tallies(
                         weights.weight("C02"),
                         f"C02: photos reused by {len(same_network) + 1} personas of one network "
                         f"[{ev.key}, ads {examples}]",
+                        ReasonFacts(
+                            "shared_photo",
+                            figures=(("personas", len(same_network) + 1),),
+                            ad_ids=ev.ad_ids[:4],
+                            cluster=ev.key,
+                        ),
                     )
         if network_size >= 4:
             tally.add(
                 "C04",
                 weights.weight("C04"),
                 f"C04: part of a network of {network_size} personas ({network})",
+                ReasonFacts("network_size", figures=(("personas", network_size),), network=network),
             )
         foreign = sorted(foreign_of.get(persona, ()))
         if foreign:
@@ -489,14 +565,25 @@ def _tallies(
                 "C06",
                 weights.weight("C06"),
                 f"C06: foreign phone number ({', '.join(prefixes)}…) with a Dutch municipality",
+                ReasonFacts("foreign_phone", prefixes=tuple(prefixes)),
             )
         has_a05 = persona in with_a05
         for mev in movement.indicators.get(persona, ()):
             if mev.indicator_id == "D03":
                 if has_a05:
-                    tally.add("D03", weights.weight("D03"), mev.text + ", with 24/7 wording (A05)")
+                    tally.add(
+                        "D03",
+                        weights.weight("D03"),
+                        mev.text + ", with 24/7 wording (A05)",
+                        _movement_facts(mev),
+                    )
                 continue
-            tally.add(mev.indicator_id, weights.weight(mev.indicator_id), mev.text)
+            tally.add(
+                mev.indicator_id,
+                weights.weight(mev.indicator_id),
+                mev.text,
+                _movement_facts(mev),
+            )
         link_tally[persona] = tally
 
     # Persona: the strongest ad's wording/profile/minor cues + the persona's link/movement tally.
@@ -506,7 +593,7 @@ def _tallies(
     # per-ad C and D hits), found once per tally, and the ads with any.
     ecd_of = [
         [
-            (key, pts, text)
+            (key, pts, text, tally.facts.get(key))
             for key, (pts, text) in tally.items.items()
             if key.startswith("E") or key[:1] in "CD" or key in _PERSONA_WIDE
         ]
@@ -520,17 +607,20 @@ def _tallies(
         tally = _Tally()
         for i in ecd_positions.get(persona, ()):  # E (and B01) cues anywhere count
             ad_id = ad_ids[i]
-            for key, pts, text in ecd_of[ad_kinds[i]]:
-                tally.add(key, pts, f"{text} (ad {ad_id})")
+            for key, pts, text, facts in ecd_of[ad_kinds[i]]:
+                tally.add(key, pts, f"{text} (ad {ad_id})", _in_ad(facts, ad_id))
         # A/B from the strongest ad only: the highest ``abe``, then the highest id (the last).
         best = persona_positions[-1]
         if len(persona_positions) > 1:
             abes = list(map(abe_of_ad.__getitem__, persona_positions))
             best = persona_positions[len(abes) - 1 - abes[::-1].index(max(abes))]
         best_id = ad_ids[best]
-        for key, (pts, text) in kinds[ad_kinds[best]].items.items():
+        best_tally = kinds[ad_kinds[best]]
+        for key, (pts, text) in best_tally.items.items():
             if key[:1] in "AB":
-                tally.add(key, pts, f"{text} (ad {best_id})")
+                tally.add(
+                    key, pts, f"{text} (ad {best_id})", _in_ad(best_tally.facts.get(key), best_id)
+                )
         tally.merge(link_tally[persona])
         persona_tally[persona] = tally
     return _Tallies(
@@ -547,7 +637,11 @@ def _tallies(
 
 def _own_part(tally: _Tally, weights: RiskWeights) -> tuple[_Part, tuple[str, ...]]:
     """The capped A, B and E part of an ad's tally, with the family of each of its reasons."""
-    part = _capped(_Tally({k: v for k, v in tally.items.items() if k[:1] not in "CD"}), weights)
+    own = _Tally(
+        {k: v for k, v in tally.items.items() if k[:1] not in "CD"},
+        facts={k: v for k, v in tally.facts.items() if k[:1] not in "CD"},
+    )
+    part = _capped(own, weights)
     return part, tuple(r.family for r in part.reasons)
 
 
@@ -651,7 +745,12 @@ def _score_all(
             tally.merge(persona_tally[persona])
         for mev in movement.indicators.get(network, ()):
             if mev.indicator_id != "D03":
-                tally.add(mev.indicator_id, weights.weight(mev.indicator_id), mev.text)
+                tally.add(
+                    mev.indicator_id,
+                    weights.weight(mev.indicator_id),
+                    mev.text,
+                    _movement_facts(mev),
+                )
         _, network_scores[network] = _finish(tally, weights, situations[personas[0]])
 
     return RiskResult(ads=ad_scores, personas=persona_scores, networks=network_scores)

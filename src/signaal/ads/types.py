@@ -178,6 +178,9 @@ class MovementEvent:
     ad_ids: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
+    #: The numbers in ``text`` by name ("municipalities", "days", "personas", ...), so that a
+    #: reason can be explained in other words and languages (``signaal.ads.explain``).
+    figures: tuple[tuple[str, int | float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +194,58 @@ class MovementResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasonFacts:
+    """What one reason is made of, as data: the renderer (``signaal.ads.explain``) turns it into
+    sentences a non-analyst reads, in Dutch or English. ``Reason.text`` says the same for
+    analysts; the facts never hold a clear contact point (``contact`` is a pseudonym, ``masked``
+    its masked form, which the output tables fill in because only they know the values).
+
+    ``kind`` is one of :data:`REASON_KINDS`; which of the other fields are set depends on it.
+    """
+
+    kind: str
+    #: Named numbers: "personas", "municipalities", "days", "active_days", "window_days", ...
+    figures: tuple[tuple[str, int | float], ...] = ()
+    ad_ids: tuple[str, ...] = ()  # example ads of the evidence
+    ad_id: str | None = None  # the ad a cue of a persona's or network's score was found in
+    field: str | None = None  # where in that ad: "text", "title", "age", "ad", ...
+    evidence: str | None = None  # the matched words (contact points masked) or field value
+    contact: str | None = None  # pseudonym of a shared contact point (``phone:3f9a…``)
+    contact_kind: str | None = None  # phone, email, handle, website
+    masked: str | None = None  # the masked form of ``contact`` (``06-•••••89``)
+    cluster: str | None = None  # ``photo:<n>`` or ``template:<n>``
+    network: str | None = None
+    municipalities: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()  # country codes of foreign numbers ("+32")
+    start: str | None = None  # ISO date
+    end: str | None = None
+    #: Family cap: points before the cap, the cap, and the situation that lowered it (if any).
+    uncapped: float | None = None
+    cap: float | None = None
+    situation: str | None = None
+
+    def figure(self, name: str, default: int | float = 0) -> int | float:
+        for key, value in self.figures:
+            if key == name:
+                return value
+        return default
+
+
+#: The kinds of reason facts: a cue in an ad (A, B, E), shared evidence between personas (C),
+#: the size of a network (C04), a foreign phone number (C06) and movement over time (D).
+REASON_KINDS = (
+    "cue",
+    "shared_contact",
+    "shared_photo",
+    "stolen_photo",
+    "shared_template",
+    "network_size",
+    "foreign_phone",
+    "movement",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Reason:
     """One contribution to a risk score, shown to the reviewer."""
 
@@ -198,6 +253,7 @@ class Reason:
     family: str
     points: float  # after family caps
     text: str  # human-readable, e.g. "phone shared by 4 personas (phone:3f9a…)"
+    facts: ReasonFacts | None = None  # the same as data, for ``signaal.ads.explain``
 
 
 @dataclass(frozen=True, slots=True)

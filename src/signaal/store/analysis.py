@@ -19,6 +19,7 @@ and :func:`owning_organisation` tells a resource loader whose record an id names
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,6 +50,8 @@ from signaal.store.models import (
 RISK_LEVELS = ("log", "review", "priority")
 PSEUDONYM = re.compile(r"^(phone|email|handle|website):[0-9a-f]{8,64}$")
 MAX_TEXT_LENGTH = 100_000
+# A reason fact's contact that is not a pseudonym (anything but ``kind:hex``).
+_CLEAR_CONTACT = re.compile(r"^(?!(phone|email|handle|website):[0-9a-f]{8,64}$).+")
 BATCH_SIZE = 5_000
 
 
@@ -65,6 +68,9 @@ class NetworkResult:
     municipalities: tuple[str, ...]  # in order of first appearance
     risk_score: int
     reasons: str
+    #: The reasons as facts (``reasons_json`` of ``signaal analyse``); None for a run stored
+    #: before they existed (then ``reasons`` is all there is).
+    reasons_json: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,9 @@ class PersonaResult:
     municipalities: tuple[str, ...]
     risk_score: int
     reasons: str
+    #: The reasons as facts (``reasons_json`` of ``signaal analyse``); None for a run stored
+    #: before they existed (then ``reasons`` is all there is).
+    reasons_json: str | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +265,28 @@ class _Input:
             column.append(text)
         return column
 
+    def facts(self, field: str) -> list[str | None]:
+        """A JSON array of reason facts, or None when the rows have none (an older CSV)."""
+        column: list[str | None] = []
+        for index, row in enumerate(self.rows):
+            value = row.get(field)
+            if value is None or value == "":
+                column.append(None)
+                continue
+            text = str(value).strip()
+            if len(text) > MAX_TEXT_LENGTH:
+                raise self.error(index, field, f"longer than {MAX_TEXT_LENGTH} characters")
+            try:
+                data = json.loads(text)
+            except ValueError:
+                raise self.error(index, field, "is not JSON") from None
+            if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+                raise self.error(index, field, "is not a JSON array of objects")
+            if any(_CLEAR_CONTACT.search(str(item.get("contact", ""))) for item in data):
+                raise self.error(index, field, "names a contact point that is no pseudonym")
+            column.append(text)
+        return column
+
     def unique(self, field: str, column: Sequence[object]) -> None:
         if len(set(column)) == len(column):
             return
@@ -298,6 +329,7 @@ def _personas(rows: Sequence[Mapping[str, object]]) -> Columns:
         ],
         "risk_score": table.integer("risk_score", 0, 100),
         "reasons": table.reasons("reasons"),
+        "reasons_json": table.facts("reasons_json"),
     }
     for index, (first, last) in enumerate(
         zip(columns["first_seen"], columns["last_seen"], strict=True)
@@ -330,6 +362,7 @@ def _networks(rows: Sequence[Mapping[str, object]]) -> Columns:
         ],
         "risk_score": table.integer("risk_score", 0, 100),
         "reasons": table.reasons("reasons"),
+        "reasons_json": table.facts("reasons_json"),
     }
     table.unique("network_id", columns["network_id"])
     return columns
@@ -540,6 +573,7 @@ def _network_result(row: AnalysisNetwork) -> NetworkResult:
         municipalities=_split(row.municipalities, ";"),
         risk_score=row.risk_score,
         reasons=row.reasons,
+        reasons_json=row.reasons_json,
     )
 
 
@@ -553,6 +587,7 @@ def _persona_result(row: AnalysisPersona) -> PersonaResult:
         municipalities=_split(row.municipalities, ";"),
         risk_score=row.risk_score,
         reasons=row.reasons,
+        reasons_json=row.reasons_json,
     )
 
 

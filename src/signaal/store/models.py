@@ -327,6 +327,9 @@ class AnalysisPersona(Base):
     municipalities: Mapped[str] = mapped_column(Text, default="")
     risk_score: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[str] = mapped_column(Text, default="")
+    #: The reasons as facts (``signaal.ads.outputs.reasons_json``); None for runs stored before
+    #: migration 0005, which show ``reasons`` instead.
+    reasons_json: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class AnalysisNetwork(Base):
@@ -341,6 +344,9 @@ class AnalysisNetwork(Base):
     municipalities: Mapped[str] = mapped_column(Text, default="")
     risk_score: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[str] = mapped_column(Text, default="")
+    #: The reasons as facts (``signaal.ads.outputs.reasons_json``); None for runs stored before
+    #: migration 0005, which show ``reasons`` instead.
+    reasons_json: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class AnalysisMovement(Base):

@@ -6,7 +6,11 @@ the path is loaded with the organisation that owns it (``analysis_resource``), s
 refuses one of another organisation; an id no run holds is refused the same way.
 
 Opening a persona shows the ads about one (pseudonymous) person, so it asks for a purpose first
-and writes a ``PersonaViewed`` audit event with it.
+and writes a ``PersonaViewed`` audit event with it. The persona page shows the reasons in plain
+words (``signaal.ads.explain``, as ``report.html``), every ad with its evidence marked, a
+timeline of the ads and the contact points masked (see ``signaal.web.analysis_views``); the
+network page explains the network's reasons the same way. ``/analyse/indicatoren`` lists every
+indicator with its source, which the reasons link to.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from signaal import audit
+from signaal.ads.indicators import default_indicators
+from signaal.ads.report import timeline_svg
 from signaal.chain.authz import Action, Resource
 from signaal.errors import NotFoundError
 from signaal.store import analysis
 from signaal.store.analysis import PSEUDONYM
 from signaal.store.models import AnalysisRun
+from signaal.web import analysis_views
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, analysis_resource, guard
 from signaal.web.i18n import N_
@@ -85,6 +92,13 @@ def overview(ctx: Overview, zoek: Annotated[str, Query(max_length=100)] = "") ->
         {
             "run": run,
             "networks": networks,
+            "explained": {
+                n.network_id: analysis_views.explained_reasons(
+                    n.reasons_json, n.reasons, lang=_lang(ctx), subject="network"
+                )
+                for n in networks
+                if n.reasons_json
+            },
             "search": zoek,
             "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
         },
@@ -115,7 +129,17 @@ def network_personas(ctx: NetworkPersonas, network_id: str) -> Response:
             "run": run,
             "network_id": network_id,
             "network": network,
+            "reasons": analysis_views.explained_reasons(
+                network.reasons_json, network.reasons, lang=_lang(ctx), subject="network"
+            ),
             "personas": personas,
+            "explained_personas": {
+                p.persona_id: analysis_views.explained_reasons(
+                    p.reasons_json, p.reasons, lang=_lang(ctx), subject="persona"
+                )
+                for p in personas
+                if p.reasons_json
+            },
             "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
         },
     )
@@ -148,12 +172,35 @@ def persona(
         purpose=doel,
     )
     contact_owner = Resource("contact_point", organisation_id=run.organisation_id)
+    lang = _lang(ctx)
+    persona_records = analysis_views.reason_records(
+        detail.persona.reasons_json, detail.persona.reasons
+    )
+    network_records = (
+        analysis_views.reason_records(detail.network.reasons_json, detail.network.reasons)
+        if detail.network
+        else []
+    )
+    segments = analysis_views.ad_stays(detail.ads)
     return renderer.page(
         ctx.request,
         "persona.html",
         {
             "run": run,
             "detail": detail,
+            "reasons": analysis_views.explained_reasons(
+                detail.persona.reasons_json, detail.persona.reasons, lang=lang, subject="persona"
+            ),
+            "marked_ads": analysis_views.marked_ads(
+                detail.ads,
+                lang=lang,
+                masked=analysis_views.masked_forms(persona_records, network_records),
+            ),
+            "ad_anchors": {ad.ad_id: i for i, ad in enumerate(detail.ads, start=1)},
+            "stays": segments,
+            "timeline": timeline_svg(segments, segments[0].start, segments[-1].end)
+            if segments
+            else None,
             "purpose": PURPOSES[doel],
             "risk_levels": RISK_LEVELS,
             "contact_points": contacts.pseudonyms_in(
@@ -170,3 +217,18 @@ def persona(
             "may_register_signal": ctx.may(Action.CREATE_SIGNALS),
         },
     )
+
+
+@router.get("/indicatoren")
+def indicators(ctx: Overview) -> Response:
+    """Every indicator with its family, weight and source: where the reasons' links lead."""
+    definitions = default_indicators()
+    return web_state(ctx.request).renderer.page(
+        ctx.request,
+        "indicators.html",
+        {"indicators": definitions.indicators, "families": definitions.families},
+    )
+
+
+def _lang(ctx: RequestContext) -> str:
+    return "en" if getattr(ctx.request.state, "locale", "nl") == "en" else "nl"
