@@ -1,7 +1,7 @@
 """monitor: reasons as facts on stored personas and networks
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 
 * ``analysis_personas.reasons_json`` and ``analysis_networks.reasons_json``: the reasons of a
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
