@@ -9,8 +9,8 @@ encoding is compared only with the stored ones that share a blocking key.
 a matching subject *and* shares an agreement in force that covers hit/no-hit, its name and
 contact route, nothing else (no record, category or date). Each disclosure is audited.
 
-Not built yet (docs/matching.md, "Next steps"): hits for signals, contact requests and their
-actions in roles.json.
+A signal's hits are its subject's (:func:`hits_of_subject`). Not built yet (docs/matching.md,
+"Next steps"): contact requests and their actions in roles.json.
 """
 
 from __future__ import annotations
