@@ -98,7 +98,7 @@ _MIX = (
 class TextSimConfig:
     """Parameters of near-duplicate text detection (see the module docstring for the banding)."""
 
-    shingle_size: int = 2
+    shingle_size: int = 3
     num_perm: int = 64
     bands: int = 16
     rows: int = 4
@@ -140,7 +140,7 @@ class ShingleHasher:
         *,
         names: Iterable[str] = (),
         places: Iterable[str] = (),
-        shingle_size: int = 2,
+        shingle_size: int = 3,
     ) -> None:
         self.shingle_size = shingle_size
         self._names = {w for n in names for w in _WORD_RE.findall(fold(n))}
@@ -255,7 +255,7 @@ def shingle_hashes(
     *,
     names: Iterable[str] = (),
     places: Iterable[str] = (),
-    shingle_size: int = 2,
+    shingle_size: int = 3,
     masks: Sequence[Sequence[tuple[int, int]]] | None = None,
     batch: int = 20000,
     prepared: bool = False,
