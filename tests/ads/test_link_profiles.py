@@ -86,6 +86,20 @@ def test_written_variants_of_a_name_on_one_phone_are_one_persona() -> None:
     assert any("name soph/sophie" in lk.evidence for lk in linkage.links)
 
 
+def test_a_swap_right_after_the_first_letter_is_a_variant_too() -> None:
+    # "Lsia" shares neither the first two nor the last three letters of "Lisa".
+    ads = [
+        make_ad("a1", name="Lisa", age=24),
+        make_ad("a2", name="Lsia", age=24, day=2),
+        make_ad("b1", name="Nina", age=31, day=3),
+        make_ad("b2", name="Nnia", age=None, day=4),
+    ]
+    p = link(ads, {}, {}, pseudonym_key="k").persona_of_ad
+    assert p["a1"] == p["a2"]
+    assert p["b1"] == p["b2"]
+    assert p["a1"] != p["b1"]
+
+
 def test_different_names_one_letter_apart_on_an_agency_phone_stay_apart() -> None:
     ads = [
         make_ad("a1", name="Sasha", age=24),

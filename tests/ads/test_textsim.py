@@ -116,3 +116,25 @@ def test_a_rare_template_with_edits_stays_linked_among_common_lines() -> None:
     texts += [" ".join(template) + " " + boilerplate, " ".join(edited) + " " + boilerplate]
     links = text_links(texts)
     assert (200, 201) in {tuple(p) for p in links.pairs.tolist()}
+
+
+def test_letters_swapped_or_doubled_inside_words_keep_a_text_its_shingles() -> None:
+    # A rewrite typed in haste: every fourth word has two neighbouring letters swapped or a
+    # letter doubled. Word by word that breaks most shingles; the text is still the same ad.
+    words = _words(24, seed=13)
+    typed = [
+        (w[:2] + w[3] + w[2] + w[4:] if k % 8 == 3 else w[:3] + w[3] + w[3:]) if k % 4 == 3 else w
+        for k, w in enumerate(words)
+    ]
+    hasher = ShingleHasher()
+    assert hasher.words(" ".join(words)) == hasher.words(" ".join(typed))
+    links = text_links([" ".join(words), " ".join(typed), " ".join(reversed(words))])
+    assert {tuple(p) for p in links.pairs.tolist()} == {(0, 1)}
+
+
+def test_different_words_of_the_same_letters_in_another_order_are_one_word() -> None:
+    # The price of the tolerance: a word is its set of letters, so anagrams are one word. Text
+    # shingles are runs of three words, weighed by how rare they are: this rarely matters.
+    hasher = ShingleHasher()
+    assert hasher.words("listen") == hasher.words("silent")
+    assert hasher.words("listen") != hasher.words("lister")

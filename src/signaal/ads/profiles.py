@@ -82,14 +82,15 @@ def name_classes(
     """The name classes of distinct (group, name) rows sorted by group then name.
 
     Returns (class name id per row: the smallest name id of its class in the group, the rows'
-    group, the rows' name). Only names that share their first two or last three letters are
-    compared (a variant keeps one of the two), so a group with many names costs little.
+    group, the rows' name). Only names that share their first two letters, their last three or
+    their letters (a swap of two neighbours keeps them) are compared, so a group with many names
+    costs little.
     """
     n = group.size
     if n == 0:
         return name.copy(), group, name
     nodes: list[tuple[int, int]] = []
-    for key_of in (_head, _tail):
+    for key_of in (_head, _tail, _letters):
         keys: dict[str, int] = {}
         block = np.asarray(
             [keys.setdefault(key_of(names[k]), len(keys)) for k in name.tolist()], dtype=np.int64
@@ -117,6 +118,11 @@ def name_classes(
 
 def _head(name: str) -> str:
     return name[:2]
+
+
+def _letters(name: str) -> str:
+    # "Lisa" and "Lsia" share neither their first two nor their last three letters.
+    return "".join(sorted(name))
 
 
 def _tail(name: str) -> str:

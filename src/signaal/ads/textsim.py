@@ -11,7 +11,10 @@ The steps, each a pure function over arrays so that an engine can run them per p
    ``@handles``, phone spans found by the normaliser) are removed, words are split, numbers become
    ``<num>``, advertised names become ``<name>``, places become ``<place>``; then every run of
    ``shingle_size`` consecutive words is hashed to 32 bits (CRC-32 per distinct word, combined
-   arithmetically, so the same text always gives the same shingles whatever the corpus).
+   arithmetically, so the same text always gives the same shingles whatever the corpus). A word
+   is hashed as the set of its letters, so a rewrite typed in haste ("wtih", "elegnat",
+   "witth") keeps its shingles: two neighbouring letters swapped or a letter doubled is the same
+   word. Anagrams become one word too; a shingle is three words, so that costs little.
 2. ``minhash``: ``num_perm`` affine hash functions ``a * fmix32(x) + b mod 2**32`` (odd ``a``: a
    bijection; datasketch 2's default scheme, bit-identical to it), minimum over each text's
    shingles, computed for all texts at once with ``np.minimum.reduceat`` in chunks.
@@ -130,9 +133,10 @@ def fold(text: str) -> str:
 class ShingleHasher:
     """Turns texts into 32-bit shingle hashes; caches the hash of every distinct word.
 
-    A word's hash is CRC-32 of its folded form, or the hash of ``<name>``, ``<place>`` or
-    ``<num>`` when it is an advertised name, a place or contains a digit; words without letters
-    or digits (emoji) are dropped. Hashes do not depend on the rest of the corpus.
+    A word's hash is CRC-32 of the sorted set of the letters of its folded form (typo-tolerant:
+    swapped neighbours and doubled letters are the same word), or the hash of ``<name>``,
+    ``<place>`` or ``<num>`` when it is an advertised name, a place or contains a digit; words
+    without letters or digits (emoji) are dropped. Hashes do not depend on the rest of the corpus.
     """
 
     def __init__(
@@ -163,7 +167,8 @@ class ShingleHasher:
             return self._name_hash
         if word in self._places:
             return self._place_hash
-        return zlib.crc32(word.encode())
+        # The set of its letters: "with", "wtih" and "witth" are one word.
+        return zlib.crc32("".join(sorted(set(word))).encode())
 
     def word_batch(
         self, texts: Sequence[str]
