@@ -122,6 +122,15 @@ class Action(StrEnum):
     REMIND_TASKS = "tasks.remind"
     """Remind the owners of due tasks (in the app and by e-mail): ``signaal chain remind``, the
     system actor only; no role has it."""
+    SEND_CONTACT_REQUESTS = "contact_requests.send"
+    """Ask the organisation of a hit to get in touch about a subject of the own organisation
+    (never seeing its record), and follow the own organisation's requests and their answers."""
+    ANSWER_CONTACT_REQUESTS = "contact_requests.answer"
+    """See the contact requests sent to the own organisation and accept them (with a message:
+    what is shared, how to reach her) or decline them."""
+    MANAGE_CONTACT_ROUTE = "organisation.contact_route"
+    """Set how other organisations reach the own organisation after a hit (a phone line or a
+    functional mailbox)."""
     MANAGE_API_TOKENS = "api_tokens.manage"
     """Create, list and revoke the API tokens of system integrations (``signaal api-tokens``;
     the system actor only, no role has it)."""
@@ -171,6 +180,8 @@ CHAIN_ACTIONS = frozenset(
         Action.MANAGE_AGREEMENTS,
         Action.SHARE_RECORDS,
         Action.EMERGENCY_ACCESS,
+        Action.SEND_CONTACT_REQUESTS,
+        Action.ANSWER_CONTACT_REQUESTS,
     }
 )
 # Data actions: on a record that belongs to no organisation they are refused (rule 7).

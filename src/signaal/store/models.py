@@ -912,3 +912,37 @@ class OutboxMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+# --- Contact requests and protective watches (migration 0006) ----------------------------------
+
+
+class ContactRequest(Base):
+    """A request to get in touch about a hit (:mod:`signaal.chain.contact_requests`): the sender
+    (``organisation_id``, the owner) asks the organisation that holds a matching subject. Each
+    side's subject is its own: the sender never learns ``to_subject_id``, the receiver never
+    learns ``subject_id``. ``state``: open, accepted (with ``answer``: what the receiver shares
+    and how to reach her) or declined."""
+
+    __tablename__ = "contact_requests"
+    __table_args__ = (
+        Index("ix_contact_requests_to_state", "to_organisation_id", "state"),
+        Index("ix_contact_requests_from_state", "organisation_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))  # the sender
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), index=True
+    )
+    to_organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
+    to_subject_id: Mapped[int] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), index=True
+    )
+    message: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    answered_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
