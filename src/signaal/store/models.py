@@ -932,9 +932,7 @@ class ContactRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))  # the sender
-    subject_id: Mapped[int] = mapped_column(
-        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), index=True
-    )
+    subject_id: Mapped[int] = mapped_column(ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), index=True)
     to_organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
     to_subject_id: Mapped[int] = mapped_column(
         ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), index=True
