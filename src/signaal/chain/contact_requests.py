@@ -294,3 +294,31 @@ def requests_for(
             shown=(r.id for r in rows),
         )
     return rows
+
+
+MAX_CONTACT_ROUTE = 200
+
+
+def set_contact_route(
+    db: Session, actor: Actor, organisation: Organisation, route: str, *, ip: str | None
+) -> Organisation:
+    """Set how partners reach ``organisation`` after a hit (``organisation.contact_route``, of
+    the actor's own organisation); empty clears it. Audited (whether one is set, not its text)."""
+    resource = Resource("organisation", str(organisation.id), organisation_id=organisation.id)
+    if not allowed(actor, Action.MANAGE_CONTACT_ROUTE, resource):
+        raise PermissionDenied("organisation.contact_route not allowed")
+    text = clean_text(route, MAX_CONTACT_ROUTE)
+    if text is None or "\n" in text:
+        raise FieldErrors({"contact_route": f"at most {MAX_CONTACT_ROUTE} characters on one line"})
+    organisation.contact_route = text or None
+    journal.written(
+        db,
+        actor,
+        "organisation",
+        organisation.id,
+        "contact_route",
+        ip=ip,
+        fields={"set": bool(text)},
+    )
+    db.flush()
+    return organisation
