@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from signaal.store.db import transaction
 from signaal.store.models import AuditEvent, ContactRequest, Organisation, Signal, Subject
 
-from .conftest import Account, SignIn
+from .conftest import Account, SignIn, make_account
 
 SANNE = {"first_name": "Sanne", "surname": "van der Berg", "birth_date": "1990-03-14"}
 SANNE_AGAIN = {"first_name": "SANNE", "surname": "Vd Berg", "birth_date": "1991-03-14"}
@@ -293,3 +294,88 @@ def test_the_administrator_sets_the_contact_route_that_a_hit_shows(
     # An outreach worker of the same organisation may not change it.
     sign_in(accounts_by_role["outreach_worker"])
     assert client.get("/beheer/organisatie").status_code == 403
+
+
+def test_a_request_by_role_and_pair_of_organisations(
+    client, state, accounts_by_role: dict[str, Account], sign_in: SignIn, csrf_of
+) -> None:  # type: ignore[no-untyped-def]
+    """A request of the GGD (sender) to the police (receiver), with youth care a party to the
+    same hit/no-hit agreement and a municipality party to none: per role and organisation, what
+    the list shows and what answering it gives."""
+    police, outreach = accounts_by_role["police_officer"], accounts_by_role["outreach_worker"]
+    youth = accounts_by_role["youth_care_worker"]
+    sign_in(accounts_by_role["administrator"])
+    csrf = _csrf(client, csrf_of, "/afspraken")
+    made = client.post(
+        "/afspraken",
+        data={
+            "csrf_token": csrf,
+            "name": "Convenant drie partijen",
+            "parties": [str(police.organisation_id), str(youth.organisation_id)],
+            "categories": "*",
+            "purpose": "Weten wie dezelfde persoon kent",
+            "legal_basis": "Convenant art. 6",
+            "valid_from": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "hit_no_hit": "yes",
+        },
+    )
+    assert made.status_code == 303
+    _police_subject(client, state, police, sign_in)
+    token = sign_in(outreach)
+    headers = {"X-CSRF-Token": state.signer.csrf_token(token, kind="session")}
+    mine = client.post(
+        "/api/v1/subjects", json={"alias": "Synthetische O", **SANNE_AGAIN}, headers=headers
+    ).json()
+    sent = client.post(
+        "/api/v1/contact-requests",
+        json={
+            "subject_id": mine["id"],
+            "organisation_id": police.organisation_id,
+            "message": "Verzoek-merkteken",
+        },
+        headers=headers,
+    )
+    assert sent.status_code == 201
+    request_id = sent.json()["id"]
+    with transaction(state.sessions) as session:
+        unagreed = session.get(Organisation, accounts_by_role["other_org_admin"].organisation_id)
+        assert unagreed is not None
+        outsider = make_account(session, "care_coordinator", unagreed, "zc@andere.example.test")
+
+    # (who, listed as, page answer status, API answer status)
+    expected = {
+        "outreach_worker": (outreach, "out", 404, 404),  # the sender: never answers
+        "care_coordinator": (accounts_by_role["care_coordinator"], "out", 404, 404),
+        "police_officer": (police, "in", 422, 422),  # the receiver: an empty answer is refused
+        "youth_care_worker": (youth, None, 404, 404),  # party to the agreement, not the request
+        "outsider": (outsider, None, 404, 404),  # no agreement at all
+        "shelter_worker": (accounts_by_role["shelter_worker"], None, 403, 403),  # no such action
+        "administrator": (accounts_by_role["administrator"], None, 403, 403),
+    }
+    mismatches = []
+    for who, (account, listed_as, page_status, api_status) in expected.items():
+        token = sign_in(account)
+        csrf = state.signer.csrf_token(token, kind="session")
+        page = client.get("/contactverzoeken")
+        api = client.get("/api/v1/contact-requests")
+        if listed_as is None:
+            shown = page.status_code == 200 and "Verzoek-merkteken" in page.text
+            if shown or (api.status_code == 200 and api.json()["items"]):
+                mismatches.append(f"{who}: sees the request")
+        else:
+            directions = [(i["id"], i["direction"]) for i in api.json()["items"]]
+            if directions != [(request_id, listed_as)] or "Verzoek-merkteken" not in page.text:
+                mismatches.append(f"{who}: lists {directions}")
+        answered = client.post(
+            f"/contactverzoeken/{request_id}/antwoord", data={"csrf_token": csrf}
+        )
+        if answered.status_code != page_status:
+            mismatches.append(f"{who}: page answer {answered.status_code}")
+        answered = client.post(
+            f"/api/v1/contact-requests/{request_id}/answer",
+            json={},
+            headers={"X-CSRF-Token": csrf},
+        )
+        if answered.status_code != api_status:
+            mismatches.append(f"{who}: API answer {answered.status_code}")
+    assert not mismatches, mismatches
