@@ -72,6 +72,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.EMERGENCY_ACCESS,
         A.VIEW_CHAIN_DASHBOARD,
         *CONTACT,
+        A.MANAGE_WATCHES,
     },
     "outreach_worker": {
         A.PUBLIC_VIEW,
@@ -105,6 +106,7 @@ EXPECTED: dict[str, set[Action]] = {
         *CHAIN_WORK,
         A.MANAGE_PLACEMENTS,
         *CONTACT,
+        A.MANAGE_WATCHES,
     },
     "shelter_worker": {
         A.PUBLIC_VIEW,
