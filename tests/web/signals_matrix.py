@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from signaal.chain import contact_requests, referrals, sharing, signals, subjects
+from signaal.chain import contact_requests, referrals, sharing, signals, subjects, watches
 from signaal.chain.authz import Actor
 from signaal.store.models import Organisation
 
@@ -61,6 +61,7 @@ EMERGENCY = {"care_coordinator", "outreach_worker", "police_officer"}
 # Contact requests on a hit: the roles that work on persons, not integrations.
 CONTACT = {"care_coordinator", "outreach_worker", "police_officer", "youth_care_worker"}
 CONTACT_ROUTE = {"administrator"}
+WATCHERS = {"care_coordinator", "youth_care_worker"}
 
 NOWHERE = "999999"
 
@@ -178,6 +179,14 @@ def expected_entries(
         ("GET", "/beheer/organisatie"): ("/beheer/organisatie", protected(CONTACT_ROUTE, 200)),
         # An empty contact route is a valid choice: none.
         ("POST", "/beheer/organisatie"): ("/beheer/organisatie", protected(CONTACT_ROUTE, 303)),
+        ("GET", "/bescherming"): ("/bescherming", protected(WATCHERS, 200)),
+        ("POST", "/bescherming"): ("/bescherming", protected(WATCHERS, 422)),
+        ("POST", "/bescherming/{watch_id}/beeindigen"): (
+            f"/bescherming/{NOWHERE}/beeindigen",
+            protected(WATCHERS, 404),
+        ),
+        ("GET", "/api/v1/watches"): ("/api/v1/watches", protected(WATCHERS, 200, api=True)),
+        ("POST", "/api/v1/watches"): ("/api/v1/watches", protected(WATCHERS, 422, api=True)),
     }
 
 
@@ -272,6 +281,12 @@ def record_entries(
             for_roles(CONTACT, 422),
             for_roles(CONTACT, 404),
         ),
+        # Without confirm=yes an own watch is not ended; another organisation's does not exist.
+        ("POST", "/bescherming/{watch_id}/beeindigen"): (
+            "/bescherming/{watch_id}/beeindigen",
+            for_roles(WATCHERS, 422),
+            for_roles(WATCHERS, 404),
+        ),
     }
 
 
@@ -286,9 +301,10 @@ def seed_chain_records(
 ) -> dict[str, str]:
     """One signal, subject (with a phone, a name and a birth date), referral (of the signal, to
     ``receiver``, which has no accounts), agreement (with ``receiver``, covering hit/no-hit) of
-    ``organisation`` and a contact request of ``receiver`` to it about the same person, every
-    text holding ``marker``. Returns the path parameters naming them, zero-padded so that the
-    matrix's "remove the requested id from the body" never eats digits of a marker."""
+    ``organisation``, a contact request of ``receiver`` to it about the same person and a
+    protective watch of it, every text holding ``marker``. Returns the path parameters naming
+    them, zero-padded so that the matrix's "remove the requested id from the body" never eats
+    digits of a marker."""
     kind = organisation.kind
 
     def acting(role: str) -> Actor:
@@ -366,10 +382,18 @@ def seed_chain_records(
     request = contact_requests.send(
         session, partner, theirs, organisation.id, f"Verzoek {marker}", ip=None
     )
+    watch = watches.register_watch(
+        session,
+        coordinator,
+        watches.WatchDraft(f"Jongere {marker}", "06-94320901", "consent", now + timedelta(days=30)),
+        pseudonym_key=pseudonym_key,
+        ip=None,
+    )
     return {
         "signal_id": f"{signal.id:09d}",
         "subject_id": f"{subject.id:09d}",
         "referral_id": f"{referral.id:09d}",
         "agreement_id": f"{agreement.id:09d}",
         "request_id": f"{request.id:09d}",
+        "watch_id": f"{watch.id:09d}",
     }

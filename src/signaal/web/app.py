@@ -268,6 +268,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         api_contact_requests,
         api_docs,
         api_signals,
+        api_watches,
         auth,
         contact_requests,
         contacts,
@@ -278,6 +279,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         pages,
         shelters,
         signals,
+        watches,
     )
 
     if engine is None:
@@ -309,8 +311,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         api_signals,
         api_cases,
         api_contact_requests,
+        api_watches,
         signals,
         contact_requests,
+        watches,
         fieldwork,
         dossiers,
         shelters,

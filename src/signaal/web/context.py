@@ -82,7 +82,9 @@ CHAIN_MODELS: dict[str, type[Signal | Subject | Case | Referral | JointControl |
 MAX_RECORD_ID = 2**31 - 1
 # Records that only their organisation sees and whose loaders give their real owner (tasks,
 # outreach contacts, shelters): refused like chain records, with the same 404.
-OWN_RECORD_KINDS = frozenset({"task", "outreach_contact", "shelter", "contact_request"})
+OWN_RECORD_KINDS = frozenset(
+    {"task", "outreach_contact", "shelter", "contact_request", "protective_watch"}
+)
 
 # No path parameter of any route is longer (the longest stored id, an ad id, has 200).
 MAX_PATH_PARAMETER_LENGTH = 200
@@ -196,6 +198,7 @@ def _nav(actor: Actor | None) -> list[NavItem]:
         NavItem("/verwijzingen", N_("Referrals"), Action.DECIDE_REFERRALS),
         NavItem("/afspraken", N_("Agreements"), Action.VIEW_AGREEMENTS),
         NavItem("/contactverzoeken", N_("Contact requests"), Action.SEND_CONTACT_REQUESTS),
+        NavItem("/bescherming", N_("Protective watch"), Action.MANAGE_WATCHES),
         NavItem("/contact/nieuw", N_("Log contact"), Action.MANAGE_CASES),
         NavItem("/taken", N_("Tasks"), Action.MANAGE_TASKS),
         NavItem("/dossiers", N_("Cases"), Action.VIEW_CASES),
