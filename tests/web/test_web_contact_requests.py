@@ -379,3 +379,33 @@ def test_a_request_by_role_and_pair_of_organisations(
         if answered.status_code != api_status:
             mismatches.append(f"{who}: API answer {answered.status_code}")
     assert not mismatches, mismatches
+
+
+def test_the_phone_form_shows_the_hits_of_the_person_it_registers(
+    client, state, accounts_by_role: dict[str, Account], sign_in: SignIn, csrf_of
+) -> None:  # type: ignore[no-untyped-def]
+    police, outreach = accounts_by_role["police_officer"], accounts_by_role["outreach_worker"]
+    _hit_no_hit_agreement(client, csrf_of, accounts_by_role["administrator"], police, sign_in)
+    _police_subject(client, state, police, sign_in)
+    sign_in(outreach)
+    form = client.get("/signalen/nieuw").text
+    assert 'name="birth_date"' in form
+    data = {
+        "csrf_token": csrf_of(form),
+        "category": "sleeps_at_work",
+        "municipality": "Utrecht",
+        "observed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
+        "text": "Synthetisch: slaapt in het pand.",
+        "alias": "Synthetische O",
+    }
+    bad = client.post("/signalen", data={**data, **SANNE_AGAIN, "birth_date": "14-03-1991"})
+    assert bad.status_code == 422
+    assert 'id="fout-birth_date"' in bad.text
+    made = client.post("/signalen", data={**data, **SANNE_AGAIN})
+    assert made.status_code == 303
+    page = client.get(made.headers["location"])
+    assert "Test Politie" in page.text
+    assert "Contact aanvragen" in page.text
+    # Without a name and date of birth there is nothing to match: no hits section.
+    plain = client.post("/signalen", data={**data, "alias": "Synthetische Q"})
+    assert "Ook elders bekend" not in client.get(plain.headers["location"]).text

@@ -261,6 +261,8 @@ def signal_create(ctx: SignalNew) -> Response:
         for name in ("category", "source", "observed_at", "municipality", "text", "phone")
     }
     values.update({"run": _field(ctx, "run", 12), "persona": _field(ctx, "persona", 100)})
+    values.update({name: _field(ctx, name, 500) for name in ("first_name", "surname")})
+    values["birth_date"] = _field(ctx, "birth_date", 20)
     observed = _local_moment(values["observed_at"])
     run = _int(ctx, "run")
     personas = [(run, values["persona"])] if run and values["persona"] else []
@@ -283,14 +285,22 @@ def signal_create(ctx: SignalNew) -> Response:
     except FieldErrors as exc:
         return _new_form(ctx, values, _errors(exc), 422)
     alias = _field(ctx, "alias", 200).strip()
+    values["alias"] = alias
     if alias and ctx.may(Action.MANAGE_SUBJECTS):
         settings = web_state(ctx.request).settings
+        born = _birth_date(values["birth_date"]) if values["birth_date"].strip() else None
         try:
+            if values["birth_date"].strip() and born is None:
+                raise FieldErrors({"birth_date": "not a date"})
             subjects.create_subject(
                 ctx.db,
                 ctx.acting,
                 subjects.SubjectDraft(
-                    alias=alias, phones=[values["phone"]] if values["phone"].strip() else []
+                    alias=alias,
+                    phones=[values["phone"]] if values["phone"].strip() else [],
+                    first_name=values["first_name"],
+                    surname=values["surname"],
+                    birth_date=born,
                 ),
                 pseudonym_key=settings.pseudonym_key,
                 contact_key=settings.contact_key,
