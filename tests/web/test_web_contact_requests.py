@@ -409,3 +409,39 @@ def test_the_phone_form_shows_the_hits_of_the_person_it_registers(
     # Without a name and date of birth there is nothing to match: no hits section.
     plain = client.post("/signalen", data={**data, "alias": "Synthetische Q"})
     assert "Ook elders bekend" not in client.get(plain.headers["location"]).text
+
+
+def test_a_role_that_sees_no_subjects_sees_no_hits(
+    client, state, accounts_by_role: dict[str, Account], sign_in: SignIn, csrf_of
+) -> None:  # type: ignore[no-untyped-def]
+    police, outreach = accounts_by_role["police_officer"], accounts_by_role["outreach_worker"]
+    reporter = accounts_by_role["signal_reporter"]  # of the same GGD as the outreach worker
+    _hit_no_hit_agreement(client, csrf_of, accounts_by_role["administrator"], police, sign_in)
+    _police_subject(client, state, police, sign_in)
+    sign_in(reporter)
+    form = client.get("/signalen/nieuw").text
+    made = client.post(
+        "/signalen",
+        data={
+            "csrf_token": csrf_of(form),
+            "category": "sleeps_at_work",
+            "municipality": "Utrecht",
+            "observed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
+            "text": "Synthetisch: slaapt in het pand.",
+        },
+    )
+    assert made.status_code == 303
+    signal_path = made.headers["location"].split("?")[0]
+    sign_in(outreach)
+    csrf = _csrf(client, csrf_of, signal_path)
+    linked = client.post(
+        f"{signal_path}/persoon",
+        data={"csrf_token": csrf, "action": "create", "alias": "Synthetische O", **SANNE_AGAIN},
+    )
+    assert linked.status_code == 303
+    assert "Test Politie" in client.get(signal_path).text
+    sign_in(reporter)
+    page = client.get(signal_path)
+    assert page.status_code == 200
+    assert "Test Politie" not in page.text
+    assert "Ook elders bekend" not in page.text

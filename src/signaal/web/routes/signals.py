@@ -144,16 +144,20 @@ def _municipalities() -> list[str]:
 
 def _hits_context(ctx: RequestContext, subject: Subject | None) -> dict[str, Any]:
     """The hits of an own subject with a stored encoding (audited when any), for
-    ``partials/hits.html``; ``hits`` None shows nothing (another organisation's subject, or
-    one registered without name and date of birth)."""
+    ``partials/hits.html``, to a role that may see subjects; ``hits`` None shows nothing
+    (another organisation's subject, one registered without name and date of birth, or a role
+    without ``subjects.view``)."""
     actor = ctx.acting
+    if subject is None or subject.organisation_id != actor.organisation_id:
+        return {"hits": None}
+    owned = Resource("subject", str(subject.id), organisation_id=subject.organisation_id)
+    # A hit is about the person: only for those who may see her (not a signal reporter who
+    # opens her own signal that someone else linked to a person).
     if (
-        subject is None
-        or subject.organisation_id != actor.organisation_id
+        not ctx.may(Action.VIEW_SUBJECTS, owned)
         or matching.stored_encoding(ctx.db, subject) is None
     ):
         return {"hits": None}
-    owned = Resource("subject", str(subject.id), organisation_id=subject.organisation_id)
     return {
         "hits": matching.hits_of_subject(ctx.db, actor, subject, ip=ctx.ip, now=utcnow()),
         "hit_subject": subject,
