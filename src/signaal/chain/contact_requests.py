@@ -35,7 +35,6 @@ from signaal.errors import ConflictError, FieldErrors, NotFoundError, Permission
 from signaal.store.models import ContactRequest, Notification, Organisation, Subject, utcnow
 
 MAX_MESSAGE = 2000
-STATES = ("open", "accepted", "declined")
 DECISIONS = ("accepted", "declined")
 RECORD_KIND = "contact_request"
 
