@@ -29,6 +29,8 @@ CHAIN_WORK = {
     A.VIEW_AGREEMENTS,
     A.SHARE_RECORDS,
 }
+# Contact requests on a hit: the roles that work on persons in the chain, not integrations.
+CONTACT = {A.SEND_CONTACT_REQUESTS, A.ANSWER_CONTACT_REQUESTS}
 # The expected permissions, written out by hand: a change to roles.json must change this table.
 EXPECTED: dict[str, set[Action]] = {
     "platform_administrator": {
@@ -46,6 +48,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_AUDIT,
         A.VIEW_AGREEMENTS,
         A.MANAGE_AGREEMENTS,
+        A.MANAGE_CONTACT_ROUTE,
         A.MANAGE_OWN_ACCOUNT,
     },
     "analyst": {
@@ -68,6 +71,8 @@ EXPECTED: dict[str, set[Action]] = {
         A.MANAGE_PLACEMENTS,
         A.EMERGENCY_ACCESS,
         A.VIEW_CHAIN_DASHBOARD,
+        *CONTACT,
+        A.MANAGE_WATCHES,
     },
     "outreach_worker": {
         A.PUBLIC_VIEW,
@@ -80,6 +85,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.MANAGE_PLACEMENTS,
         A.MANAGE_CONTROLS,
         A.EMERGENCY_ACCESS,
+        *CONTACT,
     },
     "police_officer": {
         A.PUBLIC_VIEW,
@@ -91,6 +97,7 @@ EXPECTED: dict[str, set[Action]] = {
         *CHAIN_WORK,
         A.MANAGE_CONTROLS,
         A.EMERGENCY_ACCESS,
+        *CONTACT,
     },
     "youth_care_worker": {
         A.PUBLIC_VIEW,
@@ -98,6 +105,8 @@ EXPECTED: dict[str, set[Action]] = {
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,
         A.MANAGE_PLACEMENTS,
+        *CONTACT,
+        A.MANAGE_WATCHES,
     },
     "shelter_worker": {
         A.PUBLIC_VIEW,

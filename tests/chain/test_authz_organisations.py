@@ -85,6 +85,8 @@ def test_every_analysis_and_chain_action_is_a_data_action() -> None:
             "agreements",
             "records",
             "emergency",
+            "contact_requests",
+            "watches",
         }
         or a is Action.MANAGE_SHELTERS
     }
@@ -108,7 +110,9 @@ def test_the_system_does_its_jobs_and_nothing_else(action: Action) -> None:
 
 def test_the_system_actions_are_few_and_never_read_data() -> None:
     # Storing and purging analyses, the operator's account and API-token administration on the
-    # server, and the reminder job (marks due tasks reminded; it reads no record for anyone).
+    # server, the reminder job (marks due tasks reminded; it reads no record for anyone) and the
+    # protective watch's jobs (compare a stored run with the watches, notifying the watchers with
+    # counts only; delete expired watches).
     assert {
         Action.STORE_ANALYSIS,
         Action.PURGE_ANALYSIS,
@@ -116,6 +120,8 @@ def test_the_system_actions_are_few_and_never_read_data() -> None:
         Action.MANAGE_USERS,
         Action.REMIND_TASKS,
         Action.MANAGE_API_TOKENS,
+        Action.CHECK_WATCHES,
+        Action.EXPIRE_WATCHES,
     } == SYSTEM_ACTIONS
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS)
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS_DETAIL)

@@ -140,8 +140,10 @@ def test_a_hit_across_two_organisations_with_an_agreement(db_session: Session) -
     outreach.contact_route = "030 123 4567 (ma-vr 9-17)"
     assert _register(world, "outreach", SANNE) == []
     found = _register(world, "coordinator", SANNE_AGAIN)
-    assert found == [Hit("Synthetisch outreach", "030 123 4567 (ma-vr 9-17)")]
-    assert set(fields_of(found[0])) == {"organisation", "contact_route"}
+    assert found == [
+        Hit("Synthetisch outreach", "030 123 4567 (ma-vr 9-17)", world.orgs["outreach"])
+    ]
+    assert set(fields_of(found[0])) == {"organisation", "contact_route", "organisation_id"}
     events = db_session.scalars(
         select(AuditEvent).where(AuditEvent.action == "chain.record_written")
     ).all()
@@ -158,7 +160,9 @@ def test_no_hit_without_an_agreement_that_covers_it(db_session: Session) -> None
     _agreement(world, False, ("coordination", "outreach"))
     assert _register(world, "coordinator", SANNE_AGAIN) == []
     # police and coordination agreed on hit/no-hit; police and outreach did not.
-    assert _register(world, "police", SANNE_AGAIN) == [Hit("Synthetisch coordination", None)]
+    assert _register(world, "police", SANNE_AGAIN) == [
+        Hit("Synthetisch coordination", None, world.orgs["coordination"])
+    ]
 
 
 def test_a_signal_about_a_subject_has_the_subjects_hits(db_session: Session) -> None:
@@ -180,7 +184,7 @@ def test_a_signal_about_a_subject_has_the_subjects_hits(db_session: Session) -> 
     ).all()
     coordinator = world.actors["coordinator"]
     found = [hits_of_subject(db_session, coordinator, s, ip=None, now=NOW) for s in mine]
-    assert found == [[], [Hit("Synthetisch outreach", None)]]
+    assert found == [[], [Hit("Synthetisch outreach", None, world.orgs["outreach"])]]
     theirs = db_session.scalars(
         select(Subject).where(Subject.organisation_id == world.orgs["outreach"])
     ).one()

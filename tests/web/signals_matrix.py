@@ -1,15 +1,17 @@
 """The chain signal pages' part of the access matrix: the routes of signals, subjects, routing,
-referrals, agreements and the emergency procedure, and the records the organisation matrix
-names (one signal, subject, referral and agreement per organisation, texts tagged with it)."""
+referrals, agreements, the emergency procedure, contact requests on a hit and the own
+organisation's contact route, and the records the organisation matrix names (one signal,
+subject, referral, agreement and incoming contact request per organisation, texts tagged with
+it)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from signaal.chain import referrals, sharing, signals, subjects
+from signaal.chain import contact_requests, referrals, sharing, signals, subjects, watches
 from signaal.chain.authz import Actor
 from signaal.store.models import Organisation
 
@@ -56,6 +58,10 @@ VIEW_AGREEMENTS = {
 }
 MANAGE_AGREEMENTS = {"administrator"}
 EMERGENCY = {"care_coordinator", "outreach_worker", "police_officer"}
+# Contact requests on a hit: the roles that work on persons, not integrations.
+CONTACT = {"care_coordinator", "outreach_worker", "police_officer", "youth_care_worker"}
+CONTACT_ROUTE = {"administrator"}
+WATCHERS = {"care_coordinator", "youth_care_worker"}
 
 NOWHERE = "999999"
 
@@ -151,6 +157,36 @@ def expected_entries(
             f"/api/v1/agreements/{NOWHERE}",
             protected(VIEW_AGREEMENTS, 404, api=True),
         ),
+        ("GET", "/contactverzoeken"): ("/contactverzoeken", protected(CONTACT, 200)),
+        # Without a subject there is nothing to ask about: as a subject that does not exist.
+        ("POST", "/contactverzoeken"): ("/contactverzoeken", protected(CONTACT, 404)),
+        ("POST", "/contactverzoeken/{request_id}/antwoord"): (
+            f"/contactverzoeken/{NOWHERE}/antwoord",
+            protected(CONTACT, 404),
+        ),
+        ("GET", "/api/v1/contact-requests"): (
+            "/api/v1/contact-requests",
+            protected(CONTACT, 200, api=True),
+        ),
+        ("POST", "/api/v1/contact-requests"): (
+            "/api/v1/contact-requests",
+            protected(CONTACT, 422, api=True),
+        ),
+        ("POST", "/api/v1/contact-requests/{request_id}/answer"): (
+            f"/api/v1/contact-requests/{NOWHERE}/answer",
+            protected(CONTACT, 404, api=True),
+        ),
+        ("GET", "/beheer/organisatie"): ("/beheer/organisatie", protected(CONTACT_ROUTE, 200)),
+        # An empty contact route is a valid choice: none.
+        ("POST", "/beheer/organisatie"): ("/beheer/organisatie", protected(CONTACT_ROUTE, 303)),
+        ("GET", "/bescherming"): ("/bescherming", protected(WATCHERS, 200)),
+        ("POST", "/bescherming"): ("/bescherming", protected(WATCHERS, 422)),
+        ("POST", "/bescherming/{watch_id}/beeindigen"): (
+            f"/bescherming/{NOWHERE}/beeindigen",
+            protected(WATCHERS, 404),
+        ),
+        ("GET", "/api/v1/watches"): ("/api/v1/watches", protected(WATCHERS, 200, api=True)),
+        ("POST", "/api/v1/watches"): ("/api/v1/watches", protected(WATCHERS, 422, api=True)),
     }
 
 
@@ -232,6 +268,25 @@ def record_entries(
             for_roles(VIEW_AGREEMENTS, 200),
             for_roles(VIEW_AGREEMENTS, 404),
         ),
+        # A request sent to the organisation (by the receiver of its referral, with which it has
+        # a hit/no-hit agreement): its users answer (an empty answer is refused); to anyone else,
+        # also of the sending side's partners, it does not exist.
+        ("POST", "/contactverzoeken/{request_id}/antwoord"): (
+            "/contactverzoeken/{request_id}/antwoord",
+            for_roles(CONTACT, 422),
+            for_roles(CONTACT, 404),
+        ),
+        ("POST", "/api/v1/contact-requests/{request_id}/answer"): (
+            "/api/v1/contact-requests/{request_id}/answer",
+            for_roles(CONTACT, 422),
+            for_roles(CONTACT, 404),
+        ),
+        # Without confirm=yes an own watch is not ended; another organisation's does not exist.
+        ("POST", "/bescherming/{watch_id}/beeindigen"): (
+            "/bescherming/{watch_id}/beeindigen",
+            for_roles(WATCHERS, 422),
+            for_roles(WATCHERS, 404),
+        ),
     }
 
 
@@ -244,10 +299,12 @@ def seed_chain_records(
     pseudonym_key: str,
     contact_key: str,
 ) -> dict[str, str]:
-    """One signal, subject (with a phone), referral (of the signal, to ``receiver``, which has no
-    accounts) and agreement (with ``receiver``) of ``organisation``, every text holding
-    ``marker``. Returns the path parameters naming them, zero-padded so that the matrix's
-    "remove the requested id from the body" never eats digits of a marker."""
+    """One signal, subject (with a phone, a name and a birth date), referral (of the signal, to
+    ``receiver``, which has no accounts), agreement (with ``receiver``, covering hit/no-hit) of
+    ``organisation``, a contact request of ``receiver`` to it about the same person and a
+    protective watch of it, every text holding ``marker``. Returns the path parameters naming
+    them, zero-padded so that the matrix's "remove the requested id from the body" never eats
+    digits of a marker."""
     kind = organisation.kind
 
     def acting(role: str) -> Actor:
@@ -258,7 +315,13 @@ def seed_chain_records(
     subject = subjects.create_subject(
         session,
         coordinator,
-        subjects.SubjectDraft(alias=f"Alias {marker}", phones=["06-94320900"]),
+        subjects.SubjectDraft(
+            alias=f"Alias {marker}",
+            phones=["06-94320900"],
+            first_name="Sanne",
+            surname="van der Berg",
+            birth_date=date(1990, 3, 14),
+        ),
         pseudonym_key=pseudonym_key,
         contact_key=contact_key,
         ip=None,
@@ -298,7 +361,32 @@ def seed_chain_records(
             purpose="Signalen delen",
             legal_basis="Convenant art. 1",
             valid_from=now - timedelta(days=1),
+            hit_no_hit=True,
         ),
+        ip=None,
+    )
+    partner = Actor(user_id, "seed", receiver.id, receiver.kind, "care_coordinator", False)
+    theirs = subjects.create_subject(
+        session,
+        partner,
+        subjects.SubjectDraft(
+            alias="Ontvangen persoon",
+            first_name="Sanne",
+            surname="vd Berg",
+            birth_date=date(1990, 3, 14),
+        ),
+        pseudonym_key=pseudonym_key,
+        contact_key=contact_key,
+        ip=None,
+    )
+    request = contact_requests.send(
+        session, partner, theirs, organisation.id, f"Verzoek {marker}", ip=None
+    )
+    watch = watches.register_watch(
+        session,
+        coordinator,
+        watches.WatchDraft(f"Jongere {marker}", "06-94320901", "consent", now + timedelta(days=30)),
+        pseudonym_key=pseudonym_key,
         ip=None,
     )
     return {
@@ -306,4 +394,6 @@ def seed_chain_records(
         "subject_id": f"{subject.id:09d}",
         "referral_id": f"{referral.id:09d}",
         "agreement_id": f"{agreement.id:09d}",
+        "request_id": f"{request.id:09d}",
+        "watch_id": f"{watch.id:09d}",
     }

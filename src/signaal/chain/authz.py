@@ -122,6 +122,25 @@ class Action(StrEnum):
     REMIND_TASKS = "tasks.remind"
     """Remind the owners of due tasks (in the app and by e-mail): ``signaal chain remind``, the
     system actor only; no role has it."""
+    SEND_CONTACT_REQUESTS = "contact_requests.send"
+    """Ask the organisation of a hit to get in touch about a subject of the own organisation
+    (never seeing its record), and follow the own organisation's requests and their answers."""
+    ANSWER_CONTACT_REQUESTS = "contact_requests.answer"
+    """See the contact requests sent to the own organisation and accept them (with a message:
+    what is shared, how to reach her) or decline them."""
+    MANAGE_CONTACT_ROUTE = "organisation.contact_route"
+    """Set how other organisations reach the own organisation after a hit (a phone line or a
+    functional mailbox)."""
+    MANAGE_WATCHES = "watches.manage"
+    """Register, list and end the own organisation's protective watches: the phone number of a
+    vulnerable young person, with consent or a documented legal basis and an end date, kept
+    pseudonymised only; its hits in stored ad analyses come as notifications."""
+    CHECK_WATCHES = "watches.check"
+    """Compare a stored analysis run with the protective watches and notify the organisations
+    concerned (``signaal analyse --store``; the system actor only, no role has it)."""
+    EXPIRE_WATCHES = "watches.expire"
+    """Delete protective watches past their end date (``signaal chain expire-watches``; the
+    system actor only, no role has it)."""
     MANAGE_API_TOKENS = "api_tokens.manage"
     """Create, list and revoke the API tokens of system integrations (``signaal api-tokens``;
     the system actor only, no role has it)."""
@@ -149,6 +168,10 @@ SYSTEM_ACTIONS = frozenset(
         # Tokens of system integrations are issued on the server by the operator, never in the
         # web app: a token that could mint tokens would outlive every revocation.
         Action.MANAGE_API_TOKENS,
+        # The protective watch's jobs: compare a stored run with the watches (which notifies the
+        # watching organisations, never showing an ad) and delete watches past their end date.
+        Action.CHECK_WATCHES,
+        Action.EXPIRE_WATCHES,
     }
 )
 # The chain's actions on records about persons.
@@ -171,6 +194,11 @@ CHAIN_ACTIONS = frozenset(
         Action.MANAGE_AGREEMENTS,
         Action.SHARE_RECORDS,
         Action.EMERGENCY_ACCESS,
+        Action.SEND_CONTACT_REQUESTS,
+        Action.ANSWER_CONTACT_REQUESTS,
+        Action.MANAGE_WATCHES,
+        Action.CHECK_WATCHES,
+        Action.EXPIRE_WATCHES,
     }
 )
 # Data actions: on a record that belongs to no organisation they are refused (rule 7).

@@ -9,8 +9,9 @@ encoding is compared only with the stored ones that share a blocking key.
 a matching subject *and* shares an agreement in force that covers hit/no-hit, its name and
 contact route, nothing else (no record, category or date). Each disclosure is audited.
 
-A signal's hits are its subject's (:func:`hits_of_subject`). Not built yet (docs/matching.md,
-"Next steps"): contact requests and their actions in roles.json.
+A signal's hits are its subject's (:func:`hits_of_subject`). Either side of a hit can ask the
+other to get in touch (:mod:`signaal.chain.contact_requests`); :func:`matching_subjects` finds,
+for that, the other side's matching subjects, which only that side ever sees.
 """
 
 from __future__ import annotations
@@ -71,6 +72,38 @@ def _encoding(row: SubjectEncoding) -> Encoding:
     return Encoding(blocks=(), **values)
 
 
+def _matching_rows(
+    db: Session,
+    subject: Subject,
+    encoding: Encoding,
+    *,
+    purpose: str,
+    threshold: float,
+    organisation_id: int | None = None,
+) -> list[SubjectEncoding]:
+    """The stored encodings of other organisations' subjects (of ``organisation_id`` only, when
+    given) that match ``encoding``."""
+    if not encoding.blocks:
+        return []
+    candidates = (
+        select(SubjectEncodingBlock.subject_id)
+        .where(
+            SubjectEncodingBlock.purpose == purpose,
+            SubjectEncodingBlock.block.in_(sorted(set(encoding.blocks))),
+        )
+        .distinct()
+    )
+    query = select(SubjectEncoding).where(
+        SubjectEncoding.purpose == purpose,
+        SubjectEncoding.subject_id.in_(candidates),
+        SubjectEncoding.organisation_id != subject.organisation_id,
+    )
+    if organisation_id is not None:
+        query = query.where(SubjectEncoding.organisation_id == organisation_id)
+    rows = db.scalars(query.order_by(SubjectEncoding.subject_id))
+    return [row for row in rows if is_match(encoding, _encoding(row), threshold)]
+
+
 def organisations_holding(
     db: Session,
     subject: Subject,
@@ -80,35 +113,47 @@ def organisations_holding(
     threshold: float = MATCH_THRESHOLD,
 ) -> set[int]:
     """The other organisations that hold a subject matching ``encoding`` (their ids only)."""
-    if not encoding.blocks:
-        return set()
-    candidates = (
-        select(SubjectEncodingBlock.subject_id)
-        .where(
-            SubjectEncodingBlock.purpose == purpose,
-            SubjectEncodingBlock.block.in_(sorted(set(encoding.blocks))),
-        )
-        .distinct()
+    rows = _matching_rows(db, subject, encoding, purpose=purpose, threshold=threshold)
+    return {row.organisation_id for row in rows}
+
+
+def matching_subjects(
+    db: Session,
+    subject: Subject,
+    organisation_id: int,
+    *,
+    now: datetime,
+    purpose: str = HIT_PURPOSE,
+    threshold: float = MATCH_THRESHOLD,
+) -> list[int]:
+    """The ids of ``organisation_id``'s subjects that match ``subject``'s stored encoding, when
+    the two organisations share an agreement in force covering hit/no-hit (else none). For the
+    other side's eyes only: never shown to the organisation of ``subject``."""
+    encoding = stored_encoding(db, subject, purpose=purpose)
+    if encoding is None or organisation_id not in agreed_with(db, subject.organisation_id, now):
+        return []
+    rows = _matching_rows(
+        db,
+        subject,
+        encoding,
+        purpose=purpose,
+        threshold=threshold,
+        organisation_id=organisation_id,
     )
-    rows = db.scalars(
-        select(SubjectEncoding).where(
-            SubjectEncoding.purpose == purpose,
-            SubjectEncoding.subject_id.in_(candidates),
-            SubjectEncoding.organisation_id != subject.organisation_id,
-        )
-    )
-    return {row.organisation_id for row in rows if is_match(encoding, _encoding(row), threshold)}
+    return [row.subject_id for row in rows]
 
 
 @dataclass(frozen=True)
 class Hit:
-    """What a hit reveals: another organisation's name and how to reach it."""
+    """What a hit reveals: another organisation (its id, to ask it to get in touch), its name
+    and how to reach it."""
 
     organisation: str
     contact_route: str | None
+    organisation_id: int
 
 
-def _agreed(db: Session, organisation_id: int, now: datetime) -> set[int]:
+def agreed_with(db: Session, organisation_id: int, now: datetime) -> set[int]:
     """Organisations that share an agreement in force covering hit/no-hit with this one."""
     mine = select(AgreementParty.agreement_id).where(
         AgreementParty.organisation_id == organisation_id
@@ -137,7 +182,7 @@ def hits(
     now: datetime,
 ) -> list[Hit]:
     """The hits of a subject just registered by ``actor``'s organisation (audited when any)."""
-    holding = organisations_holding(db, subject, encoding) & _agreed(
+    holding = organisations_holding(db, subject, encoding) & agreed_with(
         db, subject.organisation_id, now
     )
     if not holding:
@@ -155,7 +200,7 @@ def hits(
         subject_id=subject.id,
         fields={"organisations": [o.id for o in organisations]},
     )
-    return [Hit(o.name, o.contact_route) for o in organisations]
+    return [Hit(o.name, o.contact_route, o.id) for o in organisations]
 
 
 def stored_encoding(

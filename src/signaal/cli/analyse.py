@@ -355,7 +355,10 @@ def save_to_store(
     run per organisation (name or id), all in one transaction. Returns (name, run id) pairs.
 
     ``contact_points`` (pseudonym -> clear value) are sealed with the contact key and stored
-    with each run, in the same transaction, for the roles that may reveal one on screen."""
+    with each run, in the same transaction, for the roles that may reveal one on screen. Each
+    stored run is compared with the protective watches (:func:`signaal.chain.watches.check_run`),
+    which notifies the watching organisations in the app."""
+    from signaal.chain import watches
     from signaal.chain.accounts import find_organisation
     from signaal.chain.authz import SYSTEM
     from signaal.errors import FieldError
@@ -398,6 +401,13 @@ def save_to_store(
                     actor=SYSTEM,
                 )
                 save_contact_points(session, run_id, contact_points or {}, sealer)
+                watches.check_run(
+                    session,
+                    run_id,
+                    pseudonym_key=settings.pseudonym_key,
+                    now=datetime.now(UTC),
+                    actor=SYSTEM,
+                )
                 stored.append((organisation.name, run_id))
             return stored
     finally:

@@ -1,4 +1,5 @@
-"""``signaal chain``: jobs of chain coordination (reminders of due tasks and overdue routing)."""
+"""``signaal chain``: jobs of chain coordination (reminders of due tasks and overdue routing,
+the end of protective watches)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import typer
 from signaal.cli.store import _errors, _store, out
 
 chain_app = typer.Typer(
-    help="Jobs of chain coordination: reminders of due tasks and of overdue routing."
+    help="Jobs of chain coordination: reminders of due tasks and of overdue routing, the end "
+    "of protective watches."
 )
 
 
@@ -32,3 +34,14 @@ def chain_remind() -> None:
         out.print(f"problem: {problem}", highlight=False)
     if summary.errors or summary.failed:
         raise typer.Exit(1)
+
+
+@chain_app.command("expire-watches")
+def chain_expire_watches() -> None:
+    """Delete the protective watches whose end date has passed (with their hits), each deletion
+    audited; for a scheduled worker, like ``remind``."""
+    from signaal.chain.watches import expire_watches
+
+    with _errors(), _store() as session:
+        deleted = expire_watches(session, datetime.now(UTC))
+    out.print(f"{len(deleted)} protective watch(es) past their end date deleted", highlight=False)

@@ -912,3 +912,72 @@ class OutboxMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+# --- Contact requests and protective watches (migration 0006) ----------------------------------
+
+
+class ContactRequest(Base):
+    """A request to get in touch about a hit (:mod:`signaal.chain.contact_requests`): the sender
+    (``organisation_id``, the owner) asks the organisation that holds a matching subject. Each
+    side's subject is its own: the sender never learns ``to_subject_id``, the receiver never
+    learns ``subject_id``. ``state``: open, accepted (with ``answer``: what the receiver shares
+    and how to reach her) or declined."""
+
+    __tablename__ = "contact_requests"
+    __table_args__ = (
+        Index("ix_contact_requests_to_state", "to_organisation_id", "state"),
+        Index("ix_contact_requests_from_state", "organisation_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))  # the sender
+    subject_id: Mapped[int] = mapped_column(ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), index=True)
+    to_organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
+    to_subject_id: Mapped[int] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), index=True
+    )
+    message: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    answered_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class ProtectiveWatch(Base):
+    """A protective watch (:mod:`signaal.chain.watches`): a youth-care or care organisation
+    watches the phone number of a vulnerable young person, with consent or a documented legal
+    basis, until ``ends_at``. The number is kept only as a keyed, purpose-specific pseudonym of
+    the ads pipeline's contact-point pseudonym (``watch:…``) and masked (``06-•••••89``)."""
+
+    __tablename__ = "protective_watches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    label: Mapped[str] = mapped_column(String(120))  # an alias, never a name
+    pseudonym: Mapped[str] = mapped_column(String(80), index=True)
+    masked: Mapped[str] = mapped_column(String(40))
+    basis: Mapped[str] = mapped_column(String(16))  # consent | legal_basis
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    ends_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class WatchHit(Base):
+    """A watched number found in a stored analysis run: how many ads, where and since when
+    (never the ads themselves). One per watch and run; deleted with either."""
+
+    __tablename__ = "watch_hits"
+
+    watch_id: Mapped[int] = mapped_column(
+        ForeignKey("protective_watches.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[int] = mapped_column(ForeignKey(_RUN_FK, ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)  # the watch's
+    n_ads: Mapped[int] = mapped_column(Integer)
+    municipalities: Mapped[str] = mapped_column(Text, default="")
+    first_seen: Mapped[datetime | None] = mapped_column(default=None)
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -265,9 +265,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         analysis,
         api,
         api_cases,
+        api_contact_requests,
         api_docs,
         api_signals,
+        api_watches,
         auth,
+        contact_requests,
         contacts,
         controls,
         coordination,
@@ -276,6 +279,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         pages,
         shelters,
         signals,
+        watches,
     )
 
     if engine is None:
@@ -306,7 +310,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         api_docs,
         api_signals,
         api_cases,
+        api_contact_requests,
+        api_watches,
         signals,
+        contact_requests,
+        watches,
         fieldwork,
         dossiers,
         shelters,

@@ -82,7 +82,9 @@ CHAIN_MODELS: dict[str, type[Signal | Subject | Case | Referral | JointControl |
 MAX_RECORD_ID = 2**31 - 1
 # Records that only their organisation sees and whose loaders give their real owner (tasks,
 # outreach contacts, shelters): refused like chain records, with the same 404.
-OWN_RECORD_KINDS = frozenset({"task", "outreach_contact", "shelter"})
+OWN_RECORD_KINDS = frozenset(
+    {"task", "outreach_contact", "shelter", "contact_request", "protective_watch"}
+)
 
 # No path parameter of any route is longer (the longest stored id, an ad id, has 200).
 MAX_PATH_PARAMETER_LENGTH = 200
@@ -195,6 +197,8 @@ def _nav(actor: Actor | None) -> list[NavItem]:
         NavItem("/coordinatie", N_("Coordination"), Action.ROUTE_SIGNALS),
         NavItem("/verwijzingen", N_("Referrals"), Action.DECIDE_REFERRALS),
         NavItem("/afspraken", N_("Agreements"), Action.VIEW_AGREEMENTS),
+        NavItem("/contactverzoeken", N_("Contact requests"), Action.SEND_CONTACT_REQUESTS),
+        NavItem("/bescherming", N_("Protective watch"), Action.MANAGE_WATCHES),
         NavItem("/contact/nieuw", N_("Log contact"), Action.MANAGE_CASES),
         NavItem("/taken", N_("Tasks"), Action.MANAGE_TASKS),
         NavItem("/dossiers", N_("Cases"), Action.VIEW_CASES),
@@ -202,6 +206,7 @@ def _nav(actor: Actor | None) -> list[NavItem]:
         NavItem("/controles", N_("Joint controls"), Action.MANAGE_CONTROLS),
         NavItem("/coordinatie/dashboard", N_("Chain dashboard"), Action.VIEW_CHAIN_DASHBOARD),
         NavItem("/beheer/gebruikers", N_("Users"), Action.MANAGE_USERS),
+        NavItem("/beheer/organisatie", N_("Own organisation"), Action.MANAGE_CONTACT_ROUTE),
         NavItem("/beheer/audit", N_("Audit log"), Action.VIEW_AUDIT),
     ]
     return [item for item in items if authz.allowed(actor, item.action, None)]

@@ -115,6 +115,10 @@ class SubjectIn(_Model):
 class HitOut(_Model):
     organisation: str = Field(description="The other organisation's name.")
     contact_route: str | None = Field(description="How to reach it; null when not given.")
+    organisation_id: int = Field(
+        description="The other organisation, to ask it to get in touch (POST "
+        "/api/v1/contact-requests); never a record of it."
+    )
 
 
 class SubjectOut(_Model):
@@ -232,7 +236,14 @@ class AgreementList(_Model):
 
 
 def _hits_out(hits: list[matching.Hit]) -> list[HitOut]:
-    return [HitOut(organisation=h.organisation, contact_route=h.contact_route) for h in hits]
+    return [
+        HitOut(
+            organisation=h.organisation,
+            contact_route=h.contact_route,
+            organisation_id=h.organisation_id,
+        )
+        for h in hits
+    ]
 
 
 def _signal_out(signal: Signal) -> SignalOut:

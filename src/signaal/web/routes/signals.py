@@ -9,7 +9,7 @@ region's municipality list) and sends in one tap.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import RedirectResponse, Response
 
 from signaal import geo
-from signaal.chain import catalogue, referrals, sharing, signals, subjects
+from signaal.chain import catalogue, matching, referrals, sharing, signals, subjects
 from signaal.chain.authz import Action, Resource
 from signaal.errors import ConflictError, FieldErrors, NotFoundError
 from signaal.store.models import (
@@ -70,6 +70,9 @@ FIELD_MESSAGES: dict[str, str] = {
     "valid_until": N_("Enter a date after the start."),
     "record_type": N_("Choose a signal, person or case."),
     "record_id": N_("There is no record with this number."),
+    "first_name": N_("Enter a first name of at most 120 characters on one line."),
+    "surname": N_("Enter a surname of at most 120 characters on one line."),
+    "birth_date": N_("Enter a plausible date of birth."),
 }
 EMERGENCY_REASON = N_(
     "Describe the emergency in at least 20 characters: the log administrators of the other "
@@ -137,6 +140,36 @@ def _organisations(ctx: RequestContext) -> dict[int, str]:
 
 def _municipalities() -> list[str]:
     return sorted(m.name for m in geo.municipalities())
+
+
+def _hits_context(ctx: RequestContext, subject: Subject | None) -> dict[str, Any]:
+    """The hits of an own subject with a stored encoding (audited when any), for
+    ``partials/hits.html``, to a role that may see subjects; ``hits`` None shows nothing
+    (another organisation's subject, one registered without name and date of birth, or a role
+    without ``subjects.view``)."""
+    actor = ctx.acting
+    if subject is None or subject.organisation_id != actor.organisation_id:
+        return {"hits": None}
+    owned = Resource("subject", str(subject.id), organisation_id=subject.organisation_id)
+    # A hit is about the person: only for those who may see her (not a signal reporter who
+    # opens her own signal that someone else linked to a person).
+    if (
+        not ctx.may(Action.VIEW_SUBJECTS, owned)
+        or matching.stored_encoding(ctx.db, subject) is None
+    ):
+        return {"hits": None}
+    return {
+        "hits": matching.hits_of_subject(ctx.db, actor, subject, ip=ctx.ip, now=utcnow()),
+        "hit_subject": subject,
+        "may_request_contact": ctx.may(Action.SEND_CONTACT_REQUESTS, owned),
+    }
+
+
+def _birth_date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        return None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -232,6 +265,8 @@ def signal_create(ctx: SignalNew) -> Response:
         for name in ("category", "source", "observed_at", "municipality", "text", "phone")
     }
     values.update({"run": _field(ctx, "run", 12), "persona": _field(ctx, "persona", 100)})
+    values.update({name: _field(ctx, name, 500) for name in ("first_name", "surname")})
+    values["birth_date"] = _field(ctx, "birth_date", 20)
     observed = _local_moment(values["observed_at"])
     run = _int(ctx, "run")
     personas = [(run, values["persona"])] if run and values["persona"] else []
@@ -254,14 +289,22 @@ def signal_create(ctx: SignalNew) -> Response:
     except FieldErrors as exc:
         return _new_form(ctx, values, _errors(exc), 422)
     alias = _field(ctx, "alias", 200).strip()
+    values["alias"] = alias
     if alias and ctx.may(Action.MANAGE_SUBJECTS):
         settings = web_state(ctx.request).settings
+        born = _birth_date(values["birth_date"]) if values["birth_date"].strip() else None
         try:
+            if values["birth_date"].strip() and born is None:
+                raise FieldErrors({"birth_date": "not a date"})
             subjects.create_subject(
                 ctx.db,
                 ctx.acting,
                 subjects.SubjectDraft(
-                    alias=alias, phones=[values["phone"]] if values["phone"].strip() else []
+                    alias=alias,
+                    phones=[values["phone"]] if values["phone"].strip() else [],
+                    first_name=values["first_name"],
+                    surname=values["surname"],
+                    birth_date=born,
                 ),
                 pseudonym_key=settings.pseudonym_key,
                 contact_key=settings.contact_key,
@@ -324,6 +367,7 @@ def _signal_page(
             "values": values or {},
             "problem": problem,
             "registered": ctx.request.query_params.get("gemeld") == "1",
+            **_hits_context(ctx, subject),
         },
         status,
     )
@@ -358,9 +402,13 @@ def signal_subject(ctx: SignalSubject, signal_id: str) -> Response:
                 for name, parsed in (("birth_year_from", year_from), ("birth_year_to", year_to))
                 if _field(ctx, name, 12).strip() and parsed is None
             }
+            born_raw = _field(ctx, "birth_date", 20)
+            born = _birth_date(born_raw) if born_raw.strip() else None
+            if born_raw.strip() and born is None:
+                problems["birth_date"] = "not a date"
             if problems:
                 raise FieldErrors(problems)
-            subjects.create_subject(
+            created = subjects.create_subject(
                 ctx.db,
                 ctx.acting,
                 subjects.SubjectDraft(
@@ -368,16 +416,25 @@ def signal_subject(ctx: SignalSubject, signal_id: str) -> Response:
                     birth_year_from=year_from,
                     birth_year_to=year_to,
                     phones=[_field(ctx, "phone", 100)],
+                    first_name=_field(ctx, "first_name", 500),
+                    surname=_field(ctx, "surname", 500),
+                    birth_date=born,
                 ),
                 pseudonym_key=settings.pseudonym_key,
                 contact_key=settings.contact_key,
                 ip=ctx.ip,
                 from_signal=signal,
             )
+            # Its page shows the hits of the name and date of birth just encoded.
+            return _see_other(f"/personen/{created.id}?geregistreerd=1")
         else:
             raise FieldErrors({"action": "choose what to do"})
     except FieldErrors as exc:
-        values = {k: _field(ctx, k, 200) for k in ("alias", "birth_year_from", "birth_year_to")}
+        values = {
+            k: _field(ctx, k, 200)
+            for k in ("alias", "birth_year_from", "birth_year_to", "first_name", "surname")
+        }
+        values["birth_date"] = _field(ctx, "birth_date", 20)
         return _signal_page(ctx, signal, errors=_errors(exc), values=values, status=422)
     return _see_other(f"/signalen/{signal.id}")
 
@@ -476,6 +533,7 @@ def _subject_page(
             "purposes": REVEAL_PURPOSES,
             "revealed": revealed,
             "errors": errors or {},
+            **_hits_context(ctx, subject),
         },
         status,
     )
@@ -730,7 +788,8 @@ def agreement_create(ctx: AgreementManage) -> Response:
         k: _field(ctx, k, 3000)
         for k in ("name", "purpose", "legal_basis", "valid_from", "valid_until")
     }
-    values.update({"parties": parties, "categories": categories})
+    hit_no_hit = bool(_field(ctx, "hit_no_hit", 10))
+    values.update({"parties": parties, "categories": categories, "hit_no_hit": hit_no_hit})
     try:
         problems = {"valid_until": "not a date"} if until_raw and valid_until is None else {}
         if problems:
@@ -746,6 +805,7 @@ def agreement_create(ctx: AgreementManage) -> Response:
                 legal_basis=values["legal_basis"],
                 valid_from=valid_from,
                 valid_until=valid_until,
+                hit_no_hit=hit_no_hit,
             ),
             ip=ctx.ip,
         )
