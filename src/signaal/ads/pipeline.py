@@ -118,7 +118,7 @@ def run(
         for chunk in chunked(record_items(records), config.chunk_size)
     )
     results = engine.map_chunks(process_record_chunk, chunks)
-    return _finish(results, config, progress, source=source, base_dir=config.photos_dir)
+    return analyse_results(results, config, progress, source=source, base_dir=config.photos_dir)
 
 
 def run_file(
@@ -148,10 +148,10 @@ def run_file(
             for chunk in chunked(items, config.chunk_size)
         )
         results = engine.map_chunks(process_record_chunk, record_chunks)
-    return _finish(results, config, progress, source=source, base_dir=base_dir)
+    return analyse_results(results, config, progress, source=source, base_dir=base_dir)
 
 
-def _finish(
+def analyse_results(
     results: Iterable[ChunkResult],
     config: PipelineConfig,
     progress: Progress | None,
@@ -159,6 +159,12 @@ def _finish(
     source: str,
     base_dir: Path | None,
 ) -> AnalysisResult:
+    """The rest of the pipeline over the per-ad results of an engine, in input order: gather
+    (deduplicate, count), then the corpus-wide stages (prices, photos, link, movement, risk).
+
+    ``run`` and ``run_file`` call it with the local engine's chunk results; the Spark engine
+    (``signaal.engines.spark``) with the results of its partitions, streamed in input order.
+    """
     # The collector stays paused for the whole analysis: the stages make no reference cycles,
     # and every full collection would walk the millions of objects kept for later stages.
     with paused_gc():
