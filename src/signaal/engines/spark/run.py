@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from signaal.ads.outputs import Tables
 from signaal.ads.pipeline import AnalysisResult, PipelineConfig, analyse_results
 from signaal.engines.spark.ads import per_ad_results, source_name
 from signaal.engines.timing import Progress
@@ -47,3 +48,53 @@ def run_spark(
         spark, path, chunk_size=config.chunk_size, indicators=config.indicators, fmt=fmt
     )
     return analyse_results(results, config, progress, source=source_name(path), base_dir=base_dir)
+
+
+class SparkRun:
+    """One analysis on Spark from the command line: the session, the run, the Parquet copies.
+
+    ``with SparkRun(master) as run: result = run.analyse(...); run.write_parquet(...)``; the
+    session is stopped at the end.
+    """
+
+    def __init__(self, master: str | None = None) -> None:
+        self.master = master
+        self._spark: SparkSession | None = None
+
+    def __enter__(self) -> SparkRun:
+        from signaal.engines.spark.session import spark_session
+
+        self._spark = spark_session(self.master)
+        self._spark.sparkContext.setLogLevel("ERROR")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._spark is not None:
+            self._spark.stop()
+            self._spark = None
+
+    @property
+    def spark(self) -> SparkSession:
+        if self._spark is None:
+            raise RuntimeError("SparkRun is used outside its with block")
+        return self._spark
+
+    def analyse(
+        self, path: str, config: PipelineConfig, *, progress: Progress | None = None
+    ) -> AnalysisResult:
+        """``run_spark`` on this session; a path Spark cannot find is an ``InputError``."""
+        from pyspark.errors import AnalysisException
+
+        from signaal.errors import InputError
+
+        try:
+            return run_spark(self.spark, path, config, progress=progress)
+        except AnalysisException as exc:
+            if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+                raise InputError(f"{path}: no such file or folder") from exc
+            raise
+
+    def write_parquet(self, tables: Tables, out: str) -> list[str]:
+        from signaal.engines.spark.tables import write_parquet_tables
+
+        return write_parquet_tables(self.spark, tables, out)

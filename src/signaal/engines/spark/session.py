@@ -36,5 +36,8 @@ def spark_session(master: str | None = None, *, app_name: str = "signaal") -> Sp
     if master_used.startswith("local"):
         # The Python workers are started with PYSPARK_PYTHON (read when the context starts).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    # Signaal draws its own progress bars.
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    session = builder.getOrCreate()
     return session
