@@ -36,7 +36,8 @@ def input_lines(spark: SparkSession, path: str, fmt: str | None = None) -> RDD[t
 
     JSON Lines are read as raw bytes (the text column cast to binary), so that a line that is
     not UTF-8 is quarantined as the local engine quarantines it. A Parquet row becomes the JSON
-    object of its non-null columns (nested rows as objects, timestamps in UTC with a ``Z``).
+    object of its columns (nested rows as objects without their null fields, timestamps in UTC
+    with a ``Z``).
     Line numbers count over all files of a folder, in Spark's order of the files.
     """
     fmt = fmt or input_format(path)
@@ -54,13 +55,16 @@ def input_lines(spark: SparkSession, path: str, fmt: str | None = None) -> RDD[t
 
 
 def _row_json(row: dict[str, Any]) -> bytes:
+    record = {key: _without_nulls(value) for key, value in row.items()}
     return orjson.dumps(
-        _without_nulls(row), default=_json_default, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+        record, default=_json_default, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
     )
 
 
 def _without_nulls(value: Any) -> Any:
-    """A missing field in Parquet is a null column; in an ad record it is left out."""
+    """Inside a column: a key missing from one row's object (``prices`` without ``15min``) is a
+    null field of the struct Parquet keeps; the record leaves it out. A null column stays null
+    (a required field may be null: ``origin``)."""
     if isinstance(value, dict):
         return {k: _without_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):

@@ -53,25 +53,29 @@ def run_spark(
 class SparkRun:
     """One analysis on Spark from the command line: the session, the run, the Parquet copies.
 
-    ``with SparkRun(master) as run: result = run.analyse(...); run.write_parquet(...)``; the
-    session is stopped at the end.
+    ``with SparkRun(master) as run: result = run.analyse(...); run.write_parquet(...)``. A
+    session that was active before (a notebook's, a test's) is used and left running; a session
+    started here is stopped at the end.
     """
 
     def __init__(self, master: str | None = None) -> None:
         self.master = master
         self._spark: SparkSession | None = None
+        self._started = False
 
     def __enter__(self) -> SparkRun:
         from signaal.engines.spark.session import spark_session
 
+        self._started = SparkSession.getActiveSession() is None
         self._spark = spark_session(self.master)
-        self._spark.sparkContext.setLogLevel("ERROR")
+        if self._started:
+            self._spark.sparkContext.setLogLevel("ERROR")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._spark is not None:
+        if self._spark is not None and self._started:
             self._spark.stop()
-            self._spark = None
+        self._spark = None
 
     @property
     def spark(self) -> SparkSession:
