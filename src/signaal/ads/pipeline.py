@@ -50,7 +50,7 @@ from signaal.engines.timing import Progress, StageTiming, Timer
 if TYPE_CHECKING:
     from signaal.ads.link import LinkConfig
     from signaal.ads.movement import MovementConfig
-    from signaal.ads.photos import PhotoLimits
+    from signaal.ads.photos import ItemEngine, PhotoLimits
 
 
 T = TypeVar("T")
@@ -158,17 +158,21 @@ def analyse_results(
     *,
     source: str,
     base_dir: Path | None,
+    photo_engine: ItemEngine | None = None,
 ) -> AnalysisResult:
     """The rest of the pipeline over the per-ad results of an engine, in input order: gather
     (deduplicate, count), then the corpus-wide stages (prices, photos, link, movement, risk).
 
     ``run`` and ``run_file`` call it with the local engine's chunk results; the Spark engine
-    (``signaal.engines.spark``) with the results of its partitions, streamed in input order.
+    (``signaal.engines.spark``) with the results of its partitions, streamed in input order,
+    and its executors as the ``photo_engine`` that hashes the photo files.
     """
     # The collector stays paused for the whole analysis: the stages make no reference cycles,
     # and every full collection would walk the millions of objects kept for later stages.
     with paused_gc():
-        return _analyse(results, config, progress, source=source, base_dir=base_dir)
+        return _analyse(
+            results, config, progress, source=source, base_dir=base_dir, photo_engine=photo_engine
+        )
 
 
 def _analyse(
@@ -178,6 +182,7 @@ def _analyse(
     *,
     source: str,
     base_dir: Path | None,
+    photo_engine: ItemEngine | None,
 ) -> AnalysisResult:
     from signaal.ads.link import link
     from signaal.ads.movement import movement
@@ -216,6 +221,7 @@ def _analyse(
                 lines=lines,
                 source=source,
                 limits=config.photo_limits,
+                engine=photo_engine,
             )
         for problem in photo_problems:
             stats.count_quarantined(problem)
@@ -299,6 +305,7 @@ def hash_ad_photos(
     lines: Mapping[str, int] | None = None,
     source: str = "",
     limits: PhotoLimits | None = None,
+    engine: ItemEngine | None = None,
 ) -> tuple[dict[str, tuple[PhotoHash, ...]], list[Quarantined]]:
     """PDQ hashes of every ad's images, keyed by ad id; a problem per missing, refused or
     corrupt image.
@@ -321,7 +328,11 @@ def hash_ad_photos(
     if not wanted:
         return {}, []
     result = hash_photos(
-        sorted(wanted), workers=workers, root=base_dir, limits=limits or DEFAULT_LIMITS
+        sorted(wanted),
+        workers=workers,
+        root=base_dir,
+        limits=limits or DEFAULT_LIMITS,
+        engine=engine,
     )
     by_ad: dict[str, list[PhotoHash]] = {}
     problems: list[Quarantined] = []

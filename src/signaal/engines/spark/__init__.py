@@ -7,12 +7,12 @@ What runs where today:
 * **executors** — reading the input from any path Spark reads (JSON Lines as raw bytes, or
   Parquet), line numbering, and the per-ad stages (parse, normalise, indicators) in
   ``mapPartitions`` with the local engine's chunk function (``engines.chunks``); reposts are
-  analysed once per executor process. Connected components over an edge DataFrame
-  (``components.connected_components``, large-star / small-star) are ready for the link stage
-  but not yet called by it.
+  analysed once per executor process. Photo files are hashed there too (``items.SparkItems``).
+  Connected components over an edge DataFrame (``components.connected_components``,
+  large-star / small-star) are ready for the link stage but not yet called by it.
 * **driver** — the per-ad results are streamed back in input order (``toLocalIterator``, one
   partition at a time) into ``pipeline.analyse_results``: deduplication, price medians, photo
-  hashing, link, movement and risk run there with the local engine's functions, and the five
+  clustering, link, movement and risk run there with the local engine's functions, and the five
   CSV tables are written by the local writer. The Parquet copies are written by Spark.
 
 So the driver still holds the analysed corpus (as the local engine does): the corpus-wide

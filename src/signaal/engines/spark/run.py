@@ -9,6 +9,7 @@ from pyspark.sql import SparkSession
 from signaal.ads.outputs import Tables
 from signaal.ads.pipeline import AnalysisResult, PipelineConfig, analyse_results
 from signaal.engines.spark.ads import per_ad_results, source_name
+from signaal.engines.spark.items import SparkItems
 from signaal.engines.timing import Progress
 
 
@@ -31,9 +32,9 @@ def run_spark(
 ) -> AnalysisResult:
     """Analyse the ad records at ``path`` (JSON Lines or Parquet, any path Spark reads).
 
-    Photos are hashed on the driver from ``config.photos_dir``, else from the input's folder
-    when that is on this machine; for an input elsewhere without ``photos_dir`` images are
-    ignored (they would be quarantined as missing).
+    Photos are hashed on the executors (``SparkItems``) from ``config.photos_dir``, else from
+    the input's folder when that is on this machine; for an input elsewhere without
+    ``photos_dir`` images are ignored (they would be quarantined as missing).
     """
     base_dir = config.photos_dir
     if base_dir is None and is_local_path(path):
@@ -47,7 +48,14 @@ def run_spark(
     results = per_ad_results(
         spark, path, chunk_size=config.chunk_size, indicators=config.indicators, fmt=fmt
     )
-    return analyse_results(results, config, progress, source=source_name(path), base_dir=base_dir)
+    return analyse_results(
+        results,
+        config,
+        progress,
+        source=source_name(path),
+        base_dir=base_dir,
+        photo_engine=SparkItems(spark),
+    )
 
 
 class SparkRun:
