@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 runner = CliRunner()
+# One xdist worker runs every Spark test, so that they share one SparkSession (conftest).
+spark_group = pytest.mark.xdist_group("spark")
 TABLES = ("ads", "personas", "networks", "movements", "links")
 
 
@@ -30,6 +32,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.spark
+@spark_group
 def test_cli_spark_engine_writes_the_local_tables_and_parquet_copies(
     spark: SparkSession, corpus: Path, tmp_path: Path
 ) -> None:
@@ -51,6 +54,7 @@ def test_cli_spark_engine_writes_the_local_tables_and_parquet_copies(
 
 
 @pytest.mark.spark
+@spark_group
 def test_cli_spark_engine_missing_input_is_bad_usage(spark: SparkSession, tmp_path: Path) -> None:
     result = runner.invoke(
         app,

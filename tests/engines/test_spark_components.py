@@ -12,7 +12,8 @@ from signaal.ads.graph import components
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-pytestmark = pytest.mark.spark
+# One xdist worker runs every Spark test, so that they share one SparkSession (conftest).
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
 
 def _on_spark(spark: SparkSession, n: int, edges: np.ndarray) -> np.ndarray:

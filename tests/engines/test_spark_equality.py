@@ -21,7 +21,8 @@ from signaal.synth.generate import generate
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-pytestmark = pytest.mark.spark
+# One xdist worker runs every Spark test, so that they share one SparkSession (conftest).
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
 KEY = "spark-equality-test-key"
 OUTPUTS = (
