@@ -138,3 +138,24 @@ def test_same_tables_from_parquet(
     on_spark, spark_out = _on_spark(spark, parquet.as_uri(), tmp_path / "spark", path.parent)
     assert len(on_spark.ads) > 1000
     assert _differences(local_out, spark_out) == []
+
+
+def test_a_folder_of_files_is_one_corpus_with_lines_per_file(
+    spark: SparkSession, corpora: dict[str, Path], tmp_path: Path
+) -> None:
+    lines = corpora["default"].read_bytes().splitlines(keepends=True)
+    whole = tmp_path / "whole.jsonl"
+    whole.write_bytes(b"".join(lines))
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    (folder / "part-1 jan.jsonl").write_bytes(b"".join(lines[:1000]))
+    (folder / "part-2.jsonl").write_bytes(b"".join(lines[1000:1200]) + b"not json\n")
+    (folder / "part-3.jsonl").write_bytes(b"".join(lines[1200:]))
+    _, local_out = _local(whole, tmp_path / "local")
+    on_spark, spark_out = _on_spark(
+        spark, str(folder), tmp_path / "spark", corpora["default"].parent
+    )
+    # The same corpus, so the same tables; the bad line is reported in its own file.
+    assert _differences(local_out, spark_out) == ["quarantine.jsonl"]
+    [bad] = on_spark.quarantined
+    assert (bad.source, bad.line) == ("part-2.jsonl", 201)
