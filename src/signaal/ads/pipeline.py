@@ -5,7 +5,8 @@ Each stage is a pure function over records or tables (``normalise.normalise``,
 ``risk.score``); this module only chains them. The engine machinery is in ``signaal.engines``:
 the per-ad stages (parsing, normalising, indicators) run chunk by chunk
 (``engines.chunks``) through an engine (``engines.local.LocalEngine``: one or more local
-processes; a Spark engine can run the same chunk functions) and come back in input order;
+processes; ``engines.spark`` runs the same chunk functions in ``mapPartitions`` and hands its
+results to ``analyse_results``) and come back in input order;
 reposts (the same content, ``records.CONTENT_FIELDS``, under a new id and time) are analysed
 once (``engines.reposts``); the garbage collector is paused (``engines.memory``) and stages are
 timed (``engines.timing``). Linking, movement and risk need the whole corpus and run once, in
