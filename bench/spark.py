@@ -47,6 +47,21 @@ def _jvm_peak_gb(spark: object) -> float:
     return 0.0
 
 
+def _shuffle_mb(spark: object) -> float:
+    """Shuffle bytes written by every stage of this application (Spark's status API on the
+    driver's own UI, localhost), in MB; -1 when the UI is off."""
+    import urllib.request
+
+    context = spark.sparkContext  # type: ignore[attr-defined]
+    url = context.uiWebUrl
+    if not url:
+        return -1.0
+    address = f"{url}/api/v1/applications/{context.applicationId}/stages"
+    with urllib.request.urlopen(address, timeout=10) as answer:  # the local UI
+        stages = json.load(answer)
+    return sum(stage.get("shuffleWriteBytes", 0) for stage in stages) / 1e6
+
+
 def one_run(engine: str, path: Path, out: Path, workers: int, master: str) -> dict[str, object]:
     """Analyse ``path`` with ``engine`` and write the tables into ``out`` (in this process)."""
     from signaal.ads.outputs import build_tables, write_tables
@@ -55,6 +70,7 @@ def one_run(engine: str, path: Path, out: Path, workers: int, master: str) -> di
     config = PipelineConfig(pseudonym_key="bench-key", workers=workers, photos=False)
     started = time.perf_counter()
     session_seconds = 0.0
+    shuffle_mb = 0.0
     if engine == "spark":
         from signaal.engines.spark.run import SparkRun
 
@@ -64,6 +80,7 @@ def one_run(engine: str, path: Path, out: Path, workers: int, master: str) -> di
             tables = build_tables(result, pseudonym_key="bench-key")
             write_tables(tables, out)
             jvm_gb = _jvm_peak_gb(run.spark)
+            shuffle_mb = _shuffle_mb(run.spark)
     else:
         result = run_file(path, config)
         tables = build_tables(result, pseudonym_key="bench-key")
@@ -79,6 +96,7 @@ def one_run(engine: str, path: Path, out: Path, workers: int, master: str) -> di
         "session_seconds": round(session_seconds, 2),
         "peak_gb_driver": round(own, 3),
         "peak_gb_child": round(child, 3),
+        "shuffle_mb": round(shuffle_mb, 2),
     }
 
 
@@ -125,7 +143,7 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print(
         f"{'ads':>9} {'engine':<7}{'wall s':>9}{'session s':>11}{'ratio':>8}"
-        f"{'driver GB':>11}{'JVM/worker GB':>14}  tables"
+        f"{'driver GB':>11}{'JVM/worker GB':>14}{'shuffle MB':>12}  tables"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         path = corpus(size, args.seed, args.data_dir, preset=args.preset) / "ads.jsonl"
@@ -143,7 +161,8 @@ def main() -> None:
                 f"{size:>9,} {figures['engine']!s:<7}{wall:>9.1f}"
                 f"{float(str(figures['session_seconds'])):>11.1f}{wall / base:>7.2f}x"
                 f"{float(str(figures['peak_gb_driver'])):>11.2f}"
-                f"{float(str(figures['peak_gb_child'])):>14.2f}  "
+                f"{float(str(figures['peak_gb_child'])):>14.2f}"
+                f"{float(str(figures['shuffle_mb'])):>12.2f}  "
                 f"{'identical' if same else 'DIFFERENT'}"
             )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
