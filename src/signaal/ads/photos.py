@@ -19,11 +19,11 @@ import os
 import signal
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -164,24 +164,38 @@ def _hash_one(
         return path, None, f"{type(exc).__name__}: {exc}"
 
 
+_Hashed = tuple[Path, PhotoHash | None, str | None]
+
+
+class ItemEngine(Protocol):
+    """What hashing photos needs of an engine: a function over many small items, in order."""
+
+    def map_items(
+        self, function: Callable[[Path], _Hashed], items: Sequence[Path]
+    ) -> list[_Hashed]: ...
+
+
 def hash_photos(
     paths: Sequence[Path],
     *,
     workers: int = 1,
     root: Path | None = None,
     limits: PhotoLimits = DEFAULT_LIMITS,
+    engine: ItemEngine | None = None,
 ) -> PhotoHashResult:
     """PDQ hashes of the given image files; missing, refused or corrupt files are reported per
     path (``errors``). With ``root``, only regular files inside it are read.
 
-    ``workers > 1`` hashes in that many processes (decoding and hashing are CPU-bound).
-    The result does not depend on ``workers``.
+    ``workers > 1`` hashes in that many processes (decoding and hashing are CPU-bound); an
+    ``engine`` (the Spark engine's executors) instead of the local processes. The result does
+    not depend on ``workers`` or the engine.
     """
     unique = list(dict.fromkeys(Path(p) for p in paths))
     hashes: dict[Path, PhotoHash] = {}
     errors: dict[Path, str] = {}
     one = partial(_hash_one, root=root, limits=limits)
-    results = LocalEngine(max(1, min(workers, os.cpu_count() or 1))).map_items(one, unique)
+    items = engine or LocalEngine(max(1, min(workers, os.cpu_count() or 1)))
+    results = items.map_items(one, unique)
     for path, value, error in results:
         if value is not None:
             hashes[path] = value

@@ -5,7 +5,8 @@ Each stage is a pure function over records or tables (``normalise.normalise``,
 ``risk.score``); this module only chains them. The engine machinery is in ``signaal.engines``:
 the per-ad stages (parsing, normalising, indicators) run chunk by chunk
 (``engines.chunks``) through an engine (``engines.local.LocalEngine``: one or more local
-processes; a Spark engine can run the same chunk functions) and come back in input order;
+processes; ``engines.spark`` runs the same chunk functions in ``mapPartitions`` and hands its
+results to ``analyse_results``) and come back in input order;
 reposts (the same content, ``records.CONTENT_FIELDS``, under a new id and time) are analysed
 once (``engines.reposts``); the garbage collector is paused (``engines.memory``) and stages are
 timed (``engines.timing``). Linking, movement and risk need the whole corpus and run once, in
@@ -50,7 +51,7 @@ from signaal.engines.timing import Progress, StageTiming, Timer
 if TYPE_CHECKING:
     from signaal.ads.link import LinkConfig
     from signaal.ads.movement import MovementConfig
-    from signaal.ads.photos import PhotoLimits
+    from signaal.ads.photos import ItemEngine, PhotoLimits
 
 
 T = TypeVar("T")
@@ -118,7 +119,7 @@ def run(
         for chunk in chunked(record_items(records), config.chunk_size)
     )
     results = engine.map_chunks(process_record_chunk, chunks)
-    return _finish(results, config, progress, source=source, base_dir=config.photos_dir)
+    return analyse_results(results, config, progress, source=source, base_dir=config.photos_dir)
 
 
 def run_file(
@@ -148,21 +149,31 @@ def run_file(
             for chunk in chunked(items, config.chunk_size)
         )
         results = engine.map_chunks(process_record_chunk, record_chunks)
-    return _finish(results, config, progress, source=source, base_dir=base_dir)
+    return analyse_results(results, config, progress, source=source, base_dir=base_dir)
 
 
-def _finish(
+def analyse_results(
     results: Iterable[ChunkResult],
     config: PipelineConfig,
     progress: Progress | None,
     *,
     source: str,
     base_dir: Path | None,
+    photo_engine: ItemEngine | None = None,
 ) -> AnalysisResult:
+    """The rest of the pipeline over the per-ad results of an engine, in input order: gather
+    (deduplicate, count), then the corpus-wide stages (prices, photos, link, movement, risk).
+
+    ``run`` and ``run_file`` call it with the local engine's chunk results; the Spark engine
+    (``signaal.engines.spark``) with the results of its partitions, streamed in input order,
+    and its executors as the ``photo_engine`` that hashes the photo files.
+    """
     # The collector stays paused for the whole analysis: the stages make no reference cycles,
     # and every full collection would walk the millions of objects kept for later stages.
     with paused_gc():
-        return _analyse(results, config, progress, source=source, base_dir=base_dir)
+        return _analyse(
+            results, config, progress, source=source, base_dir=base_dir, photo_engine=photo_engine
+        )
 
 
 def _analyse(
@@ -172,6 +183,7 @@ def _analyse(
     *,
     source: str,
     base_dir: Path | None,
+    photo_engine: ItemEngine | None,
 ) -> AnalysisResult:
     from signaal.ads.link import link
     from signaal.ads.movement import movement
@@ -210,6 +222,7 @@ def _analyse(
                 lines=lines,
                 source=source,
                 limits=config.photo_limits,
+                engine=photo_engine,
             )
         for problem in photo_problems:
             stats.count_quarantined(problem)
@@ -293,6 +306,7 @@ def hash_ad_photos(
     lines: Mapping[str, int] | None = None,
     source: str = "",
     limits: PhotoLimits | None = None,
+    engine: ItemEngine | None = None,
 ) -> tuple[dict[str, tuple[PhotoHash, ...]], list[Quarantined]]:
     """PDQ hashes of every ad's images, keyed by ad id; a problem per missing, refused or
     corrupt image.
@@ -315,7 +329,11 @@ def hash_ad_photos(
     if not wanted:
         return {}, []
     result = hash_photos(
-        sorted(wanted), workers=workers, root=base_dir, limits=limits or DEFAULT_LIMITS
+        sorted(wanted),
+        workers=workers,
+        root=base_dir,
+        limits=limits or DEFAULT_LIMITS,
+        engine=engine,
     )
     by_ad: dict[str, list[PhotoHash]] = {}
     problems: list[Quarantined] = []

@@ -1,8 +1,9 @@
-"""``signaal analyse ADS --out DIR [--store]``: the ads pipeline from the command line.
+"""``signaal analyse ADS --out DIR [--store] [--engine spark]``: the ads pipeline from the command
+line.
 
-A thin adapter: reads settings, draws progress bars, calls ``signaal.ads.pipeline.run_file``,
-writes the tables, the quarantine file and the report, and (with ``--store``) saves the results
-in the app store.
+A thin adapter: reads settings, draws progress bars, calls ``signaal.ads.pipeline.run_file`` (or,
+with ``--engine spark``, ``signaal.engines.spark.run.SparkRun``), writes the tables, the
+quarantine file and the report, and (with ``--store``) saves the results in the app store.
 
 Exit codes (a contract for scripts):
     0  everything was analysed
@@ -37,7 +38,7 @@ from rich.progress import (
 
 if TYPE_CHECKING:
     from signaal.ads.outputs import Tables
-    from signaal.ads.pipeline import AnalysisResult
+    from signaal.ads.pipeline import AnalysisResult, PipelineConfig
 
 T = TypeVar("T")
 
@@ -64,10 +65,13 @@ def _count_lines(path: Path) -> int | None:
 
 
 def analyse(
-    ads: Annotated[
-        Path,
+    ads_arg: Annotated[
+        str,
         typer.Argument(
-            help="Ad records: a .jsonl or .csv file, or a folder of saved HTML pages.",
+            metavar="ADS",
+            help="Ad records: a .jsonl or .csv file, or a folder of saved HTML pages; with "
+            "--engine spark a JSON Lines or .parquet file or folder at any path Spark reads "
+            "(hdfs://, s3a://, file:).",
             show_default=False,
         ),
     ],
@@ -124,11 +128,36 @@ def analyse(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local (this machine's processes) or spark (the per-ad stages on a Spark "
+            "cluster or in Spark local mode; needs the spark extra and Java; see docs/spark.md).",
+        ),
+    ] = "local",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="With --engine spark: the Spark master URL (default: the one spark-submit "
+            "gives, else local[*]).",
+        ),
+    ] = None,
+    parquet_out: Annotated[
+        str | None,
+        typer.Option(
+            "--parquet-out",
+            help="With --engine spark: where Spark writes the Parquet copies of the tables "
+            "(any path Spark writes; default: DIR/parquet).",
+        ),
+    ] = None,
 ) -> None:
     """Analyse ads: indicators, personas, networks, movement and risk, with their reasons.
 
     Writes ads.csv, personas.csv, networks.csv, movements.csv, links.csv, report.html and
-    quarantine.jsonl into --out; contact points in them are pseudonymised or masked. Exit code
+    quarantine.jsonl into --out (with --engine spark also Parquet copies of the five tables);
+    contact points in them are pseudonymised or masked. Exit code
     0: all analysed; 3: some records quarantined, the rest analysed; 2: bad usage or unreadable
     input; 1: internal error (traceback in --out/error.log) or saving in the app store failed.
     """
@@ -144,6 +173,16 @@ def analyse(
     from signaal.settings import get_settings
 
     err = Console(stderr=True, soft_wrap=True)
+    ads = Path(ads_arg)
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("use local or spark", param_hint="--engine")
+    if engine != "spark" and (spark_master is not None or parquet_out is not None):
+        option = "--spark-master" if spark_master is not None else "--parquet-out"
+        raise typer.BadParameter("only with --engine spark", param_hint=option)
+    if engine == "spark" and ads.suffix.lower() == ".csv":
+        raise typer.BadParameter(
+            "the Spark engine reads JSON Lines or Parquet, not CSV", param_hint="ADS"
+        )
     if lang not in ("nl", "en"):
         raise typer.BadParameter("use nl or en", param_hint="--lang")
     if store and not organisations:
@@ -175,9 +214,14 @@ def analyse(
         started_at = datetime.now(UTC)
         clock = time.perf_counter()
         with _ProgressBars(quiet, err, _count_lines(ads)) as report:
-            result = run_file(ads, config, progress=report)
-            report("write results", 0, 1)
-            tables = build_tables(result, pseudonym_key=settings.pseudonym_key)
+            if engine == "spark":
+                result, tables = _analyse_on_spark(
+                    ads_arg, config, out, spark_master, parquet_out, report
+                )
+            else:
+                result = run_file(ads, config, progress=report)
+                report("write results", 0, 1)
+                tables = build_tables(result, pseudonym_key=settings.pseudonym_key)
             write_tables(tables, out)
             write_quarantine(result.quarantined, out)
             write_report(
@@ -246,6 +290,32 @@ def analyse(
         for name, run_id in stored:
             err.print(f"Saved in the app store as analysis {run_id} of {name}.", markup=False)
     raise typer.Exit(code)
+
+
+def _analyse_on_spark(
+    ads: str,
+    config: PipelineConfig,
+    out: Path,
+    master: str | None,
+    parquet_out: str | None,
+    report: Callable[[str, int, int | None], None],
+) -> tuple[AnalysisResult, Tables]:
+    """The analysis on Spark, its tables, and their Parquet copies (written by Spark)."""
+    try:
+        from signaal.engines.spark.run import SparkRun
+    except ImportError as exc:
+        raise typer.BadParameter(
+            "the Spark engine needs the spark extra: pip install 'signaal[spark]' (and Java 17)",
+            param_hint="--engine",
+        ) from exc
+    from signaal.ads.outputs import build_tables
+
+    with SparkRun(master) as run:
+        result = run.analyse(ads, config, progress=report)
+        report("write results", 0, 1)
+        tables = build_tables(result, pseudonym_key=config.pseudonym_key)
+        run.write_parquet(tables, parquet_out or (out / "parquet").absolute().as_uri())
+    return result, tables
 
 
 def _option_file(load: Callable[[Path], T], path: Path | None, option: str) -> T | None:

@@ -151,11 +151,16 @@ def repost_of(original: NormalisedAd, record: AdRecord, posted_at: datetime) -> 
 
 @dataclass(frozen=True, slots=True)
 class LineChunk:
-    """A chunk of raw JSON Lines for a worker: parse, normalise and detect in one go."""
+    """A chunk of raw JSON Lines for a worker: parse, normalise and detect in one go.
+
+    ``reposts``: the chunk may hold reposts of ads in it or in earlier chunks of this process
+    (a Spark partition: no main process took them out), reused as ``per_ad`` does for records.
+    """
 
     source: str
     lines: tuple[tuple[int, bytes], ...]
     indicators: IndicatorSet | None = None
+    reposts: bool = False
 
 
 def process_line_chunk(chunk: LineChunk) -> ChunkResult:
@@ -167,8 +172,8 @@ def process_line_chunk(chunk: LineChunk) -> ChunkResult:
         items = [parse_line(data, source, number) for number, data in chunk.lines]
         seconds = no_seconds()
         seconds["read"] = time.process_time() - started
-        # The main process took the reposts out of the chunk already (``Reposts``).
-        return ChunkResult(per_ad(items, matcher, seconds, reuse=False), seconds)
+        # Locally the main process took the reposts out of the chunk already (``Reposts``).
+        return ChunkResult(per_ad(items, matcher, seconds, reuse=chunk.reposts), seconds)
 
 
 @dataclass(frozen=True, slots=True)
