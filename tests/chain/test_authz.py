@@ -29,6 +29,8 @@ CHAIN_WORK = {
     A.VIEW_AGREEMENTS,
     A.SHARE_RECORDS,
 }
+# Working through the ad monitor's triage queue (the roles that open personas).
+TRIAGE_WORK = {A.VIEW_TRIAGE, A.DECIDE_TRIAGE}
 # The expected permissions, written out by hand: a change to roles.json must change this table.
 EXPECTED: dict[str, set[Action]] = {
     "platform_administrator": {
@@ -53,6 +55,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        *TRIAGE_WORK,
         A.REVEAL_CONTACTS,
         A.STORE_ANALYSIS,
         A.MANAGE_OWN_ACCOUNT,
@@ -62,6 +65,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        *TRIAGE_WORK,
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,
         A.ROUTE_SIGNALS,
@@ -74,6 +78,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        *TRIAGE_WORK,
         A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,
@@ -86,6 +91,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        *TRIAGE_WORK,
         A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,

@@ -276,6 +276,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         pages,
         shelters,
         signals,
+        triage,
     )
 
     if engine is None:
@@ -298,6 +299,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     for module in (
         pages,
         auth,
+        triage,
         analysis,
         contacts,
         coordination,
