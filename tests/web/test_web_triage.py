@@ -16,6 +16,11 @@ from signaal.web.app import WebState
 
 from .conftest import Account, SignIn, store_analysis
 
+# The queue's SQL (LIKE on municipality lists, EXISTS on ads, the outer join) on both backends.
+pytestmark = pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
 PLACES = ["'s-Gravenhage", "Rotterdam", "Utrecht", "Amsterdam", "Zwolle"]
 N_PERSONAS = 30
 
