@@ -138,6 +138,13 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_SHELTERS,
         A.VIEW_AGREEMENTS,
     },
+    # Aggregated local figures only: no persona, no ad, no contact point.
+    "policy_officer": {
+        A.PUBLIC_VIEW,
+        A.VIEW_DASHBOARD,
+        A.VIEW_LOCAL_FIGURES,
+        A.MANAGE_OWN_ACCOUNT,
+    },
     "viewer": {A.PUBLIC_VIEW, A.VIEW_DASHBOARD, A.VIEW_ANALYSIS, A.MANAGE_OWN_ACCOUNT},
     "anonymous": {A.PUBLIC_VIEW},
 }

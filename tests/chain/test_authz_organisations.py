@@ -67,8 +67,11 @@ def test_a_data_record_without_an_owner_is_refused(role: str, action: Action) ->
 
 
 def test_every_analysis_and_chain_action_is_a_data_action() -> None:
-    # The triage queue and its labels are the ad monitor's work on analyses: data too.
-    analysis_actions = {a for a in Action if a.value.split(".")[0] in {"analysis", "triage"}}
+    # The triage queue, its labels and the local figures are the ad monitor's work on analyses:
+    # data too.
+    analysis_actions = {
+        a for a in Action if a.value.split(".")[0] in {"analysis", "triage", "local"}
+    }
     # Revealing a contact point of a run is data too, and so is every chain action on persons
     # (the shelter directory holds no person and the dashboard only counts).
     chain_actions = {

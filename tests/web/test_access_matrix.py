@@ -73,6 +73,7 @@ ROLES = (
     "youth_care_worker",
     "shelter_worker",
     "signal_reporter",
+    "policy_officer",
     "integration",
 )
 # The roles of persons (the integration role is for API tokens: no pages, no own account).

@@ -65,6 +65,10 @@ class Action(StrEnum):
     REVEAL_CONTACTS = "contacts.reveal"
     """See one contact point of an analysis run in the clear, on screen, after stating a purpose
     (audited): for the roles that act on a number (call back, investigate)."""
+    VIEW_LOCAL_FIGURES = "local.view"
+    """See aggregated figures of the own organisation's analysis for its municipality or region
+    (ads and personas per week, the share with indicators, arrivals): counts only, no persona,
+    no ad text, no contact point."""
     VIEW_TRIAGE = "triage.view"
     """See the triage queue of the own organisation's analysis: personas and networks by risk,
     with their status, assignee and the decisions taken on them."""
@@ -196,6 +200,7 @@ DATA_ACTIONS = (
             Action.REVEAL_CONTACTS,
             Action.VIEW_TRIAGE,
             Action.DECIDE_TRIAGE,
+            Action.VIEW_LOCAL_FIGURES,
             Action.EXPORT_TRIAGE_LABELS,
         }
     )
