@@ -111,6 +111,9 @@ def test_the_queue_is_ordered_by_risk_and_paged(
     )
     second = client.get("/analyse/triage?soort=personas&status=open&pagina=2")
     assert shown(second.text) == [f"P-{i:02d}" for i in range(25, 30)]
+    assert '<ol class="triage-list" start="26">' in second.text  # numbered on from page 1
+    assert re.search(r"\b1 advertentie\s+·", first.text)
+    assert "1 advertenties" not in first.text
     networks = client.get("/analyse/triage?soort=netwerken")
     assert shown(networks.text) == ["N-0", "N-1", "N-2"]
     with state.sessions() as session:

@@ -202,6 +202,7 @@ def _queue_page(
     context.update(
         {
             "page": page,
+            "first_number": (page.page - 1) * triage.PAGE_SIZE + 1,
             "explained": explained,
             "levels": {item.item_id: triage.level_of(item.risk_score) for item in page.items},
             "assignees": {uid: user.display_name for uid, user in assignees.items()},
