@@ -223,6 +223,7 @@ def test_assign_to_a_colleague_and_find_it_under_mine(
             toegewezen_aan=str(accounts_by_role[other].user_id),
         )
         assert refused.status_code == 422
+        assert "Kies een collega van je organisatie" in refused.text
     sign_in(coordinator)
     mine = client.get("/analyse/triage?status=mine").text
     assert shown(mine) == ["P-03"]
@@ -305,7 +306,9 @@ def test_escalation_registers_a_signal_with_a_link_back(
     page = client.get("/analyse/triage?status=escalated").text
     assert f'href="/signalen/{signal.id}"' in page
     # Twice is refused: one signal per item.
-    assert _decide(client, csrf, "P-02", besluit="escalate").status_code == 422
+    twice = _decide(client, csrf, "P-02", besluit="escalate")
+    assert twice.status_code == 422
+    assert "Voor dit item is al een signaal geregistreerd." in twice.text
     # A network's escalation links its personas.
     assert _decide(client, csrf, "N-2", besluit="escalate").status_code == 303
     with state.sessions() as session:
