@@ -346,3 +346,39 @@ def test_decisions_of_one_organisation_are_invisible_to_another(
     assert "P-05" in shown(police)
     assert "GGD-reden" not in police
     assert shown(client.get("/analyse/triage?status=dismissed").text) == []
+
+
+def test_switching_language_keeps_the_page_and_its_filters(
+    client: TestClient, accounts_by_role: dict[str, Account], sign_in: SignIn, queue_runs
+) -> None:
+    sign_in(accounts_by_role["analyst"])
+    page = client.get("/analyse/triage", params={"plaats": "Den Haag", "status": "all"})
+    here = "/analyse/triage?plaats=Den+Haag&amp;status=all"
+    assert f'name="volgende" value="{here}"' in page.text
+    switched = client.post(
+        "/taal",
+        data={
+            "csrf_token": _csrf(client),
+            "taal": "en",
+            "volgende": "/analyse/triage?plaats=Den+Haag&status=all",
+        },
+    )
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/analyse/triage?plaats=Den+Haag&status=all"
+    english = client.get(switched.headers["location"])
+    assert "Triage queue" in english.text
+    assert set(shown(english.text)) == {f"P-{i:02d}" for i in range(0, 30, 5)}
+
+
+def test_the_menu_marks_only_the_triage_queue_as_current(
+    client: TestClient, accounts_by_role: dict[str, Account], sign_in: SignIn, queue_runs
+) -> None:
+    sign_in(accounts_by_role["analyst"])
+    html = client.get("/analyse/triage").text
+    menu = html[html.index('<ul class="menu">') :]
+    menu = menu[: menu.index("</ul>")]
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', menu) == ["/analyse/triage"]
+    analysis = client.get("/analyse").text
+    menu = analysis[analysis.index('<ul class="menu">') :]
+    menu = menu[: menu.index("</ul>")]
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', menu) == ["/analyse"]

@@ -149,7 +149,10 @@ def may_decide(role: str) -> bool:
 
 
 def colleagues(db: Session, actor: Actor) -> list[User]:
-    """The active users of the actor's organisation an item can be assigned to."""
+    """The active users of the actor's organisation an item can be assigned to (none for an
+    actor who may not decide)."""
+    if not allowed(actor, Action.DECIDE_TRIAGE):
+        return []
     users = db.scalars(
         select(User)
         .where(User.organisation_id == actor.organisation_id, User.is_active.is_(True))
@@ -158,12 +161,14 @@ def colleagues(db: Session, actor: Actor) -> list[User]:
     return [user for user in users if may_decide(user.role)]
 
 
-def users_by_id(db: Session, organisation_id: int, ids: Sequence[int]) -> dict[int, User]:
-    """The named users of ``organisation_id`` (the assignees a page shows)."""
+def assignees(db: Session, actor: Actor, run: AnalysisRun, ids: Sequence[int]) -> dict[int, User]:
+    """The assignees of the items of ``run`` a page shows (users of the run's organisation)."""
+    if not allowed(actor, Action.VIEW_TRIAGE, _run_resource(run)):
+        raise PermissionDenied("triage.view not allowed on this run")
     if not ids:
         return {}
     found = db.scalars(
-        select(User).where(User.organisation_id == organisation_id, User.id.in_(set(ids)))
+        select(User).where(User.organisation_id == run.organisation_id, User.id.in_(set(ids)))
     )
     return {user.id: user for user in found}
 

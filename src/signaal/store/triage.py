@@ -142,7 +142,7 @@ def queue_page(
     )
     return [
         _row(filters.kind, cast("AnalysisPersona | AnalysisNetwork", record), item)
-        for record, item in rows.tuples()
+        for record, item in rows
     ], total
 
 

@@ -194,9 +194,10 @@ def _queue_page(
         )[:SHOWN_REASONS]
         for item in page.items
     }
-    assignees = triage.users_by_id(
+    assignees = triage.assignees(
         ctx.db,
-        run.organisation_id,
+        actor,
+        run,
         [i.assigned_to_user_id for i in page.items if i.assigned_to_user_id is not None],
     )
     context.update(
