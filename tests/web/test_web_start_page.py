@@ -174,3 +174,26 @@ def test_the_start_page_audits_the_items_it_shows(
             select(AuditEvent).where(AuditEvent.action == "triage.viewed")
         ).all()
     assert any('"new_priority"' in e.details and '"P-00"' in e.details for e in events)
+
+
+def test_local_weeks_end_at_the_newest_ad_of_an_older_run(
+    client: TestClient, sign_in: SignIn, state: WebState
+) -> None:
+    """The demo corpus is months old: its figures are of its own last weeks, not four empty
+    weeks before today."""
+    rows = queue_rows()
+    for ad in rows["ads"]:
+        ad["posted_at"] = ad["posted_at"] - timedelta(days=200)  # type: ignore[operator]
+    for persona in rows["personas"]:
+        persona["first_seen"] = persona["last_seen"] = persona["first_seen"] - timedelta(days=200)  # type: ignore[operator]
+    with transaction(state.sessions) as session:
+        municipality = accounts.create_organisation(
+            session, name="Gemeente Oud", kind=OrganisationKind.MUNICIPALITY
+        )
+        officer = make_account(session, "policy_officer", municipality, "beleid@oud.example.test")
+        store_analysis(session, state.settings, municipality.id, rows)
+    sign_in(officer)
+    html = client.get("/dashboard").text
+    weeks = re.findall(r'<td class="number">(\d+)</td><td class="number">(\d+)</td>', html)
+    # Everywhere (no region): the 20 recent ads fall in the last of the four weeks.
+    assert weeks[-1] == ("20", "20")

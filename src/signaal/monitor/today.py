@@ -25,7 +25,7 @@ from signaal.chain.authz import Action, Actor, Resource, allowed
 from signaal.errors import PermissionDenied
 from signaal.monitor import triage
 from signaal.store import analysis
-from signaal.store.local import LocalCounts, local_counts
+from signaal.store.local import LocalCounts, local_counts, newest_ad
 from signaal.store.models import AnalysisRun, Organisation, Task, utcnow
 from signaal.store.triage import QueueFilter, QueueRow
 
@@ -66,7 +66,11 @@ def local_figures(
     resource = Resource("analysis_run", str(run.id), organisation_id=run.organisation_id)
     if not allowed(actor, Action.VIEW_LOCAL_FIGURES, resource):
         raise PermissionDenied("local.view not allowed on this run")
-    return local_counts(db, run.id, municipalities, now=now)
+    # The weeks end at the run's newest ad when that is earlier: a run of an older corpus (the
+    # demo's) shows its own last weeks, not four empty ones. Daily ingest keeps them level.
+    newest = newest_ad(db, run.id)
+    until = min(now, newest + timedelta(seconds=1)) if newest else now  # the newest one counts
+    return local_counts(db, run.id, municipalities, now=until)
 
 
 def today(

@@ -30,6 +30,7 @@ class LocalCounts:
     personas: int  # advertised in the area in these weeks
     personas_with_indicators: int  # of those, with an indicator in an ad in the area
     arrivals: int  # first seen in the last week and advertised in the area in it
+    until: datetime  # the end of the last week
 
     @property
     def indicator_share(self) -> float | None:
@@ -44,7 +45,8 @@ def local_counts(
     now: datetime,
     weeks: int = 4,
 ) -> LocalCounts:
-    """The run's ads and personas in ``municipalities`` (None: everywhere) per week."""
+    """The run's ads and personas in ``municipalities`` (None: everywhere) per week, the last
+    week ending at ``now``."""
 
     def in_area(since: datetime, until: datetime) -> ColumnElement[bool]:
         conditions = [
@@ -83,4 +85,11 @@ def local_counts(
         )
         .where(in_area(now - WEEK, now), AnalysisPersona.first_seen >= now - WEEK)
     )
-    return LocalCounts(counted, int(n_personas or 0), int(flagged or 0), int(arrivals or 0))
+    return LocalCounts(
+        counted, int(n_personas or 0), int(flagged or 0), int(arrivals or 0), until=now
+    )
+
+
+def newest_ad(session: Session, run_id: int) -> datetime | None:
+    """When the newest ad of the run was posted."""
+    return session.scalar(select(func.max(AnalysisAd.posted_at)).where(AnalysisAd.run_id == run_id))
