@@ -252,7 +252,10 @@ def test_dismiss_needs_a_reason_and_is_a_negative_label(
     assert done.status_code == 303
     open_queue = shown(client.get("/analyse/triage").text)
     assert "P-00" not in open_queue
-    assert shown(client.get("/analyse/triage?status=dismissed").text) == ["P-00"]
+    dismissed = client.get("/analyse/triage?status=dismissed").text
+    assert shown(dismissed) == ["P-00"]
+    assert "Laatste besluit: afgewezen door Test analyst" in dismissed
+    assert "<q>Bekende zzp&#39;er, geen signalen</q>" in dismissed
     with state.sessions() as session:
         decision = session.scalar(select(TriageDecision))
         assert decision is not None

@@ -322,6 +322,15 @@ def decide(
     return item
 
 
+def latest_decisions(
+    db: Session, actor: Actor, run: AnalysisRun, kind: ItemKind, item_ids: Sequence[str]
+) -> dict[str, TriageDecision]:
+    """The newest decision on each item a page of ``run`` shows (of the run's organisation)."""
+    if not allowed(actor, Action.VIEW_TRIAGE, _run_resource(run)):
+        raise PermissionDenied("triage.view not allowed on this run")
+    return rows.latest_decisions(db, run.organisation_id, kind, item_ids)
+
+
 def history(db: Session, actor: Actor, run: AnalysisRun, item: TriageItem) -> list[TriageDecision]:
     """The decisions on an item of the actor's organisation, newest first."""
     if not allowed(actor, Action.VIEW_TRIAGE, item_resource(run, item.kind, item.item_id)):

@@ -201,6 +201,30 @@ def decisions_of(session: Session, item: TriageItem) -> list[TriageDecision]:
     )
 
 
+def latest_decisions(
+    session: Session, organisation_id: int, kind: ItemKind, item_ids: Sequence[str]
+) -> dict[str, TriageDecision]:
+    """The newest decision of each of ``item_ids`` that has one (one query)."""
+    if not item_ids:
+        return {}
+    newest = (
+        select(func.max(TriageDecision.id))
+        .join(TriageItem, TriageItem.id == TriageDecision.triage_item_id)
+        .where(
+            TriageItem.organisation_id == organisation_id,
+            TriageItem.kind == kind,
+            TriageItem.item_id.in_(item_ids),
+        )
+        .group_by(TriageDecision.triage_item_id)
+    )
+    rows = session.execute(
+        select(TriageItem.item_id, TriageDecision)
+        .join(TriageItem, TriageItem.id == TriageDecision.triage_item_id)
+        .where(TriageDecision.id.in_(newest))
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 def labelled_decisions(
     session: Session, organisation_id: int
 ) -> list[tuple[TriageItem, int, bool]]:
@@ -261,6 +285,7 @@ __all__ = [
     "find_item",
     "item_in_run",
     "labelled_decisions",
+    "latest_decisions",
     "queue_page",
     "sites_of_run",
 ]

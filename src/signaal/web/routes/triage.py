@@ -66,6 +66,13 @@ DECISION_LABELS: dict[str, str] = {
     "escalate": N_("Escalate: register a signal for the chain"),
     "dismiss": N_("Dismiss (give a reason)"),
 }
+# A decision taken, as the item's last line says it.
+DECISION_WORDS: dict[str, str] = {
+    "assign": N_("assigned"),
+    "review": N_("reviewed"),
+    "escalate": N_("escalated"),
+    "dismiss": N_("dismissed"),
+}
 FILTER_NAMES = ("soort", "plaats", "van", "tot", "indicator", "site", "niveau", "status")
 MAX_FILTER = 100
 MAX_PAGE = 100_000
@@ -194,15 +201,21 @@ def _queue_page(
         )[:SHOWN_REASONS]
         for item in page.items
     }
+    decided = triage.latest_decisions(
+        ctx.db, actor, run, filters.kind, [item.item_id for item in page.items]
+    )
     assignees = triage.assignees(
         ctx.db,
         actor,
         run,
-        [i.assigned_to_user_id for i in page.items if i.assigned_to_user_id is not None],
+        [i.assigned_to_user_id for i in page.items if i.assigned_to_user_id is not None]
+        + [d.user_id for d in decided.values() if d.user_id is not None],
     )
     context.update(
         {
             "page": page,
+            "decided": decided,
+            "decision_words": DECISION_WORDS,
             "first_number": (page.page - 1) * triage.PAGE_SIZE + 1,
             "explained": explained,
             "levels": {item.item_id: triage.level_of(item.risk_score) for item in page.items},
