@@ -10,7 +10,7 @@ audited by the service that owns it:
 - notifications: how many are unread;
 - local figures (``local.view``, the municipal policy officer): counts of ads and personas in
   the area per week, the share with indicators and the arrivals of the last week; no ids, no
-  texts, no contact points.
+  texts, no contact points; a count of 1 to 4 personas is shown as "fewer than 5".
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from signaal.store.models import AnalysisRun, Organisation, Task, utcnow
 from signaal.store.triage import QueueFilter, QueueRow
 
 SHOWN = 5
+#: Counts of personas from 1 up to this (exclusive) are shown as "fewer than": a local figure
+#: of one or two personas could point to a person. Ads are counted exactly.
+SMALL_COUNT = 5
 
 
 @dataclass(frozen=True)

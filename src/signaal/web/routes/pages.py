@@ -66,6 +66,7 @@ def dashboard(ctx: Annotated[RequestContext, guard(Action.VIEW_DASHBOARD)]) -> R
     context["may_route"] = ctx.may(Action.ROUTE_SIGNALS)
     context["may_open_personas"] = ctx.may(Action.VIEW_ANALYSIS_DETAIL)
     context["now"] = now
+    context["small_count"] = today.SMALL_COUNT
     if context["may_analyse"]:
         run = analysis.latest_run(ctx.db, ctx.user.organisation_id)  # only the own runs
         context["run"] = run
