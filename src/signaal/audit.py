@@ -302,6 +302,49 @@ class PersonaViewed(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class TriageViewed(AuditEventBase):
+    """A page of the triage queue was shown: which kind, which filters, which ids."""
+
+    action: ClassVar[str] = "triage.viewed"
+    record_type: ClassVar[str | None] = "analysis_run"
+    record_id_field: ClassVar[str | None] = "run_id"
+    run_id: int
+    kind: str
+    filters: dict[str, str]
+    shown: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TriageDecided(AuditEventBase):
+    """A decision on a triage item (assigned, reviewed, escalated, dismissed). The reason of a
+    dismissal is kept with the decision, not here: the audit log holds no free text."""
+
+    action: ClassVar[str] = "triage.decided"
+    record_type: ClassVar[str | None] = "triage_item"
+    record_id_field: ClassVar[str | None] = "item_id"
+    run_id: int
+    kind: str
+    item_id: str
+    decision: str
+    assigned_to_user_id: int | None = None
+    signal_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TriageLabelsExported(AuditEventBase):
+    """An organisation's triage decisions were written as calibration labels (ad ids and
+    true/false) by the operator's command line."""
+
+    action: ClassVar[str] = "triage.labels_exported"
+    record_type: ClassVar[str | None] = "organisation"
+    record_id_field: ClassVar[str | None] = "organisation_id"
+    organisation_id: int
+    n_decisions: int
+    n_ads: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ContactPointRevealed(AuditEventBase):
     """One contact point of a run was shown in the clear, on screen, for a purpose (given to
     :func:`record`). The event holds the pseudonym, never the value."""

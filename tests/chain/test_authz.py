@@ -31,6 +31,8 @@ CHAIN_WORK = {
 }
 # Contact requests on a hit: the roles that work on persons in the chain, not integrations.
 CONTACT = {A.SEND_CONTACT_REQUESTS, A.ANSWER_CONTACT_REQUESTS}
+# Working through the ad monitor's triage queue (the roles that open personas).
+TRIAGE_WORK = {A.VIEW_TRIAGE, A.DECIDE_TRIAGE}
 # The expected permissions, written out by hand: a change to roles.json must change this table.
 EXPECTED: dict[str, set[Action]] = {
     "platform_administrator": {
@@ -56,6 +58,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        *TRIAGE_WORK,
         A.REVEAL_CONTACTS,
         A.STORE_ANALYSIS,
         A.MANAGE_OWN_ACCOUNT,
@@ -65,6 +68,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        *TRIAGE_WORK,
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,
         A.ROUTE_SIGNALS,
@@ -79,6 +83,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        *TRIAGE_WORK,
         A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,
@@ -92,6 +97,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_DASHBOARD,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
+        *TRIAGE_WORK,
         A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,
@@ -140,6 +146,13 @@ EXPECTED: dict[str, set[Action]] = {
         A.MANAGE_TASKS,
         A.VIEW_SHELTERS,
         A.VIEW_AGREEMENTS,
+    },
+    # Aggregated local figures only: no persona, no ad, no contact point.
+    "policy_officer": {
+        A.PUBLIC_VIEW,
+        A.VIEW_DASHBOARD,
+        A.VIEW_LOCAL_FIGURES,
+        A.MANAGE_OWN_ACCOUNT,
     },
     "viewer": {A.PUBLIC_VIEW, A.VIEW_DASHBOARD, A.VIEW_ANALYSIS, A.MANAGE_OWN_ACCOUNT},
     "anonymous": {A.PUBLIC_VIEW},

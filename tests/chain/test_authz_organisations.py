@@ -67,7 +67,11 @@ def test_a_data_record_without_an_owner_is_refused(role: str, action: Action) ->
 
 
 def test_every_analysis_and_chain_action_is_a_data_action() -> None:
-    analysis_actions = {a for a in Action if a.value.startswith("analysis.")}
+    # The triage queue, its labels and the local figures are the ad monitor's work on analyses:
+    # data too.
+    analysis_actions = {
+        a for a in Action if a.value.split(".")[0] in {"analysis", "triage", "local"}
+    }
     # Revealing a contact point of a run is data too, and so is every chain action on persons
     # (the shelter directory holds no person and the dashboard only counts).
     chain_actions = {
@@ -112,7 +116,7 @@ def test_the_system_actions_are_few_and_never_read_data() -> None:
     # Storing and purging analyses, the operator's account and API-token administration on the
     # server, the reminder job (marks due tasks reminded; it reads no record for anyone) and the
     # protective watch's jobs (compare a stored run with the watches, notifying the watchers with
-    # counts only; delete expired watches).
+    # counts only; delete expired watches) and the export of triage labels.
     assert {
         Action.STORE_ANALYSIS,
         Action.PURGE_ANALYSIS,
@@ -122,7 +126,10 @@ def test_the_system_actions_are_few_and_never_read_data() -> None:
         Action.MANAGE_API_TOKENS,
         Action.CHECK_WATCHES,
         Action.EXPIRE_WATCHES,
+        # Calibration labels (ad ids and true/false) of an organisation's triage decisions.
+        Action.EXPORT_TRIAGE_LABELS,
     } == SYSTEM_ACTIONS
+    assert not allowed(SYSTEM, Action.VIEW_TRIAGE)
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS)
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS_DETAIL)
     assert not allowed(SYSTEM, Action.REVEAL_CONTACTS)

@@ -44,7 +44,14 @@ ADMINISTRATOR_GRANTS: dict[OrganisationKind, set[str]] = {
         "signal_reporter",
         "viewer",
     },
-    K.MUNICIPALITY: {"administrator", "analyst", "care_coordinator", "signal_reporter", "viewer"},
+    K.MUNICIPALITY: {
+        "administrator",
+        "analyst",
+        "care_coordinator",
+        "signal_reporter",
+        "policy_officer",
+        "viewer",
+    },
     K.HOUSING: {"administrator", "signal_reporter", "viewer"},
     K.SHELTER: {
         "administrator",

@@ -105,14 +105,16 @@ ROLE_KINDS = {
     "police_officer": OrganisationKind.POLICE,
     "youth_care_worker": OrganisationKind.YOUTH_CARE,
     "shelter_worker": OrganisationKind.SHELTER,
+    "policy_officer": OrganisationKind.MUNICIPALITY,
 }
 
 
 @pytest.fixture
 def accounts_by_role(state: WebState) -> dict[str, Account]:
     """One active user with TOTP enabled per role (police officer at the police, the youth care
-    worker at a youth care organisation, the shelter worker at a shelter, the rest at a GGD),
-    plus ``other_org_admin``: an administrator of a third organisation."""
+    worker at a youth care organisation, the shelter worker at a shelter, the policy officer at
+    a municipality, the rest at a GGD), plus ``other_org_admin``: an administrator of a third
+    organisation."""
     created: dict[str, Account] = {}
     with transaction(state.sessions) as session:
         ggd = accounts.create_organisation(session, name="Test GGD", kind=OrganisationKind.GGD)

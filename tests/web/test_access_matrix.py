@@ -73,6 +73,7 @@ ROLES = (
     "youth_care_worker",
     "shelter_worker",
     "signal_reporter",
+    "policy_officer",
     "integration",
 )
 # The roles of persons (the integration role is for API tokens: no pages, no own account).
@@ -84,6 +85,7 @@ AUDITORS = {"platform_administrator", "administrator"}
 ANALYSIS = {"analyst", "care_coordinator", "outreach_worker", "police_officer", "viewer"}
 DETAIL = {"analyst", "care_coordinator", "outreach_worker", "police_officer"}
 REVEAL = {"analyst", "outreach_worker", "police_officer"}
+TRIAGE = {"analyst", "care_coordinator", "outreach_worker", "police_officer"}
 # Case work: who may do what, as in docs/roles.md.
 CASE_WORKERS = {
     "care_coordinator",
@@ -172,6 +174,17 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/analyse/runs/{run_id}/contactpunten/{pseudonym}"): (
         "/analyse/runs/{run_id}/contactpunten/phone:0123456789abcdef",
         protected(REVEAL - {"police_officer"}, 422),
+    ),
+    # The triage queue of the own run; a decision without a chosen decision is refused (422)
+    # before anything is stored (every organisation with an account has P-1 and N-1).
+    ("GET", "/analyse/triage"): ("/analyse/triage", protected(TRIAGE, 200)),
+    ("POST", "/analyse/triage/personas/{persona_id}"): (
+        "/analyse/triage/personas/P-1",
+        protected(TRIAGE, 422),
+    ),
+    ("POST", "/analyse/triage/netwerken/{network_id}"): (
+        "/analyse/triage/netwerken/N-1",
+        protected(TRIAGE, 422),
     ),
     ("GET", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 200)),
     ("POST", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 422)),
@@ -410,6 +423,17 @@ RECORD_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int]]]
     ("POST", "/analyse/runs/{run_id}/contactpunten/{pseudonym}"): (
         "/analyse/runs/{run_id}/contactpunten/{pseudonym}",
         for_roles(REVEAL, 422),
+        for_roles(set(), 403),
+    ),
+    # A decision on an item of another organisation is refused like an id that exists nowhere.
+    ("POST", "/analyse/triage/personas/{persona_id}"): (
+        "/analyse/triage/personas/{persona_id}",
+        for_roles(TRIAGE, 422),
+        for_roles(set(), 403),
+    ),
+    ("POST", "/analyse/triage/netwerken/{network_id}"): (
+        "/analyse/triage/netwerken/{network_id}",
+        for_roles(TRIAGE, 422),
         for_roles(set(), 403),
     ),
     ("POST", "/beheer/gebruikers/{user_id}/status"): (

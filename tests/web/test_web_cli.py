@@ -101,3 +101,36 @@ def test_demo_analysis_generates_analyses_and_stores_once(tmp_path, monkeypatch)
     finally:
         engine.dispose()
     assert "kept" in web_cli.load_demo_analysis(settings, ads=300)
+
+
+def test_demo_serves_on_the_port_given(demo_env, monkeypatch):
+    served: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        web_cli, "_run_server", lambda settings, host, port, *rest: served.append((host, port))
+    )
+    result = CliRunner().invoke(app, ["demo", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert served == [("127.0.0.1", 8123)]
+    assert "http://127.0.0.1:8123" in result.output
+
+
+def test_the_no_serve_hint_works_as_printed(demo_env, monkeypatch):
+    """``--no-serve --port`` prints the command that serves the demo on that port; running it
+    as printed serves on that port."""
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--port", "8124"])
+    assert result.exit_code == 0, result.output
+    assert "signaal serve --port 8124" in result.output
+    assert "http://127.0.0.1:8124" in result.output
+    served: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        web_cli, "_run_server", lambda settings, host, port, *rest: served.append((host, port))
+    )
+    hinted = ["signaal", "serve", "--port", "8124"][1:]
+    again = CliRunner().invoke(app, hinted)
+    assert again.exit_code == 0, again.output
+    assert served == [("127.0.0.1", 8124)]
+
+
+def test_demo_refuses_a_port_that_cannot_be(demo_env):
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--port", "70000"])
+    assert result.exit_code == 2

@@ -881,6 +881,7 @@ DEMO_ROLE_ORGANISATION: dict[str, OrganisationKind] = {
     "youth_care_worker": OrganisationKind.YOUTH_CARE,
     "shelter_worker": OrganisationKind.SHELTER,
     "signal_reporter": OrganisationKind.HOUSING,
+    "policy_officer": OrganisationKind.MUNICIPALITY,
 }
 
 DEMO_EMAIL_DOMAIN = "demo.signaal.test"  # .test is reserved (RFC 2606): never a real mailbox

@@ -65,6 +65,19 @@ class Action(StrEnum):
     REVEAL_CONTACTS = "contacts.reveal"
     """See one contact point of an analysis run in the clear, on screen, after stating a purpose
     (audited): for the roles that act on a number (call back, investigate)."""
+    VIEW_LOCAL_FIGURES = "local.view"
+    """See aggregated figures of the own organisation's analysis for its municipality or region
+    (ads and personas per week, the share with indicators, arrivals): counts only, no persona,
+    no ad text, no contact point."""
+    VIEW_TRIAGE = "triage.view"
+    """See the triage queue of the own organisation's analysis: personas and networks by risk,
+    with their status, assignee and the decisions taken on them."""
+    DECIDE_TRIAGE = "triage.decide"
+    """Assign a triage item to a colleague, mark it reviewed, escalate it (with
+    ``signals.create``: a signal for the chain) or dismiss it with a reason."""
+    EXPORT_TRIAGE_LABELS = "triage.export_labels"
+    """Export an organisation's triage decisions as labels for ``signaal calibrate``
+    (``signaal triage labels``; the system actor only, no role has it)."""
     STORE_ANALYSIS = "analysis.store"
     """Store the results of an analysis run in the app store."""
     PURGE_ANALYSIS = "analysis.purge"
@@ -172,6 +185,9 @@ SYSTEM_ACTIONS = frozenset(
         # watching organisations, never showing an ad) and delete watches past their end date.
         Action.CHECK_WATCHES,
         Action.EXPIRE_WATCHES,
+        # The operator turns the organisation's triage decisions into calibration labels (ad
+        # ids and true/false): no text, no contact point, nothing about a person is shown.
+        Action.EXPORT_TRIAGE_LABELS,
     }
 )
 # The chain's actions on records about persons.
@@ -210,6 +226,10 @@ DATA_ACTIONS = (
             Action.STORE_ANALYSIS,
             Action.PURGE_ANALYSIS,
             Action.REVEAL_CONTACTS,
+            Action.VIEW_TRIAGE,
+            Action.DECIDE_TRIAGE,
+            Action.VIEW_LOCAL_FIGURES,
+            Action.EXPORT_TRIAGE_LABELS,
         }
     )
     | CHAIN_ACTIONS

@@ -49,6 +49,10 @@ from signaal.cli import chain as _chain  # noqa: E402
 
 app.add_typer(_chain.chain_app, name="chain")
 
+from signaal.cli.triage import triage_app as _triage_app  # noqa: E402
+
+app.add_typer(_triage_app, name="triage")
+
 from signaal.cli.api_tokens import api_tokens_app as _api_tokens_app  # noqa: E402
 
 app.add_typer(_api_tokens_app, name="api-tokens")

@@ -16,7 +16,7 @@ def calibrate(
         typer.Option(
             "--truth",
             help="Labelled outcomes, JSONL with an ad_id and a boolean label per line "
-            "(e.g. a synthetic corpus's truth.jsonl).",
+            "(e.g. a synthetic corpus's truth.jsonl, or `signaal triage labels`).",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Where to write the weights JSON.")],

@@ -80,15 +80,16 @@ def serve(
 
 
 def demo_analysis_organisations() -> list[str]:
-    """The demo organisations whose demo users may read analyses: each gets its own copy of the
-    demo analysis (an organisation sees only its own runs)."""
+    """The demo organisations whose demo users may read analyses or their local figures: each
+    gets its own copy of the demo analysis (an organisation sees only its own runs)."""
     from signaal.chain.accounts import DEMO_ORGANISATIONS, DEMO_ROLE_ORGANISATION
     from signaal.chain.authz import Action, roles
 
     kinds = {
         kind
         for role, kind in DEMO_ROLE_ORGANISATION.items()
-        if role in roles() and Action.VIEW_ANALYSIS in roles()[role].actions
+        if role in roles()
+        and roles()[role].actions & {Action.VIEW_ANALYSIS, Action.VIEW_LOCAL_FIGURES}
     }
     return [name for kind, name in DEMO_ORGANISATIONS.items() if kind in kinds]
 
@@ -171,12 +172,19 @@ def demo(
     ads: Annotated[
         int, typer.Option("--ads", help="Size of the synthetic demo corpus.", min=100)
     ] = DEMO_ADS,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on (SIGNAAL_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="Port to listen on (SIGNAAL_PORT).", min=1, max=65535),
+    ] = None,
 ) -> None:
     """Set up the embedded store with demo organisations, users and analysis, then serve it.
 
     Demo accounts have known passwords and skip two-factor authentication, so they work only in
     development (the default). The app is served at http://127.0.0.1:8000 (SIGNAAL_HOST,
-    SIGNAAL_PORT).
+    SIGNAAL_PORT, or --host and --port).
     """
     from rich.console import Console
     from rich.table import Table
@@ -220,10 +228,19 @@ def demo(
     for login in logins:
         table.add_row(login.email, login.password, login.role, login.organisation)
     console.print(table)
-    url_shown = f"http://{settings.host}:{settings.port}"
-    console.print(f"Open [bold]{url_shown}[/] and log in with one of the accounts above.")
+    host, port = host or settings.host, port or settings.port
+    url_shown = f"http://{host}:{port}"
     if serve_app:
-        _run_server(settings, settings.host, settings.port)
+        console.print(f"Open [bold]{url_shown}[/] and log in with one of the accounts above.")
+        _run_server(settings, host, port)
+    else:
+        command = "signaal serve"
+        command += "" if host == settings.host else f" --host {host}"
+        command += "" if port == settings.port else f" --port {port}"
+        console.print(
+            f"Start the app with [bold]{command}[/] and open [bold]{url_shown}[/].",
+            highlight=False,
+        )
 
 
 def _describe_store(settings: Settings) -> str:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -295,7 +296,11 @@ _RUN_FK = "analysis_runs.id"
 
 class AnalysisAd(Base):
     __tablename__ = "analysis_ads"
-    __table_args__ = (Index("ix_analysis_ads_run_persona", "run_id", "persona_id"),)
+    # The triage queue filters personas and networks by their ads (indicator, site, period).
+    __table_args__ = (
+        Index("ix_analysis_ads_run_persona", "run_id", "persona_id"),
+        Index("ix_analysis_ads_run_network", "run_id", "network_id"),
+    )
 
     run_id: Mapped[int] = mapped_column(ForeignKey(_RUN_FK, ondelete="CASCADE"), primary_key=True)
     ad_id: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -981,3 +986,57 @@ class WatchHit(Base):
     municipalities: Mapped[str] = mapped_column(Text, default="")
     first_seen: Mapped[datetime | None] = mapped_column(default=None)
     found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- The ad monitor's triage queue (migration 0007) ---------------------------------------------
+
+
+class TriageItem(Base):
+    """Where a persona or network of the ad monitor stands in an organisation's triage queue.
+
+    Keyed by the organisation and the item's id, not by a run: ids stay stable from one run to
+    the next, and so does a decision. An item without a row is new. Every change is also a
+    :class:`TriageDecision` (the history, and the labels ``signaal calibrate`` learns from)."""
+
+    __tablename__ = "triage_items"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "kind", "item_id"),
+        Index("ix_triage_items_organisation_status", "organisation_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
+    kind: Mapped[str] = mapped_column(String(16))  # persona, network
+    item_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    assigned_to_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_USER_FK, ondelete="SET NULL"), default=None, index=True
+    )
+    signal_id: Mapped[int | None] = mapped_column(
+        ForeignKey(_SIGNAL_FK, ondelete="SET NULL"), default=None
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class TriageDecision(Base):
+    """One decision on a triage item: assigned, reviewed, escalated or dismissed (with its
+    reason), by whom, on which run. ``label`` is what calibration learns: escalated True,
+    dismissed False, otherwise None."""
+
+    __tablename__ = "triage_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
+    triage_item_id: Mapped[int] = mapped_column(
+        ForeignKey("triage_items.id", ondelete="CASCADE"), index=True
+    )
+    # No foreign key: the decision (and its label) outlives the run's retention.
+    run_id: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(16))
+    label: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    assigned_to_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    signal_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(Integer, default=None)

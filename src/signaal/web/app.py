@@ -279,6 +279,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         pages,
         shelters,
         signals,
+        triage,
         watches,
     )
 
@@ -302,6 +303,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     for module in (
         pages,
         auth,
+        triage,
         analysis,
         contacts,
         coordination,

@@ -45,6 +45,15 @@ REASONS: dict[str, str] = {
     "contains control characters": N_("Remove the special characters."),
     "must be text": N_("Enter text."),
     "choose why you need the number": N_("Choose why you need the number."),
+    # The triage queue's decisions (signaal.monitor.triage).
+    "unknown decision": N_("Choose a decision."),
+    "already escalated": N_("A signal was registered for this item already."),
+    "not a colleague who works on the triage queue": N_(
+        "Choose a colleague of your organisation who works on the triage queue."
+    ),
+    "the item has no municipality to register a signal in": N_(
+        "This item has no municipality: register the signal by hand."
+    ),
 }
 FALLBACK = N_("Check this value.")
 

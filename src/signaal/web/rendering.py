@@ -81,6 +81,9 @@ def risk_class(score: float | int | None) -> str:
     return "risk-low"
 
 
+MAX_RETURN_PATH = 500  # what signaal.web.forms.safe_next_path accepts
+
+
 class Renderer:
     """Renders templates in the request's language with the page context every template needs."""
 
@@ -157,6 +160,16 @@ class Renderer:
             "nav": getattr(state, "nav", ()),
             "signed_in": getattr(state, "signed_in", False),
             "current_path": request.url.path,
+            # The page with its query (filters, a stated purpose): where a language switch
+            # returns to; only the path when the query would make it too long.
+            "current_url": _with_query(request),
         }
         full.update(context or {})
         return HTMLResponse(self.render_text(locale, template, full), status_code=status_code)
+
+
+def _with_query(request: Request) -> str:
+    path, query = request.url.path, request.url.query
+    if query and len(path) + 1 + len(query) <= MAX_RETURN_PATH:
+        return f"{path}?{query}"
+    return path

@@ -15,6 +15,7 @@ indicator with its source, which the reasons link to.
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -101,6 +102,9 @@ def overview(ctx: Overview, zoek: Annotated[str, Query(max_length=100)] = "") ->
             },
             "search": zoek,
             "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
+            # The hint for an organisation without a run names it, quoted for a shell, so that
+            # the command works as printed.
+            "hint_organisation": shlex.quote(ctx.user.organisation.name) if ctx.user else "",
         },
     )
 

@@ -1,4 +1,5 @@
-"""The start of the app: ``/`` (a redirect), ``/healthz`` and the role-dependent dashboard."""
+"""The start of the app: ``/`` (a redirect), ``/healthz`` and the start page of each role: what
+that person has to do today (:mod:`signaal.monitor.today`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from signaal.chain.authz import Action, roles
+from signaal.monitor import today
 from signaal.store import analysis
-from signaal.store.models import User
+from signaal.store.models import User, utcnow
 from signaal.web.app import web_state
+from signaal.web.casework_forms import AMSTERDAM
 from signaal.web.context import RequestContext, guard
 
 router = APIRouter()
@@ -53,10 +56,22 @@ def dashboard(ctx: Annotated[RequestContext, guard(Action.VIEW_DASHBOARD)]) -> R
         "may_manage_users": ctx.may(Action.MANAGE_USERS),
         "may_view_audit": ctx.may(Action.VIEW_AUDIT),
     }
+    now = utcnow()
+    context["today"] = today.today(
+        ctx.db, ctx.acting, ip=ctx.ip, end_of_day=today.end_of_local_day(now, AMSTERDAM), now=now
+    )
+    context["may_triage"] = ctx.may(Action.VIEW_TRIAGE)
+    context["may_local"] = ctx.may(Action.VIEW_LOCAL_FIGURES)
+    context["may_tasks"] = ctx.may(Action.MANAGE_TASKS)
+    context["may_route"] = ctx.may(Action.ROUTE_SIGNALS)
+    context["may_open_personas"] = ctx.may(Action.VIEW_ANALYSIS_DETAIL)
+    context["now"] = now
+    context["small_count"] = today.SMALL_COUNT
     if context["may_analyse"]:
         run = analysis.latest_run(ctx.db, ctx.user.organisation_id)  # only the own runs
         context["run"] = run
-        if run is not None:
+        # Who reads the overview (a viewer) sees its top; who triages sees her queue instead.
+        if run is not None and not context["may_triage"]:
             context["networks"] = analysis.top_networks(ctx.db, run.id, limit=5)
     if context["may_manage_users"]:
         context["user_count"] = ctx.db.scalar(
