@@ -75,9 +75,18 @@ def field_messages(fields: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def text(form: FormData, name: str) -> str:
+def text(form: FormData, name: str, max_length: int | None = None) -> str:
+    """The field's text ("" when missing or a file), cut to ``max_length`` characters."""
     value = form.get(name)
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    return value if max_length is None else value[:max_length]
+
+
+def positive_int(form: FormData, name: str) -> int | None:
+    """A positive whole number below 2**31 (a record id, a year), else None."""
+    raw = text(form, name, 12).strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31 else None
 
 
 def number(form: FormData, name: str) -> object:

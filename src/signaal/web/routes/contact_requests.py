@@ -17,6 +17,7 @@ from signaal.chain.authz import Action
 from signaal.errors import ConflictError, FieldErrors, NotFoundError
 from signaal.store.models import ContactRequest, Organisation
 from signaal.web.app import web_state
+from signaal.web.casework_forms import positive_int, text
 from signaal.web.context import RequestContext, guard, own_record_resource
 from signaal.web.i18n import N_, Message
 from signaal.web.routes.api_contact_requests import receiver_of
@@ -47,16 +48,6 @@ Answer = Annotated[
     ),
 ]
 ContactRoute = Annotated[RequestContext, guard(Action.MANAGE_CONTACT_ROUTE)]
-
-
-def _field(ctx: RequestContext, name: str, max_length: int = 5000) -> str:
-    value = ctx.form.get(name)
-    return value[:max_length] if isinstance(value, str) else ""
-
-
-def _int(ctx: RequestContext, name: str) -> int | None:
-    raw = _field(ctx, name, 12).strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31 else None
 
 
 def _errors(exc: FieldErrors) -> dict[str, str | Message]:
@@ -95,7 +86,7 @@ def contact_request_list(ctx: Requests) -> Response:
 @router.post("/contactverzoeken")
 def contact_request_send(ctx: Requests) -> Response:
     """Ask the organisation of a hit (the form on a subject's or signal's page) to get in touch."""
-    subject_id = _int(ctx, "subject_id")
+    subject_id = positive_int(ctx.form, "subject_id")
     if subject_id is None:
         raise NotFoundError("no such subject")
     subject = subjects.find_subject(ctx.db, ctx.acting, subject_id)
@@ -104,8 +95,8 @@ def contact_request_send(ctx: Requests) -> Response:
             ctx.db,
             ctx.acting,
             subject,
-            _int(ctx, "organisation_id"),
-            _field(ctx, "message", 3000),
+            positive_int(ctx.form, "organisation_id"),
+            text(ctx.form, "message", 3000),
             ip=ctx.ip,
         )
     except FieldErrors as exc:
@@ -128,8 +119,8 @@ def contact_request_answer(ctx: Answer, request_id: str) -> Response:
             ctx.db,
             ctx.acting,
             request,
-            _field(ctx, "decision", 16),
-            _field(ctx, "answer", 3000),
+            text(ctx.form, "decision", 16),
+            text(ctx.form, "answer", 3000),
             ip=ctx.ip,
         )
     except FieldErrors as exc:
@@ -173,7 +164,7 @@ def organisation_save(ctx: ContactRoute) -> Response:
     organisation = ctx.db.get(Organisation, ctx.acting.organisation_id)
     if organisation is None:
         raise NotFoundError("no such organisation")
-    route = _field(ctx, "contact_route", 1000)
+    route = text(ctx.form, "contact_route", 1000)
     try:
         contact_requests.set_contact_route(ctx.db, ctx.acting, organisation, route, ip=ctx.ip)
     except FieldErrors as exc:

@@ -30,6 +30,7 @@ from signaal.store.models import (
     utcnow,
 )
 from signaal.web.app import web_state
+from signaal.web.casework_forms import positive_int, text
 from signaal.web.context import RequestContext, chain_resource, guard
 from signaal.web.i18n import N_, Message
 from signaal.web.routes.api_signals import agreement_of_path
@@ -105,16 +106,6 @@ def _page(
 
 def _see_other(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
-
-
-def _field(ctx: RequestContext, name: str, max_length: int = 5000) -> str:
-    value = ctx.form.get(name)
-    return value[:max_length] if isinstance(value, str) else ""
-
-
-def _int(ctx: RequestContext, name: str) -> int | None:
-    raw = _field(ctx, name, 12).strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31 else None
 
 
 def _local_moment(raw: str) -> datetime | None:
@@ -261,14 +252,14 @@ def signal_new(
 @router.post("/signalen")
 def signal_create(ctx: SignalNew) -> Response:
     values = {
-        name: _field(ctx, name, 5000)
+        name: text(ctx.form, name, 5000)
         for name in ("category", "source", "observed_at", "municipality", "text", "phone")
     }
-    values.update({"run": _field(ctx, "run", 12), "persona": _field(ctx, "persona", 100)})
-    values.update({name: _field(ctx, name, 500) for name in ("first_name", "surname")})
-    values["birth_date"] = _field(ctx, "birth_date", 20)
+    values.update({"run": text(ctx.form, "run", 12), "persona": text(ctx.form, "persona", 100)})
+    values.update({name: text(ctx.form, name, 500) for name in ("first_name", "surname")})
+    values["birth_date"] = text(ctx.form, "birth_date", 20)
     observed = _local_moment(values["observed_at"])
-    run = _int(ctx, "run")
+    run = positive_int(ctx.form, "run")
     personas = [(run, values["persona"])] if run and values["persona"] else []
     try:
         signal = signals.register(
@@ -288,7 +279,7 @@ def signal_create(ctx: SignalNew) -> Response:
         )
     except FieldErrors as exc:
         return _new_form(ctx, values, _errors(exc), 422)
-    alias = _field(ctx, "alias", 200).strip()
+    alias = text(ctx.form, "alias", 200).strip()
     values["alias"] = alias
     if alias and ctx.may(Action.MANAGE_SUBJECTS):
         settings = web_state(ctx.request).settings
@@ -383,7 +374,7 @@ def signal_detail(ctx: SignalDetail, signal_id: str) -> Response:
 def signal_subject(ctx: SignalSubject, signal_id: str) -> Response:
     """Confirm the suggested subject, dismiss it, link another own subject or create one."""
     signal = ctx.chain_record(Signal)
-    action = _field(ctx, "action", 20)
+    action = text(ctx.form, "action", 20)
     settings = web_state(ctx.request).settings
     try:
         if action == "confirm" and signal.suggested_subject_id is not None:
@@ -391,18 +382,21 @@ def signal_subject(ctx: SignalSubject, signal_id: str) -> Response:
         elif action == "dismiss":
             signals.dismiss_suggestion(ctx.db, ctx.acting, signal, ip=ctx.ip)
         elif action == "link":
-            subject_id = _int(ctx, "subject_id")
+            subject_id = positive_int(ctx.form, "subject_id")
             if subject_id is None:
                 raise FieldErrors({"subject_id": "choose a subject"})
             signals.link_subject(ctx.db, ctx.acting, signal, subject_id, ip=ctx.ip)
         elif action == "create":
-            year_from, year_to = _int(ctx, "birth_year_from"), _int(ctx, "birth_year_to")
+            year_from, year_to = (
+                positive_int(ctx.form, "birth_year_from"),
+                positive_int(ctx.form, "birth_year_to"),
+            )
             problems = {
                 name: "not a year"
                 for name, parsed in (("birth_year_from", year_from), ("birth_year_to", year_to))
-                if _field(ctx, name, 12).strip() and parsed is None
+                if text(ctx.form, name, 12).strip() and parsed is None
             }
-            born_raw = _field(ctx, "birth_date", 20)
+            born_raw = text(ctx.form, "birth_date", 20)
             born = _birth_date(born_raw) if born_raw.strip() else None
             if born_raw.strip() and born is None:
                 problems["birth_date"] = "not a date"
@@ -412,12 +406,12 @@ def signal_subject(ctx: SignalSubject, signal_id: str) -> Response:
                 ctx.db,
                 ctx.acting,
                 subjects.SubjectDraft(
-                    alias=_field(ctx, "alias", 500),
+                    alias=text(ctx.form, "alias", 500),
                     birth_year_from=year_from,
                     birth_year_to=year_to,
-                    phones=[_field(ctx, "phone", 100)],
-                    first_name=_field(ctx, "first_name", 500),
-                    surname=_field(ctx, "surname", 500),
+                    phones=[text(ctx.form, "phone", 100)],
+                    first_name=text(ctx.form, "first_name", 500),
+                    surname=text(ctx.form, "surname", 500),
                     birth_date=born,
                 ),
                 pseudonym_key=settings.pseudonym_key,
@@ -431,10 +425,10 @@ def signal_subject(ctx: SignalSubject, signal_id: str) -> Response:
             raise FieldErrors({"action": "choose what to do"})
     except FieldErrors as exc:
         values = {
-            k: _field(ctx, k, 200)
+            k: text(ctx.form, k, 200)
             for k in ("alias", "birth_year_from", "birth_year_to", "first_name", "surname")
         }
-        values["birth_date"] = _field(ctx, "birth_date", 20)
+        values["birth_date"] = text(ctx.form, "birth_date", 20)
         return _signal_page(ctx, signal, errors=_errors(exc), values=values, status=422)
     return _see_other(f"/signalen/{signal.id}")
 
@@ -444,8 +438,8 @@ def signal_share(ctx: SignalShare, signal_id: str) -> Response:
     """Share the signal with another organisation (with a reason), or end a share."""
     signal = ctx.chain_record(Signal)
     try:
-        if _field(ctx, "action", 20) == "revoke":
-            share_id = _int(ctx, "share_id")
+        if text(ctx.form, "action", 20) == "revoke":
+            share_id = positive_int(ctx.form, "share_id")
             share = ctx.db.get(RecordShare, share_id) if share_id else None
             if share is None or (share.record_type, share.record_id) != ("signal", signal.id):
                 raise NotFoundError("no such share")
@@ -455,12 +449,12 @@ def signal_share(ctx: SignalShare, signal_id: str) -> Response:
                 ctx.db,
                 ctx.acting,
                 signal,
-                _int(ctx, "to_organisation_id"),
-                _field(ctx, "reason", 3000),
+                positive_int(ctx.form, "to_organisation_id"),
+                text(ctx.form, "reason", 3000),
                 ip=ctx.ip,
             )
     except FieldErrors as exc:
-        values = {"share_reason": _field(ctx, "reason", 3000)}
+        values = {"share_reason": text(ctx.form, "reason", 3000)}
         errors = {f"share_{k}": v for k, v in _errors(exc).items()}
         return _signal_page(ctx, signal, errors=errors, values=values, status=422)
     except ConflictError:
@@ -475,7 +469,7 @@ def signal_refer(ctx: SignalRefer, signal_id: str) -> Response:
     try:
         referrals.refer(ctx.db, ctx.acting, _referral_draft(ctx), signal=signal, ip=ctx.ip)
     except FieldErrors as exc:
-        values = {f"refer_{k}": _field(ctx, k, 3000) for k in _REFERRAL_FIELDS}
+        values = {f"refer_{k}": text(ctx.form, k, 3000) for k in _REFERRAL_FIELDS}
         errors = {f"refer_{k}": v for k, v in _errors(exc).items()}
         return _signal_page(ctx, signal, errors=errors, values=values, status=422)
     return _see_other("/verwijzingen?richting=uit")
@@ -486,11 +480,11 @@ _REFERRAL_FIELDS = ("to_organisation_id", "question", "basis", "legal_basis", "p
 
 def _referral_draft(ctx: RequestContext, kind: str = "referral") -> referrals.ReferralDraft:
     return referrals.ReferralDraft(
-        to_organisation_id=_int(ctx, "to_organisation_id"),
-        question=_field(ctx, "question", 3000),
-        basis=_field(ctx, "basis", 20),
-        purpose=_field(ctx, "purpose", 1000),
-        legal_basis=_field(ctx, "legal_basis", 1000),
+        to_organisation_id=positive_int(ctx.form, "to_organisation_id"),
+        question=text(ctx.form, "question", 3000),
+        basis=text(ctx.form, "basis", 20),
+        purpose=text(ctx.form, "purpose", 1000),
+        legal_basis=text(ctx.form, "legal_basis", 1000),
         kind=kind,
     )
 
@@ -549,12 +543,15 @@ def subject_detail(ctx: SubjectDetail, subject_id: str) -> Response:
 def subject_update(ctx: SubjectManage, subject_id: str) -> Response:
     subject = ctx.chain_record(Subject)
     settings = web_state(ctx.request).settings
-    year_from, year_to = _int(ctx, "birth_year_from"), _int(ctx, "birth_year_to")
+    year_from, year_to = (
+        positive_int(ctx.form, "birth_year_from"),
+        positive_int(ctx.form, "birth_year_to"),
+    )
     try:
         problems = {
             name: "not a year"
             for name, parsed in (("birth_year_from", year_from), ("birth_year_to", year_to))
-            if _field(ctx, name, 12).strip() and parsed is None
+            if text(ctx.form, name, 12).strip() and parsed is None
         }
         if problems:
             raise FieldErrors(problems)
@@ -563,10 +560,10 @@ def subject_update(ctx: SubjectManage, subject_id: str) -> Response:
             ctx.acting,
             subject,
             subjects.SubjectDraft(
-                alias=_field(ctx, "alias", 500),
+                alias=text(ctx.form, "alias", 500),
                 birth_year_from=year_from,
                 birth_year_to=year_to,
-                phones=[_field(ctx, "phone", 100)],
+                phones=[text(ctx.form, "phone", 100)],
             ),
             pseudonym_key=settings.pseudonym_key,
             contact_key=settings.contact_key,
@@ -584,8 +581,8 @@ def subject_update(ctx: SubjectManage, subject_id: str) -> Response:
 def subject_reveal(ctx: SubjectReveal, subject_id: str) -> Response:
     """One phone of the subject in the clear, on this screen, for a chosen purpose (audited)."""
     subject = ctx.chain_record(Subject)
-    name = _field(ctx, "pseudonym", 80)
-    purpose = _field(ctx, "purpose", 40)
+    name = text(ctx.form, "pseudonym", 80)
+    purpose = text(ctx.form, "purpose", 40)
     try:
         value = subjects.reveal_phone(
             ctx.db,
@@ -653,8 +650,8 @@ def coordination(ctx: Coordination) -> Response:
 @router.post("/coordinatie/uitzetten")
 def coordination_route(ctx: Coordination) -> Response:
     """Route one signal of the inbox to a partner organisation with a question."""
-    signal_id = _int(ctx, "signal_id")
-    values = {k: _field(ctx, k, 3000) for k in ("signal_id", *_REFERRAL_FIELDS)}
+    signal_id = positive_int(ctx.form, "signal_id")
+    values = {k: text(ctx.form, k, 3000) for k in ("signal_id", *_REFERRAL_FIELDS)}
     try:
         if signal_id is None:
             raise FieldErrors({"signal_id": "choose a signal"})
@@ -721,8 +718,8 @@ def referral_decide(ctx: ReferralDecide, referral_id: str) -> Response:
             ctx.db,
             ctx.acting,
             referral,
-            _field(ctx, "to_state", 20),
-            _field(ctx, "reason", 3000),
+            text(ctx.form, "to_state", 20),
+            text(ctx.form, "reason", 3000),
             ip=ctx.ip,
         )
     except FieldErrors as exc:
@@ -781,14 +778,14 @@ def agreement_create(ctx: AgreementManage) -> Response:
         if isinstance(v, str) and v.isdigit() and len(v) < 10
     ]
     categories = [v for v in ctx.form.getlist("categories") if isinstance(v, str)][:60]
-    valid_from = _date(_field(ctx, "valid_from", 20))
-    until_raw = _field(ctx, "valid_until", 20).strip()
+    valid_from = _date(text(ctx.form, "valid_from", 20))
+    until_raw = text(ctx.form, "valid_until", 20).strip()
     valid_until = _date(until_raw) if until_raw else None
     values: dict[str, Any] = {
-        k: _field(ctx, k, 3000)
+        k: text(ctx.form, k, 3000)
         for k in ("name", "purpose", "legal_basis", "valid_from", "valid_until")
     }
-    hit_no_hit = bool(_field(ctx, "hit_no_hit", 10))
+    hit_no_hit = bool(text(ctx.form, "hit_no_hit", 10))
     values.update({"parties": parties, "categories": categories, "hit_no_hit": hit_no_hit})
     try:
         problems = {"valid_until": "not a date"} if until_raw and valid_until is None else {}
@@ -827,7 +824,7 @@ def agreement_end(ctx: AgreementEnd, agreement_id: str) -> Response:
     agreement = getattr(ctx.request.state, "agreement", None)
     if not isinstance(agreement, Agreement):
         raise NotFoundError("no such agreement")
-    if _field(ctx, "confirm", 10) != "yes":
+    if text(ctx.form, "confirm", 10) != "yes":
         return _agreements_page(
             ctx, errors={"_form": N_("Confirm that the agreement ends.")}, status=422
         )
@@ -875,8 +872,8 @@ def emergency_form(ctx: Emergency) -> Response:
 
 @router.post("/noodprocedure")
 def emergency_start(ctx: Emergency) -> Response:
-    values = {k: _field(ctx, k, 3000) for k in ("record_type", "record_id", "reason")}
-    record_id = _int(ctx, "record_id") or 0
+    values = {k: text(ctx.form, k, 3000) for k in ("record_type", "record_id", "reason")}
+    record_id = positive_int(ctx.form, "record_id") or 0
     try:
         sharing.start_emergency_access(
             ctx.db,

@@ -18,6 +18,7 @@ from signaal.chain.authz import Action
 from signaal.errors import FieldErrors, NotFoundError
 from signaal.store.models import ProtectiveWatch
 from signaal.web.app import web_state
+from signaal.web.casework_forms import text
 from signaal.web.context import RequestContext, guard, own_record_resource
 from signaal.web.i18n import N_, Message
 
@@ -45,11 +46,6 @@ WatchEnd = Annotated[
     RequestContext,
     guard(Action.MANAGE_WATCHES, own_record_resource("protective_watch", "watch_id", _owner)),
 ]
-
-
-def _field(ctx: RequestContext, name: str, max_length: int = 1000) -> str:
-    value = ctx.form.get(name)
-    return value[:max_length] if isinstance(value, str) else ""
 
 
 def _end_of_day(raw: str) -> datetime | None:
@@ -97,7 +93,9 @@ def watch_list(ctx: Watches) -> Response:
 
 @router.post("/bescherming")
 def watch_register(ctx: Watches) -> Response:
-    values = {k: _field(ctx, k) for k in ("label", "phone", "basis", "legal_basis", "ends_at")}
+    values = {
+        k: text(ctx.form, k, 1000) for k in ("label", "phone", "basis", "legal_basis", "ends_at")
+    }
     try:
         watches.register_watch(
             ctx.db,
@@ -124,7 +122,7 @@ def watch_end(ctx: WatchEnd, watch_id: str) -> Response:
     watch = ctx.db.get(ProtectiveWatch, int(watch_id))
     if watch is None:
         raise NotFoundError("no such watch")
-    if _field(ctx, "confirm", 10) != "yes":
+    if text(ctx.form, "confirm", 10) != "yes":
         return _page(ctx, errors=_errors(FieldErrors({"confirm": "required"})), status=422)
     watches.end_watch(ctx.db, ctx.acting, watch, ip=ctx.ip)
     return RedirectResponse("/bescherming", status_code=303)
