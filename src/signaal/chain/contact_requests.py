@@ -280,18 +280,7 @@ def requests_for(
         rows += [_view(db, r, "out") for r in sent]
     rows.sort(key=lambda r: r.id, reverse=True)
     if rows:
-        journal.record_read(
-            db,
-            actor,
-            kind=RECORD_KIND,
-            key=None,
-            subject_id=None,
-            basis="own",
-            purpose=f"own: {journal.OWN_PURPOSE}",
-            ip=ip,
-            view="list",
-            shown=(r.id for r in rows),
-        )
+        journal.read_own_list(db, actor, RECORD_KIND, (r.id for r in rows), ip=ip)
     return rows
 
 

@@ -126,6 +126,25 @@ def read_list(
     )
 
 
+def read_own_list(
+    db: Session, actor: Actor, record_kind: str, shown: Iterable[int], *, ip: str | None
+) -> None:
+    """Audit one list read of records that are all the actor's organisation's own (so their
+    ground is known without looking it up): one event with the ids shown."""
+    record_read(
+        db,
+        actor,
+        kind=record_kind,
+        key=None,
+        subject_id=None,
+        basis="own",
+        purpose=f"own: {OWN_PURPOSE}",
+        ip=ip,
+        view="list",
+        shown=shown,
+    )
+
+
 def written(
     db: Session,
     actor: Actor,

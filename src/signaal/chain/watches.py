@@ -193,18 +193,7 @@ def watches_of(
         )
     )
     if rows:
-        journal.record_read(
-            db,
-            actor,
-            kind=RECORD_KIND,
-            key=None,
-            subject_id=None,
-            basis="own",
-            purpose=f"own: {journal.OWN_PURPOSE}",
-            ip=ip,
-            view="list",
-            shown=(w.id for w in rows),
-        )
+        journal.read_own_list(db, actor, RECORD_KIND, (w.id for w in rows), ip=ip)
     return rows
 
 
