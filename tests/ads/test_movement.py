@@ -65,6 +65,33 @@ def test_linked_personas_that_move_together_are_co_moving() -> None:
     assert "D02" in ids[persona["b0"]]
 
 
+def test_co_movement_pairs_every_arrival_inside_the_window_and_none_outside_it() -> None:
+    # Many arrivals in the same places: Anna and Bo arrive within three days of each other with
+    # Cato arriving in between (so a pair is found past arrivals of others), and Dewi arrives
+    # just over three days after Cato every time (so no pair with her).
+    ads = []
+    for k, city in enumerate(["Utrecht", "Zwolle", "Venlo"]):
+        day = 20 * k
+        ads.append(make_ad(f"a{k}", name="Anna", city=city, day=day, text=TEXTS[0]))
+        ads.append(make_ad(f"c{k}", name="Cato", age=30, city=city, day=day + 1, text=TEXTS[2]))
+        ads.append(make_ad(f"b{k}", name="Bo", age=21, city=city, day=day + 3, text=TEXTS[1]))
+        ads.append(make_ad(f"d{k}", name="Dewi", age=40, city=city, day=day + 7.5, text=TEXTS[3]))
+    linkage = link(ads, {}, {}, pseudonym_key="k")
+    persona = linkage.persona_of_ad
+    assert len({linkage.network_of_persona[persona[f"{p}0"]] for p in "abcd"}) == 1
+    result = movement(ads, linkage)
+    with_d02 = {
+        subject
+        for subject, events in result.indicators.items()
+        if any(ev.indicator_id == "D02" for ev in events)
+    }
+    assert {persona["a0"], persona["b0"], persona["c0"]} <= with_d02
+    assert persona["d0"] not in with_d02
+    (event,) = [ev for ev in result.indicators[persona["a0"]] if ev.indicator_id == "D02"]
+    assert dict(event.figures)["personas"] == 3
+    assert event.municipalities == ("Utrecht", "Venlo", "Zwolle")
+
+
 def test_personas_in_one_city_once_are_not_co_moving() -> None:
     ads = [
         make_ad("a0", name="Anna", city="Utrecht", day=0, text=TEXTS[0]),

@@ -173,10 +173,16 @@ def movement(
         together: dict[tuple[str, str], set[str]] = defaultdict(set)
         for place, mvs in by_place.items():
             mvs.sort(key=lambda m: (m.at, m.persona_id))
-            for a, b in itertools.combinations(mvs, 2):
-                if a.persona_id != b.persona_id and abs(b.at - a.at) <= window_co:
-                    pair = (min(a.persona_id, b.persona_id), max(a.persona_id, b.persona_id))
-                    together[pair].add(place)
+            # Sorted by time: each arrival is paired only with the later ones inside the
+            # window, so a place with many arrivals costs its arrivals, not their square.
+            for i, a in enumerate(mvs):
+                for j in range(i + 1, len(mvs)):
+                    b = mvs[j]
+                    if b.at - a.at > window_co:
+                        break
+                    if a.persona_id != b.persona_id:
+                        pair = (min(a.persona_id, b.persona_id), max(a.persona_id, b.persona_id))
+                        together[pair].add(place)
         moving = {
             pair: places for pair, places in together.items() if len(places) >= cfg.comove_min
         }
