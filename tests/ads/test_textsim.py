@@ -14,7 +14,9 @@ from signaal.ads.textsim import (
     estimated_jaccard,
     minhash,
     shingle_hashes,
+    shingle_weights,
     text_links,
+    weighted_similarity,
 )
 
 
@@ -138,3 +140,32 @@ def test_different_words_of_the_same_letters_in_another_order_are_one_word() -> 
     hasher = ShingleHasher()
     assert hasher.words("listen") == hasher.words("silent")
     assert hasher.words("listen") != hasher.words("lister")
+
+
+def test_shingle_weights_and_weighted_similarity_do_not_depend_on_their_batch_sizes() -> None:
+    # Large corpora are weighed a batch of texts (and looked up a block of rows) at a time, to
+    # bound memory; small batches here must give every weight and similarity bit for bit.
+    rng = np.random.default_rng(11)
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+    vocabulary = ["".join(rng.choice(letters, size=6)) for _ in range(40)]
+    base = [" ".join(rng.choice(vocabulary, size=int(rng.integers(0, 25)))) for _ in range(120)]
+    # Texts with an edit of an earlier one: pairs of every similarity between 0 and 1.
+    edited = [
+        text + " " + " ".join(rng.choice(vocabulary, size=k % 9)) for k, text in enumerate(base)
+    ]
+    texts = base + edited
+    flat, offsets = shingle_hashes(texts)
+    whole = shingle_weights(flat, offsets)
+    for batch in (1, 7, 64):
+        batched = shingle_weights(flat, offsets, batch=batch)
+        assert np.array_equal(batched.mixed, whole.mixed)
+        assert np.array_equal(batched.weight, whole.weight)
+        assert batched.mean == whole.mean
+    config = TextSimConfig()
+    sigs = minhash(flat, offsets, num_perm=config.num_perm, seed=config.seed)
+    pairs = np.array([(i, j) for i in range(0, 120, 2) for j in (i + 1, i + 120)])
+    one_block = weighted_similarity(sigs, pairs, whole, config)
+    assert np.unique(one_block).size > 3  # the pairs differ: the comparison is not vacuous
+    for row_block in (1, 5, 33):
+        blocks = weighted_similarity(sigs, pairs, whole, config, row_block=row_block)
+        assert np.array_equal(blocks, one_block)

@@ -472,17 +472,29 @@ class ShingleWeights:
 
 
 def shingle_weights(
-    shingles: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64]
+    shingles: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64], *, batch: int = 1 << 16
 ) -> ShingleWeights:
     """Inverse document frequency of each distinct shingle over the texts (a shingle counted
     once per text that holds it): ``log(N / df)``, 0 for a shingle in every text."""
     n = offsets.size - 1
     if shingles.size == 0:
         return ShingleWeights(np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float32), 1.0)
-    text_of = np.repeat(np.arange(n, dtype=np.uint64), np.diff(offsets))
-    mixed = fmix32(shingles.astype(np.uint32)).astype(np.uint64)
-    per_text = distinct((text_of << np.uint64(32)) | mixed)
-    values = np.sort((per_text & np.uint64(0xFFFFFFFF)).astype(np.uint32), kind="stable")
+    # Each text's distinct shingles, found a batch of texts at a time: the 64-bit (text,
+    # shingle) keys of all texts at once would take four times the memory of the shingles.
+    pieces: list[npt.NDArray[np.uint32]] = []
+    for lo in range(0, n, batch):
+        hi = min(n, lo + batch)
+        first_shingle, end_shingle = int(offsets[lo]), int(offsets[hi])
+        if first_shingle == end_shingle:
+            continue
+        text_of = np.repeat(np.arange(hi - lo, dtype=np.uint64), np.diff(offsets[lo : hi + 1]))
+        mixed = fmix32(shingles[first_shingle:end_shingle].astype(np.uint32)).astype(np.uint64)
+        per_text = distinct((text_of << np.uint64(32)) | mixed)
+        pieces.append((per_text & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+        del text_of, mixed, per_text
+    values = np.concatenate(pieces)
+    del pieces
+    values.sort(kind="stable")
     start = np.empty(values.size, dtype=bool)
     start[0] = True
     np.not_equal(values[1:], values[:-1], out=start[1:])
@@ -506,24 +518,34 @@ def weighted_similarity(
     pairs: npt.NDArray[np.int64],
     weights: ShingleWeights,
     config: TextSimConfig,
+    *,
+    row_block: int = 1 << 16,
 ) -> npt.NDArray[np.float64]:
     """Estimated weighted similarity of each pair: per signature position the union's sample is
     the smaller minimum, held by both when both minima are equal. Agreeing samples count the
     weight of their shingle, the others ``weights.mean``; the estimate is the agreeing weight
     over the total (0 when nothing weighs)."""
     a, b = permutations(config.num_perm, config.seed)
+    inverse = _odd_inverse(a)[None, :]
     rows = distinct(pairs.ravel())
     sig = signatures[rows]
-    premixed = ((sig - b[None, :]) * _odd_inverse(a)[None, :]).ravel()  # wraps mod 2**32
-    # Looked up in sorted order: neighbouring queries then walk nearby memory (about twice as
-    # fast as random order on a million texts), and scattered back.
-    by_value = np.argsort(premixed, kind="stable")
-    found = np.empty(premixed.size, dtype=np.int64)
-    found[by_value] = np.searchsorted(weights.mixed, premixed[by_value])
-    found = np.minimum(found, max(weights.mixed.size - 1, 0))
-    w = np.where(weights.mixed[found] == premixed, weights.weight[found], np.float32(0))
-    w = w.reshape(sig.shape)
-    del premixed, found, by_value
+    # The weight of each signature entry's shingle, a block of rows at a time (the lookup's
+    # 64-bit positions for all rows at once would take four times the signatures' memory).
+    w = np.empty(sig.shape, dtype=np.float32)
+    last = max(weights.mixed.size - 1, 0)
+    for lo in range(0, sig.shape[0], row_block):
+        block = sig[lo : lo + row_block]
+        premixed = ((block - b[None, :]) * inverse).ravel()  # wraps mod 2**32
+        # Looked up in sorted order: neighbouring queries then walk nearby memory (about twice
+        # as fast as random order), and scattered back.
+        by_value = np.argsort(premixed, kind="stable")
+        found = np.empty(premixed.size, dtype=np.int64)
+        found[by_value] = np.searchsorted(weights.mixed, premixed[by_value])
+        np.minimum(found, last, out=found)
+        w[lo : lo + row_block] = np.where(
+            weights.mixed[found] == premixed, weights.weight[found], np.float32(0)
+        ).reshape(block.shape)
+        del premixed, found, by_value
     left = np.searchsorted(rows, pairs[:, 0])
     right = np.searchsorted(rows, pairs[:, 1])
     out = np.empty(pairs.shape[0], dtype=np.float64)
