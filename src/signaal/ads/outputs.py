@@ -102,9 +102,17 @@ def ordered_reasons(reasons: Iterable[Reason]) -> list[Reason]:
 
 def reasons_text(reasons: Iterable[Reason]) -> str:
     """Readable reasons, strongest first: "C01 +3: phone shared by 4 personas; A05 +2: 24/7"."""
-    return "; ".join(
-        f"{r.indicator_id} {points_text(r.points)}: {r.text}" for r in ordered_reasons(reasons)
-    )
+    return _reasons_text(ordered_reasons(reasons))
+
+
+def _reasons_text(ordered: Iterable[Reason]) -> str:
+    return "; ".join(f"{r.indicator_id} {points_text(r.points)}: {r.text}" for r in ordered)
+
+
+def _reason_cells(reasons: Iterable[Reason], masked: Mapping[str, str] | None) -> tuple[str, str]:
+    """``reasons_text`` and ``reasons_json`` of the same reasons, ordered once."""
+    ordered = ordered_reasons(reasons)
+    return _reasons_text(ordered), _reasons_json(ordered, masked)
 
 
 def reason_record(reason: Reason, masked: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -121,8 +129,7 @@ def reason_record(reason: Reason, masked: Mapping[str, str] | None = None) -> di
         record["kind"] = "text"
         record["text"] = reason.text
         return record
-    for name in _FACT_FIELDS:
-        value = getattr(facts, name)
+    for name, value in zip(_FACT_FIELDS, _fact_values(facts), strict=True):
         if value is None or value == ():
             continue
         record[name] = dict(value) if name == "figures" else value
@@ -132,11 +139,16 @@ def reason_record(reason: Reason, masked: Mapping[str, str] | None = None) -> di
 
 
 _FACT_FIELDS = tuple(f.name for f in fields(ReasonFacts))
+_fact_values = attrgetter(*_FACT_FIELDS)  # all fields in one call
 
 
 def reasons_json(reasons: Iterable[Reason], masked: Mapping[str, str] | None = None) -> str:
     """The reasons as a JSON array, strongest first (the order of ``reasons``)."""
-    return orjson.dumps([reason_record(r, masked) for r in ordered_reasons(reasons)]).decode()
+    return _reasons_json(ordered_reasons(reasons), masked)
+
+
+def _reasons_json(ordered: Iterable[Reason], masked: Mapping[str, str] | None) -> str:
+    return orjson.dumps([reason_record(r, masked) for r in ordered]).decode()
 
 
 def _score(scores: dict[str, Score], key: str) -> Score:
@@ -271,6 +283,7 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
         network_personas[network].append(persona)
         times = list(map(posted.__getitem__, indexes))
         score = _score(risk.personas, persona)
+        reasons, reasons_data = _reason_cells(score.reasons, masked)
         # The movement stage lists every persona's places (none when no ad has a place);
         # a result without the persona gets them from the ads.
         places: Sequence[str] | None = moves.municipalities_of_persona.get(persona)
@@ -286,8 +299,8 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
                 "municipalities": ";".join(places),
                 "risk_score": score.score,
                 "risk_level": score.level,
-                "reasons": reasons_text(score.reasons),
-                "reasons_json": reasons_json(score.reasons, masked),
+                "reasons": reasons,
+                "reasons_json": reasons_data,
             }
         )
     personas.sort(key=lambda r: (-int(r["risk_score"]), str(r["persona_id"])))
@@ -307,10 +320,7 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
             )
         texts = reasons_of.get(id(score))
         if texts is None:
-            texts = reasons_of[id(score)] = (
-                reasons_text(score.reasons),
-                reasons_json(score.reasons, masked),
-            )
+            texts = reasons_of[id(score)] = _reason_cells(score.reasons, masked)
         networks.append(
             {
                 "network_id": network,
