@@ -103,15 +103,15 @@ def load_annotator(data_dir: Path) -> DeduceAnnotator | None:
 
 
 _LOCK = threading.Lock()
-_LOADED: dict[Path, DeduceAnnotator | None] = {}
+_LOADED: dict[Path, DeduceAnnotator | None] = {}  # by the cache folder, links resolved
 
 
 def shared_annotator(data_dir: Path) -> DeduceAnnotator | None:
     """The process's one annotator of ``data_dir``, loaded at the first call (thread-safe)."""
-    key = data_dir.resolve()
+    key = cache_dir(data_dir).resolve()
     if key in _LOADED:
         return _LOADED[key]
     with _LOCK:
         if key not in _LOADED:
-            _LOADED[key] = load_annotator(key)
+            _LOADED[key] = load_annotator(data_dir)
         return _LOADED[key]
