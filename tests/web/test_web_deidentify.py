@@ -136,3 +136,32 @@ def test_a_text_without_identifiers_is_saved_at_once(
     assert response.status_code == 303, response.text
     assert len(_signals(state)) == 1
     assert _choices(state) == []
+
+
+def test_the_api_stores_the_text_as_sent_and_lists_the_identifiers_by_offset(
+    client,
+    state,
+    accounts_by_role: dict[str, Account],
+    sign_in: SignIn,
+    deidentify_data_dir: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    _with_cache(state, deidentify_data_dir)
+    token = sign_in(accounts_by_role["outreach_worker"])
+    csrf = state.signer.csrf_token(token, kind="session")
+    body = {
+        "category": "sleeps_at_work",
+        "municipality": "Utrecht",
+        "observed_at": datetime.now(UTC).isoformat(),
+        "text": TEXT,
+    }
+    created = client.post("/api/v1/signals", json=body, headers={"X-CSRF-Token": csrf})
+    assert created.status_code == 201, created.text
+    out = created.json()
+    assert out["text"] == TEXT
+    found = {TEXT[i["start"] : i["end"]]: i["category"] for i in out["identifiers_found"]}
+    assert found == {
+        "Sanne de Vries": "person",
+        "nul zes een twee drie vier vijf zes zeven acht": "phone",
+        "01-02-2009": "birth_date",
+    }
+    assert "Sanne" not in created.text.replace(TEXT, "")  # the values only in the text itself
