@@ -10,10 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from signaal.store.models import AuditEvent, Signal
+from signaal.store.models import AuditEvent, ContactRequest, Signal, Subject
 from signaal.web.app import WebState
 
 from .conftest import Account, SignIn
+from .test_web_contact_requests import SANNE_AGAIN, _hit_no_hit_agreement, _police_subject
 
 TEXT = (
     "Synthetisch: Sanne de Vries, tel nul zes een twee drie vier vijf zes zeven acht, "
@@ -165,3 +166,51 @@ def test_the_api_stores_the_text_as_sent_and_lists_the_identifiers_by_offset(
         "01-02-2009": "birth_date",
     }
     assert "Sanne" not in created.text.replace(TEXT, "")  # the values only in the text itself
+
+
+def test_a_contact_request_message_gets_the_offer_and_is_sent_pseudonymised(
+    client,
+    state,
+    accounts_by_role: dict[str, Account],
+    sign_in: SignIn,
+    csrf_of,
+    deidentify_data_dir: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    _with_cache(state, deidentify_data_dir)
+    police, outreach = accounts_by_role["police_officer"], accounts_by_role["outreach_worker"]
+    _hit_no_hit_agreement(client, csrf_of, accounts_by_role["administrator"], police, sign_in)
+    _police_subject(client, state, police, sign_in)
+    sign_in(outreach)
+    made = _register(client, csrf_of, text="Synthetisch: slaapt in het pand.")
+    assert made.status_code == 303, made.text
+    csrf = csrf_of(client.get("/signalen/nieuw").text)
+    with state.sessions() as session:
+        signal_id = session.scalars(select(Signal.id)).one()
+    linked = client.post(
+        f"/signalen/{signal_id}/persoon",
+        data={"csrf_token": csrf, "action": "create", "alias": "Synthetische O", **SANNE_AGAIN},
+    )
+    assert linked.status_code == 303, linked.text
+    with state.sessions() as session:
+        own_subject = session.scalars(
+            select(Subject.id).where(Subject.organisation_id == outreach.organisation_id)
+        ).one()
+    message = "Wij zien haar, bel mij op nul zes een twee drie vier vijf zes zeven acht."
+    data = {
+        "csrf_token": csrf,
+        "subject_id": str(own_subject),
+        "organisation_id": str(police.organisation_id),
+        "message": message,
+    }
+    offered = client.post("/contactverzoeken", data=data)
+    assert offered.status_code == 200, offered.text
+    assert "<q>nul zes een twee drie vier vijf zes zeven acht</q>" in offered.text
+    with state.sessions() as session:
+        assert session.scalars(select(ContactRequest)).all() == []
+    sent = client.post("/contactverzoeken", data={**data, "identifiers": "pseudonymise"})
+    assert sent.status_code == 303, sent.text
+    with state.sessions() as session:
+        request = session.scalars(select(ContactRequest)).one()
+        assert request.message == "Wij zien haar, bel mij op [TELEFOON-1]."
+    (choice,) = _choices(state)
+    assert (choice["record_kind"], choice["text_field"]) == ("contact_request", "message")
