@@ -195,3 +195,17 @@ def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
         accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
     accounts._dummy_hash.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def deidentify_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with a current de-identification cache: the repository's data/ when
+    `./dev setup` built it there, otherwise built once per test session (one to two minutes)."""
+    from signaal.privacy import deidentifier
+
+    repository_data = Path(__file__).resolve().parents[1] / "data"
+    if deidentifier.cache_is_current(repository_data):
+        return repository_data
+    data_dir = tmp_path_factory.mktemp("deidentify-data")
+    deidentifier.build_cache(data_dir)
+    return data_dir

@@ -399,6 +399,22 @@ class ChainRecordWritten(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class FreeTextIdentifiers(AuditEventBase):
+    """A free text in which identifiers were found was saved after the user's explicit choice
+    (``choice``: ``pseudonymised`` or ``as_written``): the record and field, and how many of
+    each category were found (``categories``); never the text or a found value."""
+
+    action: ClassVar[str] = "privacy.free_text_identifiers"
+    record_type: ClassVar[str | None] = "chain"
+    record_id_field: ClassVar[str | None] = "record_key"
+    record_kind: str
+    record_key: str
+    text_field: str
+    choice: str
+    categories: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class EmergencyAccessStarted(AuditEventBase):
     """A user started an emergency access (noodprocedure) to another organisation's record; its
     log administrators were alerted. The reason is the event's purpose."""

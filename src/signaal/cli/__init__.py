@@ -75,5 +75,10 @@ from signaal.cli.calibrate import calibrate as _calibrate  # noqa: E402
 app.command("calibrate")(_calibrate)
 
 
+from signaal.cli.deidentify import setup_deidentify as _setup_deidentify  # noqa: E402
+
+app.command("setup-deidentify")(_setup_deidentify)
+
+
 def main() -> None:
     app()

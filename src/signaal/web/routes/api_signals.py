@@ -23,6 +23,7 @@ from starlette.responses import Response
 from signaal.chain import matching, referrals, sharing, signals, subjects
 from signaal.chain.authz import Action, Resource, allowed
 from signaal.errors import FieldErrors, NotFoundError
+from signaal.privacy import deidentifier, deidentify
 from signaal.store.models import Agreement, Referral, Signal, Subject, utcnow
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, chain_resource, guard, request_actor
@@ -138,9 +139,24 @@ class SubjectCreatedOut(SubjectOut):
     )
 
 
+class IdentifierOut(_Model):
+    category: str = Field(
+        description="person, address, birth_date, phone, email, handle, url, bsn, id or "
+        "institution."
+    )
+    start: int = Field(description="Offset of the first character in the stored text.")
+    end: int = Field(description="Offset after the last character in the stored text.")
+
+
 class SignalCreatedOut(SignalOut):
     hits: list[HitOut] = Field(
         description="As for a new subject, for the signal's subject when it has an encoding."
+    )
+    identifiers_found: list[IdentifierOut] = Field(
+        default_factory=list,
+        description="Identifying spans found in the stored text (names, phone numbers, "
+        "addresses, dates of birth, BSNs, ...), by category and offsets, never the value; the "
+        "text is stored as sent. A client may offer its user to pseudonymise them.",
     )
 
 
@@ -406,7 +422,17 @@ def create_signal(
         if subject is not None
         else []
     )
-    return SignalCreatedOut(**_signal_out(signal).model_dump(), hits=_hits_out(hits))
+    settings = web_state(ctx.request).settings
+    found = deidentify.find_identifiers(
+        signal.text, deidentifier.shared_annotator(settings.data_dir)
+    )
+    return SignalCreatedOut(
+        **_signal_out(signal).model_dump(),
+        hits=_hits_out(hits),
+        identifiers_found=[
+            IdentifierOut(category=i.category.value, start=i.start, end=i.end) for i in found
+        ],
+    )
 
 
 @router.get("/signals/{signal_id}")

@@ -16,6 +16,7 @@ from signaal.chain import contact_requests, subjects
 from signaal.chain.authz import Action
 from signaal.errors import ConflictError, FieldErrors, NotFoundError
 from signaal.store.models import ContactRequest, Organisation
+from signaal.web import free_text
 from signaal.web.app import web_state
 from signaal.web.casework_forms import positive_int, text
 from signaal.web.context import RequestContext, guard, own_record_resource
@@ -61,11 +62,13 @@ def _page(
     failed: int | None = None,
     problem: str | Message | None = None,
     status: int = 200,
+    offer: dict[str, Any] | None = None,
 ) -> Response:
     return web_state(ctx.request).renderer.page(
         ctx.request,
         "contact_requests.html",
         {
+            "offer": offer,
             "locale": ctx.locale,
             "requests": contact_requests.requests_for(ctx.db, ctx.acting, ip=ctx.ip),
             "state_labels": STATE_LABELS,
@@ -90,13 +93,28 @@ def contact_request_send(ctx: Requests) -> Response:
     if subject_id is None:
         raise NotFoundError("no such subject")
     subject = subjects.find_subject(ctx.db, ctx.acting, subject_id)
+    message = text(ctx.form, "message", 3000)
+    checked = free_text.check(web_state(ctx.request).settings, ctx.form, message)
+    if checked.offer:
+        # Nothing is sent: the message comes back with what was found and the two choices.
+        offer = {
+            "action": "/contactverzoeken",
+            "hidden": {
+                "subject_id": str(subject.id),
+                "organisation_id": text(ctx.form, "organisation_id", 12),
+            },
+            "field": "message",
+            "text": message,
+            "identifiers_found": free_text.offer_context(checked.offer),
+        }
+        return _page(ctx, offer=offer)
     try:
-        contact_requests.send(
+        request = contact_requests.send(
             ctx.db,
             ctx.acting,
             subject,
             positive_int(ctx.form, "organisation_id"),
-            text(ctx.form, "message", 3000),
+            checked.text,
             ip=ctx.ip,
         )
     except FieldErrors as exc:
@@ -104,6 +122,15 @@ def contact_request_send(ctx: Requests) -> Response:
         return _page(ctx, problem=next(iter(errors.values())), status=422)
     except ConflictError:
         return _page(ctx, problem=ALREADY_OPEN, status=409)
+    free_text.audit_choice(
+        ctx.db,
+        ctx.acting,
+        checked,
+        record_kind="contact_request",
+        record_id=request.id,
+        text_field="message",
+        ip=ctx.ip,
+    )
     return RedirectResponse("/contactverzoeken", status_code=303)
 
 
@@ -114,19 +141,33 @@ def contact_request_answer(ctx: Answer, request_id: str) -> Response:
     request = ctx.db.get(ContactRequest, int(request_id))
     if request is None:
         raise NotFoundError("no such contact request")
+    decision = text(ctx.form, "decision", 16)
+    reply = text(ctx.form, "answer", 3000)
+    checked = free_text.check(web_state(ctx.request).settings, ctx.form, reply)
+    if checked.offer:
+        offer = {
+            "action": f"/contactverzoeken/{request.id}/antwoord",
+            "hidden": {"decision": decision},
+            "field": "answer",
+            "text": reply,
+            "identifiers_found": free_text.offer_context(checked.offer),
+        }
+        return _page(ctx, offer=offer)
     try:
-        contact_requests.answer(
-            ctx.db,
-            ctx.acting,
-            request,
-            text(ctx.form, "decision", 16),
-            text(ctx.form, "answer", 3000),
-            ip=ctx.ip,
-        )
+        contact_requests.answer(ctx.db, ctx.acting, request, decision, checked.text, ip=ctx.ip)
     except FieldErrors as exc:
         return _page(ctx, errors=_errors(exc), failed=request.id, status=422)
     except ConflictError:
         return _page(ctx, problem=ALREADY_ANSWERED, status=409)
+    free_text.audit_choice(
+        ctx.db,
+        ctx.acting,
+        checked,
+        record_kind="contact_request",
+        record_id=request.id,
+        text_field="answer",
+        ip=ctx.ip,
+    )
     return RedirectResponse("/contactverzoeken", status_code=303)
 
 

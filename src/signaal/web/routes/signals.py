@@ -29,6 +29,7 @@ from signaal.store.models import (
     Subject,
     utcnow,
 )
+from signaal.web import free_text
 from signaal.web.app import web_state
 from signaal.web.casework_forms import positive_int, text
 from signaal.web.context import RequestContext, chain_resource, guard
@@ -218,6 +219,7 @@ def _new_form(
     values: dict[str, str],
     errors: dict[str, str | Message] | None = None,
     status: int = 200,
+    identifiers_found: list[dict[str, str]] | None = None,
 ) -> Response:
     return _page(
         ctx,
@@ -225,6 +227,7 @@ def _new_form(
         {
             "values": values,
             "errors": errors or {},
+            "identifiers_found": identifiers_found or [],
             "categories": _labels(catalogue.SIGNAL_CATEGORIES, ctx.locale),
             "sources": _labels(catalogue.SIGNAL_SOURCES, ctx.locale),
             "municipalities": _municipalities(),
@@ -261,6 +264,10 @@ def signal_create(ctx: SignalNew) -> Response:
     observed = _local_moment(values["observed_at"])
     run = positive_int(ctx.form, "run")
     personas = [(run, values["persona"])] if run and values["persona"] else []
+    checked = free_text.check(web_state(ctx.request).settings, ctx.form, values["text"])
+    if checked.offer:
+        # Nothing is saved: the form comes back with what was found and the two choices.
+        return _new_form(ctx, values, identifiers_found=free_text.offer_context(checked.offer))
     try:
         signal = signals.register(
             ctx.db,
@@ -269,7 +276,7 @@ def signal_create(ctx: SignalNew) -> Response:
                 category=values["category"],
                 municipality=values["municipality"],
                 observed_at=observed,
-                text=values["text"],
+                text=checked.text,
                 source=values["source"] or "observation",
                 phones=[values["phone"]] if values["phone"].strip() else [],
                 personas=personas,
@@ -279,6 +286,15 @@ def signal_create(ctx: SignalNew) -> Response:
         )
     except FieldErrors as exc:
         return _new_form(ctx, values, _errors(exc), 422)
+    free_text.audit_choice(
+        ctx.db,
+        ctx.acting,
+        checked,
+        record_kind="signal",
+        record_id=signal.id,
+        text_field="text",
+        ip=ctx.ip,
+    )
     alias = text(ctx.form, "alias", 200).strip()
     values["alias"] = alias
     if alias and ctx.may(Action.MANAGE_SUBJECTS):
