@@ -23,6 +23,7 @@ def test_production_with_real_keys_loads() -> None:
         pseudonym_key="p" * 40,
         audit_key="a" * 40,
         contact_key="c" * 40,
+        data_key="d" * 40,
     )
     assert settings.env is Environment.PRODUCTION
 

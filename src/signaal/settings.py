@@ -21,6 +21,7 @@ DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
 DEFAULT_PSEUDONYM_KEY = "development-only-pseudonym-key-change-me"
 DEFAULT_AUDIT_KEY = "development-only-audit-key-change-me"
 DEFAULT_CONTACT_KEY = "development-only-contact-key-change-me"
+DEFAULT_DATA_KEY = "development-only-data-key-change-me"
 
 
 class Environment(StrEnum):
@@ -69,6 +70,13 @@ class Settings(BaseSettings):
         default=DEFAULT_CONTACT_KEY,
         description="Key that seals (AES-GCM) the clear values of contact points in the store, "
         "for the roles that may reveal one on screen. Must be set outside development.",
+    )
+    data_key: str = Field(
+        default=DEFAULT_DATA_KEY,
+        description="Key that encrypts (AES-GCM) the special categories at rest: the chain's "
+        "free text (signal texts, case, contact and task notes, referral questions, contact "
+        "requests) and vulnerability factors. Keep it out of the database; changing it makes "
+        "the stored fields unreadable. Must be set outside development.",
     )
     host: str = Field(default="127.0.0.1", description="Address the web app listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the web app listens on.")
@@ -195,6 +203,7 @@ class Settings(BaseSettings):
                 ("pseudonym_key", DEFAULT_PSEUDONYM_KEY),
                 ("audit_key", DEFAULT_AUDIT_KEY),
                 ("contact_key", DEFAULT_CONTACT_KEY),
+                ("data_key", DEFAULT_DATA_KEY),
             ):
                 value = getattr(self, name)
                 if value == default or len(value) < 32:

@@ -386,6 +386,7 @@ def test_demo_accounts_work_only_in_development(db_session: Session) -> None:
         pseudonym_key="p" * 40,
         audit_key="a" * 40,
         contact_key="c" * 40,
+        data_key="d" * 40,
     )
     with pytest.raises(AuthenticationError):
         authenticate(

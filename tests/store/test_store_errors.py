@@ -166,6 +166,7 @@ def test_a_store_failure_under_a_web_request_is_logged_in_one_line(
         pseudonym_key="test-pseudonym-key-0123456789abcdef-012345",
         audit_key="test-audit-key-0123456789abcdef-0123456789ab",
         contact_key="test-contact-key-0123456789abcdef-0123456789",
+        data_key="test-data-key-0123456789abcdef-0123456789abcd",
     )
     upgrade(store_url)
     web = create_app(settings)

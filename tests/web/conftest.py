@@ -30,6 +30,7 @@ TEST_SECRET = "test-secret-key-0123456789abcdef-0123456789"
 TEST_PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef-012345"
 TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef-0123456789ab"
 TEST_CONTACT_KEY = "test-contact-key-0123456789abcdef-0123456789"
+TEST_DATA_KEY = "test-data-key-0123456789abcdef-0123456789abcd"
 PASSWORD = "correct horse battery staple"
 BASE_URL = "https://testserver"
 
@@ -62,6 +63,7 @@ def web_settings(migrated_url: str, tmp_path: Path) -> Settings:
         pseudonym_key=TEST_PSEUDONYM_KEY,
         audit_key=TEST_AUDIT_KEY,
         contact_key=TEST_CONTACT_KEY,
+        data_key=TEST_DATA_KEY,
         login_rate_limit=3,
     )
 

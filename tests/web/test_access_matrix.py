@@ -49,6 +49,7 @@ from web.conftest import (
     BASE_URL,
     TEST_AUDIT_KEY,
     TEST_CONTACT_KEY,
+    TEST_DATA_KEY,
     TEST_PSEUDONYM_KEY,
     TEST_SECRET,
     Account,
@@ -669,6 +670,7 @@ def world(
         pseudonym_key=TEST_PSEUDONYM_KEY,
         audit_key=TEST_AUDIT_KEY,
         contact_key=TEST_CONTACT_KEY,
+        data_key=TEST_DATA_KEY,
     )
     app = create_app(settings)
     state: WebState = app.state.web

@@ -17,7 +17,14 @@ from signaal.cli import app
 from signaal.settings import get_settings
 from signaal.web.app import WebState
 
-from .conftest import TEST_AUDIT_KEY, TEST_CONTACT_KEY, TEST_PSEUDONYM_KEY, Account, SignIn
+from .conftest import (
+    TEST_AUDIT_KEY,
+    TEST_CONTACT_KEY,
+    TEST_DATA_KEY,
+    TEST_PSEUDONYM_KEY,
+    Account,
+    SignIn,
+)
 
 
 def hinted_commands(page: str) -> list[list[str]]:
@@ -46,6 +53,7 @@ def test_the_hinted_commands_store_an_analysis_the_page_then_shows(
     monkeypatch.setenv("SIGNAAL_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
     monkeypatch.setenv("SIGNAAL_AUDIT_KEY", TEST_AUDIT_KEY)
     monkeypatch.setenv("SIGNAAL_CONTACT_KEY", TEST_CONTACT_KEY)
+    monkeypatch.setenv("SIGNAAL_DATA_KEY", TEST_DATA_KEY)
     get_settings.cache_clear()
     try:
         for command in commands:

@@ -64,6 +64,7 @@ def test_demo_refuses_outside_development(demo_env, monkeypatch):
     monkeypatch.setenv("SIGNAAL_PSEUDONYM_KEY", "p" * 40)
     monkeypatch.setenv("SIGNAAL_AUDIT_KEY", "a" * 40)
     monkeypatch.setenv("SIGNAAL_CONTACT_KEY", "c" * 40)
+    monkeypatch.setenv("SIGNAAL_DATA_KEY", "d" * 40)
     get_settings.cache_clear()
     result = CliRunner().invoke(app, ["demo", "--no-serve"])
     assert result.exit_code == 1

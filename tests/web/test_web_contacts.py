@@ -29,7 +29,7 @@ from signaal.settings import get_settings
 from signaal.store.db import make_engine
 from signaal.store.models import AnalysisAd, AnalysisContactPoint, AnalysisRun, AuditEvent
 
-from .conftest import TEST_CONTACT_KEY, TEST_PSEUDONYM_KEY
+from .conftest import TEST_CONTACT_KEY, TEST_DATA_KEY, TEST_PSEUDONYM_KEY
 
 runner = CliRunner()
 
@@ -157,6 +157,7 @@ def cli_store(web_settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  
     monkeypatch.setenv("SIGNAAL_ENV", "development")
     monkeypatch.setenv("SIGNAAL_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
     monkeypatch.setenv("SIGNAAL_CONTACT_KEY", TEST_CONTACT_KEY)
+    monkeypatch.setenv("SIGNAAL_DATA_KEY", TEST_DATA_KEY)
     get_settings.cache_clear()
     yield web_settings.database_url
     get_settings.cache_clear()

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signaal.errors import StoreError
 from signaal.settings import Settings
+from signaal.store.encrypted import use_data_key
 
 # How long SQLite waits for another writer before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -81,13 +82,22 @@ def _use_write_ahead_log(cursor: sqlite3.Cursor) -> None:
             time.sleep(0.02)
 
 
-def make_engine(url: str, **options: Any) -> Engine:
+def make_engine(url: str, *, data_key: str | None = None, **options: Any) -> Engine:
     """An engine for the app store at ``url``.
 
     SQLite: foreign keys on, write-ahead log (readers do not block the writer), a busy timeout;
     the folder of the database file is created. PostgreSQL: a small pool that checks connections
-    before use. Extra ``options`` go to :func:`sqlalchemy.create_engine`.
+    before use. ``data_key`` encrypts the special categories at rest
+    (:mod:`signaal.store.encrypted`); without it, the settings' data key. Extra ``options`` go
+    to :func:`sqlalchemy.create_engine`.
     """
+    engine = _make_engine(url, **options)
+    if data_key is not None:
+        use_data_key(engine.dialect, data_key)
+    return engine
+
+
+def _make_engine(url: str, **options: Any) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -181,22 +191,29 @@ def _lock_for_migration(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", *, data_key: str | None = None) -> None:
     """Bring the store at ``url`` to ``revision`` (default: the newest), creating it if empty.
 
-    Safe to run from several processes at once.
+    Safe to run from several processes at once. ``data_key``: the key that migration 0008
+    encrypts the special categories with (default: the settings' data key).
     """
-    _migrate(url, command.upgrade, revision, "migrating")
+    _migrate(url, command.upgrade, revision, "migrating", data_key)
 
 
-def downgrade(url: str, revision: str) -> None:
+def downgrade(url: str, revision: str, *, data_key: str | None = None) -> None:
     """Take the store at ``url`` back to ``revision`` (``base`` empties it)."""
-    _migrate(url, command.downgrade, revision, "downgrading")
+    _migrate(url, command.downgrade, revision, "downgrading", data_key)
 
 
-def _migrate(url: str, step: Callable[[Config, str], None], revision: str, doing: str) -> None:
+def _migrate(
+    url: str,
+    step: Callable[[Config, str], None],
+    revision: str,
+    doing: str,
+    data_key: str | None = None,
+) -> None:
     """Run one Alembic command on ``url`` under the migration lock, in one transaction."""
-    engine = make_engine(url)
+    engine = make_engine(url, data_key=data_key)
     try:
         with engine.connect() as connection:
             sqlite = connection.dialect.name == "sqlite"

@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from signaal.store.encrypted import EncryptedBool, EncryptedText
+
 # Stable constraint names, so that migrations can refer to them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -477,7 +479,7 @@ class Signal(Base):
     observed_at: Mapped[datetime]
     municipality: Mapped[str | None] = mapped_column(String(100), default=None)
     region: Mapped[str | None] = mapped_column(String(100), default=None)
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(EncryptedText("signals", "text"), default="")
     subject_id: Mapped[int | None] = mapped_column(
         ForeignKey(_SUBJECT_FK, ondelete="SET NULL"), default=None, index=True
     )
@@ -524,7 +526,9 @@ class Case(Base):
     )
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
-    closed_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    closed_reason: Mapped[str | None] = mapped_column(
+        EncryptedText("cases", "closed_reason"), default=None
+    )
     signal_id: Mapped[int | None] = mapped_column(
         ForeignKey(_SIGNAL_FK, ondelete="SET NULL"), default=None
     )
@@ -547,8 +551,8 @@ class CaseEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     from_stage: Mapped[str | None] = mapped_column(String(32), default=None)
     to_stage: Mapped[str | None] = mapped_column(String(32), default=None)
-    text: Mapped[str] = mapped_column(Text, default="")
-    details: Mapped[str] = mapped_column(Text, default="{}")
+    text: Mapped[str] = mapped_column(EncryptedText("case_events", "text"), default="")
+    details: Mapped[str] = mapped_column(EncryptedText("case_events", "details"), default="{}")
 
 
 class VulnerabilityAssessment(Base):
@@ -562,13 +566,27 @@ class VulnerabilityAssessment(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(Integer, default=None)
-    prior_trauma: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    intellectual_disability: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    youth_care_history: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    near_adulthood: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    dependency: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    language_barrier: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    notes: Mapped[str] = mapped_column(Text, default="")
+    prior_trauma: Mapped[bool | None] = mapped_column(
+        EncryptedBool("vulnerability_assessments", "prior_trauma"), default=None
+    )
+    intellectual_disability: Mapped[bool | None] = mapped_column(
+        EncryptedBool("vulnerability_assessments", "intellectual_disability"), default=None
+    )
+    youth_care_history: Mapped[bool | None] = mapped_column(
+        EncryptedBool("vulnerability_assessments", "youth_care_history"), default=None
+    )
+    near_adulthood: Mapped[bool | None] = mapped_column(
+        EncryptedBool("vulnerability_assessments", "near_adulthood"), default=None
+    )
+    dependency: Mapped[bool | None] = mapped_column(
+        EncryptedBool("vulnerability_assessments", "dependency"), default=None
+    )
+    language_barrier: Mapped[bool | None] = mapped_column(
+        EncryptedBool("vulnerability_assessments", "language_barrier"), default=None
+    )
+    notes: Mapped[str] = mapped_column(
+        EncryptedText("vulnerability_assessments", "notes"), default=""
+    )
 
 
 class JointControl(Base):
@@ -583,7 +601,9 @@ class JointControl(Base):
     planned_at: Mapped[datetime]
     municipality: Mapped[str | None] = mapped_column(String(100), default=None)
     location: Mapped[str] = mapped_column(String(200), default="")
-    shared_notes: Mapped[str] = mapped_column(Text, default="")
+    shared_notes: Mapped[str] = mapped_column(
+        EncryptedText("joint_controls", "shared_notes"), default=""
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
@@ -597,7 +617,7 @@ class JointControlPart(Base):
         ForeignKey("joint_controls.id", ondelete="CASCADE"), primary_key=True
     )
     organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK), primary_key=True)
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(EncryptedText("joint_control_parts", "notes"), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
@@ -616,7 +636,7 @@ class OutreachContact(Base):
     at: Mapped[datetime]
     municipality: Mapped[str | None] = mapped_column(String(100), default=None)
     location: Mapped[str] = mapped_column(String(200), default="")
-    outcome: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(EncryptedText("outreach_contacts", "outcome"), default="")
     subject_id: Mapped[int | None] = mapped_column(
         ForeignKey(_SUBJECT_FK, ondelete="SET NULL"), default=None, index=True
     )
@@ -667,7 +687,7 @@ class Task(Base):
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("outreach_contacts.id", ondelete="SET NULL"), default=None
     )
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(EncryptedText("tasks", "notes"), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -700,12 +720,14 @@ class Referral(Base):
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey(_CASE_FK, ondelete="CASCADE"), default=None, index=True
     )
-    question: Mapped[str] = mapped_column(Text, default="")
+    question: Mapped[str] = mapped_column(EncryptedText("referrals", "question"), default="")
     state: Mapped[str] = mapped_column(String(16), default="in_progress")
     basis: Mapped[str] = mapped_column(String(16))  # consent | legal_basis
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     purpose: Mapped[str] = mapped_column(Text, default="")
-    reason: Mapped[str] = mapped_column(Text, default="")  # of the last rejection/revocation
+    reason: Mapped[str] = mapped_column(
+        EncryptedText("referrals", "reason"), default=""
+    )  # of the last rejection/revocation
     due_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -727,7 +749,7 @@ class ReferralEvent(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
     from_state: Mapped[str | None] = mapped_column(String(16), default=None)
     to_state: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(EncryptedText("referral_events", "reason"), default="")
 
 
 class Agreement(Base):
@@ -819,7 +841,7 @@ class Placement(Base):
     offered_at: Mapped[datetime] = mapped_column(default=utcnow)
     placed_at: Mapped[datetime | None] = mapped_column(default=None)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(EncryptedText("placements", "notes"), default="")
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
@@ -839,7 +861,9 @@ class AangifteSupport(Base):
     accompanied_by: Mapped[str] = mapped_column(String(200), default="")
     presence: Mapped[str] = mapped_column(String(32))  # present | waiting_outside | none
     police_unit: Mapped[str] = mapped_column(String(200), default="")
-    follow_up: Mapped[str] = mapped_column(Text, default="")
+    follow_up: Mapped[str] = mapped_column(
+        EncryptedText("aangifte_supports", "follow_up"), default=""
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
@@ -942,9 +966,9 @@ class ContactRequest(Base):
     to_subject_id: Mapped[int] = mapped_column(
         ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), index=True
     )
-    message: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(EncryptedText("contact_requests", "message"), default="")
     state: Mapped[str] = mapped_column(String(16), default="open")
-    answer: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(EncryptedText("contact_requests", "answer"), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -1035,7 +1059,7 @@ class TriageDecision(Base):
     run_id: Mapped[int] = mapped_column(Integer)
     decision: Mapped[str] = mapped_column(String(16))
     label: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(EncryptedText("triage_decisions", "reason"), default="")
     assigned_to_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
     signal_id: Mapped[int | None] = mapped_column(Integer, default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -284,7 +284,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
 
     if engine is None:
-        engine = make_engine(url_from_settings(settings))
+        engine = make_engine(url_from_settings(settings), data_key=settings.data_key)
     app = FastAPI(
         title="Signaal",
         docs_url=None,
