@@ -221,16 +221,18 @@ def _in_ad(facts: ReasonFacts | None, ad_id: str) -> ReasonFacts | None:
     """``facts`` of a cue, saying which ad of a persona it was found in."""
     if facts is None:
         return None
-    values = _fact_values(facts)
-    return ReasonFacts(*values[:_AD_ID], ad_id, *values[_AD_ID + 1 :])
+    values = list(_fact_values(facts))
+    values[_AD_ID] = ad_id
+    return ReasonFacts(*values)
 
 
 def _with_cap(
     facts: ReasonFacts | None, uncapped: float, cap: float, situation: str | None
 ) -> ReasonFacts:
     """``facts`` of a reason whose points a family cap lowered (plain cue facts if none)."""
-    values = _fact_values(facts or ReasonFacts("cue"))
-    return ReasonFacts(*values[:-3], uncapped, cap, situation)
+    values = list(_fact_values(facts or ReasonFacts("cue")))
+    values[-3:] = (uncapped, cap, situation)
+    return ReasonFacts(*values)
 
 
 def _movement_facts(event: MovementEvent) -> ReasonFacts:
