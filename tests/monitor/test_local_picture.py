@@ -1,4 +1,4 @@
-""""Mijn gemeente" on a small stored run with known answers (SQLite and PostgreSQL), place
+""" "Mijn gemeente" on a small stored run with known answers (SQLite and PostgreSQL), place
 resolution, organisation boundaries and CSV escaping."""
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def test_weeks_shares_and_arrivals_of_a_municipality(
     assert picture.personas_with_indicators is None  # P1, P2, P3: three
     assert picture.indicators == [("A05", 3), ("B02", 1)]
     # P2..P6 arrived this week; P1 came back but was advertised here before.
-    assert picture.this_week is not None and picture.this_week.label == "2026-W48"
+    assert picture.this_week is not None
+    assert picture.this_week.label == "2026-W48"
     assert picture.arrivals == 5
 
 
@@ -115,13 +116,16 @@ def test_comparison_with_municipalities_of_similar_population(
     picture = lp.local_picture(db_session, _actor(organisation_id), run, area, now=NOW)
     first, *others = picture.comparison
     population = geo.municipality(HAGUE).population
-    assert first.selected and first.name == HAGUE and first.ads == 7
+    assert first.selected
+    assert first.name == HAGUE
+    assert first.ads == 7
     assert first.ads_per_10k == pytest.approx(7 * 10_000 / population)
     assert len(others) == lp.SIMILAR
     names = {row.name for row in others}
     assert {"Amsterdam", "Rotterdam", "Utrecht"} <= names
     amsterdam = next(row for row in others if row.name == "Amsterdam")
-    assert amsterdam.ads == 1 and amsterdam.indicator_share == 1.0
+    assert amsterdam.ads == 1
+    assert amsterdam.indicator_share == 1.0
     # Others sorted by ads per 10,000, highest first.
     rates = [row.ads_per_10k or 0 for row in others]
     assert rates == sorted(rates, reverse=True)
@@ -132,14 +136,17 @@ def test_the_map_colours_every_outline_and_marks_the_selection(
 ) -> None:
     organisation_id, run = stored
     area = resolve_area("politie Den Haag")
-    assert area is not None and area.kind == "police_unit"
+    assert area is not None
+    assert area.kind == "police_unit"
     picture = lp.local_picture(
         db_session, _actor(organisation_id), run, area, measure="ads", now=NOW
     )
     assert len(picture.map) == len(outlines()) == 342
     by_name = {m.name: m for m in picture.map}
-    assert by_name[HAGUE].value == 7 and by_name[HAGUE].selected
-    assert by_name["Utrecht"].value == 2 and not by_name["Utrecht"].selected
+    assert by_name[HAGUE].value == 7
+    assert by_name[HAGUE].selected
+    assert by_name["Utrecht"].value == 2
+    assert not by_name["Utrecht"].selected
     assert by_name["Groningen"].band == 0
     assert by_name[HAGUE].band == len(picture.bands)  # the highest class
     assert picture.comparison[0].name == "Den Haag"  # police units compared with each other
@@ -167,22 +174,31 @@ def test_another_organisations_run_is_refused(
 
 def test_den_haag_a_village_and_regions_resolve() -> None:
     hague = resolve_area("Den Haag")
-    assert hague is not None and (hague.kind, hague.municipalities) == ("municipality", (HAGUE,))
+    assert hague is not None
+    assert (hague.kind, hague.municipalities) == ("municipality", (HAGUE,))
     village = resolve_area("Scheveningen")
-    assert village is not None and village.municipalities == (HAGUE,)
+    assert village is not None
+    assert village.municipalities == (HAGUE,)
     grou = resolve_area("Grou")  # a village of Leeuwarden
-    assert grou is not None and grou.name == "Leeuwarden"
+    assert grou is not None
+    assert grou.name == "Leeuwarden"
     unit = resolve_area("Den Haag", "police_unit")
-    assert unit is not None and unit.kind == "police_unit"
-    assert HAGUE in unit.municipalities and "Delft" in unit.municipalities
+    assert unit is not None
+    assert unit.kind == "police_unit"
+    assert HAGUE in unit.municipalities
+    assert "Delft" in unit.municipalities
     assert "Rotterdam" not in unit.municipalities
     vr = resolve_area("Veiligheidsregio Haaglanden")
-    assert vr is not None and vr.kind == "safety_region" and "Rotterdam" not in vr.municipalities
+    assert vr is not None
+    assert vr.kind == "safety_region"
+    assert "Rotterdam" not in vr.municipalities
     ggd = resolve_area("GGD Haaglanden")
-    assert ggd is not None and ggd.kind == "ggd_region"
+    assert ggd is not None
+    assert ggd.kind == "ggd_region"
     assert ggd.municipalities == vr.municipalities
     province = resolve_area("Zeeland", "province")
-    assert province is not None and "Middelburg" in province.municipalities
+    assert province is not None
+    assert "Middelburg" in province.municipalities
     assert len(province.municipalities) == 13
 
 
@@ -190,7 +206,8 @@ def test_every_municipality_lies_in_one_region_of_each_kind() -> None:
     for kind in ("province", "police_unit", "safety_region", "ggd_region"):
         members = [name for a in areas(kind) for name in a.municipalities]  # type: ignore[arg-type]
         assert sorted(members) == sorted(o.name for o in outlines())
-    assert len(areas("province")) == 12 and len(areas("safety_region")) == 25
+    assert len(areas("province")) == 12
+    assert len(areas("safety_region")) == 25
 
 
 def test_an_unknown_name_gets_close_matches() -> None:
@@ -203,7 +220,7 @@ def test_an_unknown_name_gets_close_matches() -> None:
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("hostile", ["=HYPERLINK(\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1"])
+@pytest.mark.parametrize("hostile", ['=HYPERLINK("x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1"])
 def test_csv_cells_that_a_spreadsheet_would_run_are_defused(hostile: str) -> None:
     text = lp.csv_text(["area"], [[hostile], ['a "quoted", text']])
     rows = list(csv.reader(io.StringIO(text)))
@@ -220,11 +237,15 @@ def test_csv_numbers_stay_numbers() -> None:
 
 
 def test_bands_and_small_counts() -> None:
-    assert lp.withheld(0) == 0 and lp.withheld(4) is None and lp.withheld(5) == 5
+    assert lp.withheld(0) == 0
+    assert lp.withheld(4) is None
+    assert lp.withheld(5) == 5
     assert lp.share(2, 10, people=True) is None
     assert lp.share(5, 10, people=True) == 0.5
     assert lp.share(1, 3, people=False) == pytest.approx(1 / 3)
     bands = lp.bands_of([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-    assert bands[0][0] == 1 and bands[-1][1] == 10
-    assert lp.band_of(0, bands) == 0 and lp.band_of(10, bands) == len(bands)
+    assert bands[0][0] == 1
+    assert bands[-1][1] == 10
+    assert lp.band_of(0, bands) == 0
+    assert lp.band_of(10, bands) == len(bands)
     assert lp.band_of(None, bands) is None

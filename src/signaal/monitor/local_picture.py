@@ -1,4 +1,4 @@
-""""Mijn gemeente": the local picture of one municipality or region over a whole stored run.
+""" "Mijn gemeente": the local picture of one municipality or region over a whole stored run.
 
 The service :func:`local_picture` asks ``allowed()`` (``local.picture`` on the run, which only
 the run's own organisation passes) and reads SQL aggregates from
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -205,8 +206,11 @@ def comparison(
                 selected = row
             else:
                 rows.append(row)
-        assert selected is not None
+        if selected is None:  # an area not among the regions of its kind (a custom set)
+            tally = _summed(per_municipality.get(n, empty) for n in area.municipalities)
+            selected = _row(area.name, True, population_of(area.municipalities, populations), tally)
     rows.sort(key=lambda r: (-(r.ads_per_10k or 0), r.name))
+    assert selected is not None
     return [selected, *rows]
 
 
@@ -226,7 +230,7 @@ def bands_of(values: Iterable[float], classes: int = MAP_CLASSES) -> list[tuple[
     bounds = [ordered[min(len(ordered) - 1, (len(ordered) * i) // classes)] for i in range(classes)]
     bounds.append(ordered[-1])
     unique: list[tuple[float, float]] = []
-    for low, high in zip(bounds, bounds[1:], strict=False):
+    for low, high in itertools.pairwise(bounds):
         if not unique or high > unique[-1][1]:
             unique.append((unique[-1][1] if unique else low, high))
     return unique
@@ -259,7 +263,12 @@ def map_values(
     bands = bands_of(v for v in values.values() if v is not None)
     return [
         MapValue(
-            o.name, o.code, o.path, values[o.name], band_of(values[o.name], bands), o.name in selected
+            o.name,
+            o.code,
+            o.path,
+            values[o.name],
+            band_of(values[o.name], bands),
+            o.name in selected,
         )
         for o in outlines()
     ], bands
@@ -270,7 +279,7 @@ def populations() -> dict[str, int]:
 
 
 def reference_moment(newest: datetime | None, now: datetime) -> datetime:
-    """"This week" is the week of ``now``, or of the run's newest ad when that is older (a run
+    """ "This week" is the week of ``now``, or of the run's newest ad when that is older (a run
     of an older corpus shows its own last week)."""
     if newest is None:
         return now
@@ -374,7 +383,14 @@ def table_rows(picture: LocalPicture, table: Table) -> tuple[list[str], list[lis
 
     if table == "weken":
         return (
-            ["week", "week_start", "ads", "personas", "ads_indicator_share", "personas_indicator_share"],
+            [
+                "week",
+                "week_start",
+                "ads",
+                "personas",
+                "ads_indicator_share",
+                "personas_indicator_share",
+            ],
             [
                 [
                     w.label,

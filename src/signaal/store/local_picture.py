@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -59,9 +60,12 @@ def week_of(moment: datetime) -> int:
     return (aware - EPOCH_MONDAY) // timedelta(weeks=1)
 
 
-def _week_column(session: Session, column: ColumnElement[datetime]) -> ColumnElement[int]:
+def _week_column(session: Session, column: Any) -> ColumnElement[int]:
     if session.get_bind().dialect.name == "postgresql":
-        seconds = func.extract("epoch", column) - (EPOCH_MONDAY - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+        seconds = (
+            func.extract("epoch", column)
+            - (EPOCH_MONDAY - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+        )
         return cast(func.floor(seconds / (7 * 86400)), Integer)
     days = func.julianday(column) - func.julianday(literal("1969-12-29 00:00:00"))
     return cast(days / 7, Integer)  # ads are all after 1969: truncation is floor
@@ -166,9 +170,7 @@ def arrivals(
         )
         before.append(earlier.municipality.in_(municipalities))
     conditions.append(~exists(select(literal(1)).where(*before)))
-    n = session.scalar(
-        select(func.count(distinct(AnalysisMovement.persona_id))).where(*conditions)
-    )
+    n = session.scalar(select(func.count(distinct(AnalysisMovement.persona_id))).where(*conditions))
     return int(n or 0)
 
 
