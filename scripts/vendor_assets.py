@@ -23,6 +23,13 @@ VENDOR = ROOT / "src" / "signaal" / "web" / "static" / "vendor"
 # package name -> files to copy (path inside the package -> name in the vendor folder)
 ASSETS: dict[str, dict[str, str]] = {
     "htmx.org": {"dist/htmx.min.js": "htmx.min.js", "LICENSE": "htmx.LICENSE.txt"},
+    # Charts of "Mijn gemeente": canvas, no eval and no inline style attributes, so it runs
+    # under the app's CSP (it sets styles through the CSSOM, which the CSP allows).
+    "uplot": {
+        "dist/uPlot.iife.min.js": "uPlot.iife.min.js",
+        "dist/uPlot.min.css": "uPlot.min.css",
+        "LICENSE": "uPlot.LICENSE.txt",
+    },
 }
 
 

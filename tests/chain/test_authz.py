@@ -56,6 +56,7 @@ EXPECTED: dict[str, set[Action]] = {
     "analyst": {
         A.PUBLIC_VIEW,
         A.VIEW_DASHBOARD,
+        A.VIEW_LOCAL_PICTURE,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
         *TRIAGE_WORK,
@@ -66,6 +67,7 @@ EXPECTED: dict[str, set[Action]] = {
     "care_coordinator": {
         A.PUBLIC_VIEW,
         A.VIEW_DASHBOARD,
+        A.VIEW_LOCAL_PICTURE,
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
         *TRIAGE_WORK,
@@ -152,6 +154,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.PUBLIC_VIEW,
         A.VIEW_DASHBOARD,
         A.VIEW_LOCAL_FIGURES,
+        A.VIEW_LOCAL_PICTURE,
         A.MANAGE_OWN_ACCOUNT,
     },
     "viewer": {A.PUBLIC_VIEW, A.VIEW_DASHBOARD, A.VIEW_ANALYSIS, A.MANAGE_OWN_ACCOUNT},

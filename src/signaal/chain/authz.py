@@ -69,6 +69,10 @@ class Action(StrEnum):
     """See aggregated figures of the own organisation's analysis for its municipality or region
     (ads and personas per week, the share with indicators, arrivals): counts only, no persona,
     no ad text, no contact point."""
+    VIEW_LOCAL_PICTURE = "local.picture"
+    """See "Mijn gemeente": the own organisation's analysis aggregated per municipality or region
+    over the whole run (ads and personas per week, shares with indicators, arrivals, comparison
+    with similar municipalities, a map): counts only, no persona, ad text or contact point."""
     VIEW_TRIAGE = "triage.view"
     """See the triage queue of the own organisation's analysis: personas and networks by risk,
     with their status, assignee and the decisions taken on them."""
@@ -229,6 +233,7 @@ DATA_ACTIONS = (
             Action.VIEW_TRIAGE,
             Action.DECIDE_TRIAGE,
             Action.VIEW_LOCAL_FIGURES,
+            Action.VIEW_LOCAL_PICTURE,
             Action.EXPORT_TRIAGE_LABELS,
         }
     )
