@@ -30,7 +30,7 @@ import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
 from operator import attrgetter, itemgetter
@@ -43,14 +43,15 @@ from signaal.ads.files import atomic_writer, write_atomic
 from signaal.ads.masking import mask_raw_line
 from signaal.ads.pipeline import AnalysisResult
 from signaal.ads.types import (
+    REASON_FACT_FIELDS,
     ContactKind,
     LinkKind,
     Quarantined,
     Reason,
-    ReasonFacts,
     RiskResult,
     Score,
     hits_per_ad,
+    reason_fact_values,
 )
 from signaal.engines.memory import paused_gc
 from signaal.privacy.masking import masked_contact
@@ -129,17 +130,13 @@ def reason_record(reason: Reason, masked: Mapping[str, str] | None = None) -> di
         record["kind"] = "text"
         record["text"] = reason.text
         return record
-    for name, value in zip(_FACT_FIELDS, _fact_values(facts), strict=True):
+    for name, value in zip(REASON_FACT_FIELDS, reason_fact_values(facts), strict=True):
         if value is None or value == ():
             continue
         record[name] = dict(value) if name == "figures" else value
     if facts.contact and not facts.masked and masked and facts.contact in masked:
         record["masked"] = masked[facts.contact]
     return record
-
-
-_FACT_FIELDS = tuple(f.name for f in fields(ReasonFacts))
-_fact_values = attrgetter(*_FACT_FIELDS)  # all fields in one call
 
 
 def reasons_json(reasons: Iterable[Reason], masked: Mapping[str, str] | None = None) -> str:
