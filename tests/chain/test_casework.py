@@ -156,6 +156,28 @@ def test_assessments_are_a_timeline_of_answers_never_a_score(db_session: Session
     assert detail.assessments[0].language_barrier is None  # unknown, not "no"
 
 
+def test_the_audit_log_holds_no_assessment_answers(db_session: Session, w: World) -> None:
+    """Vulnerability answers are health data: the never-deleted audit log names the fields
+    that were written, not the answers."""
+    case = cases.open_case(db_session, w.worker, subject_id=w.subject.id)
+    answers = {"prior_trauma": "yes", "dependency": "no", "language_barrier": "yes"}
+    assessment = cases.record_assessment(
+        db_session, w.worker, case, answers=answers, notes="vertelde over haar vriend"
+    )
+    (written,) = [
+        json.loads(e.details)
+        for e in _events(db_session, "chain.record_written")
+        if json.loads(e.details)["record_kind"] == "vulnerability_assessment"
+    ]
+    assert written["record_key"] == str(assessment.id)
+    assert "prior_trauma" in written["fields"]["fields"]
+    everything = " ".join(e.details for e in db_session.scalars(select(AuditEvent)))
+    assert "vriend" not in everything
+    for answer in ("yes", "no", "true", "false", "unknown"):
+        assert f'"{answer}"' not in everything
+        assert f": {answer}" not in everything
+
+
 def test_aangifte_support_names_who_accompanied(db_session: Session, w: World) -> None:
     case = cases.open_case(db_session, w.worker, subject_id=w.subject.id)
     with pytest.raises(FieldErrors) as caught:

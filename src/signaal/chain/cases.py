@@ -305,7 +305,9 @@ def record_assessment(
         assessment.id,
         "created",
         subject_id=case.subject_id,
-        fields={"case_id": case.id, **codes},
+        # Which fields were written, never the answers: they are health and vulnerability
+        # data, and the audit log is kept longer than the case and is not encrypted.
+        fields={"case_id": case.id, "fields": [*VULNERABILITY_FACTORS, "notes"]},
         ip=ip,
     )
     return assessment

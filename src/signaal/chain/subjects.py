@@ -207,8 +207,7 @@ def register_subject(
         ip=ip,
         subject_id=subject.id,
         fields={
-            "birth_year_from": clean.birth_year_from,
-            "birth_year_to": clean.birth_year_to,
+            "birth_years": clean.birth_year_from is not None or clean.birth_year_to is not None,
             "n_phones": n_phones,
             "encoded": clean.person is not None,
             "from_signal": from_signal.id if from_signal is not None else None,
