@@ -5,6 +5,9 @@ database never run a job twice, and the registered jobs call the services as the
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -294,3 +297,63 @@ def test_the_registered_jobs_delete_an_ended_watch_as_the_system_audited(
             for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
         ]
     assert [actor for actor, details in events if details.get("change") == "expired"] == ["system"]
+
+
+WORKER_PROCESS = """
+import pathlib, sys, time
+from datetime import UTC, datetime
+from signaal.chain.authz import Action
+from signaal.settings import load_settings
+from signaal.store.db import make_engine, session_factory
+from signaal.worker.jobs import Job
+from signaal.worker.runner import run_due
+
+url, runs, go = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+
+
+def slow(run):
+    with runs.open("a") as out:
+        out.write("ran\\n")
+    time.sleep(1)
+    return "done"
+
+
+factory = session_factory(make_engine(url))
+settings = load_settings(env="development", data_dir=runs.parent / "data")
+jobs = [Job("slow", "1h", Action.PURGE_ANALYSIS, "", slow)]
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.005)
+print(len(run_due(factory, settings, jobs=jobs, clock=lambda: datetime(2026, 12, 3, tzinfo=UTC))))
+"""
+
+
+def test_two_worker_processes_started_together_run_a_due_job_once(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    runs, go = tmp_path / "runs.txt", tmp_path / "go"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SIGNAAL_")}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER_PROCESS, migrated_url, str(runs), str(go)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready"
+        go.touch()  # both read the job's row and claim it at the same moment
+        outputs = sorted(process.communicate(timeout=60)[0].strip() for process in processes)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert [process.returncode for process in processes] == [0, 0]
+    assert outputs == ["0", "1"]
+    assert runs.read_text() == "ran\n"
