@@ -22,7 +22,13 @@ from signaal.chain.authz import Action, actor_for
 from signaal.settings import Settings, load_settings
 from signaal.store import worker_jobs
 from signaal.store.db import make_engine, session_factory, transaction
-from signaal.store.models import AuditEvent, Notification, OrganisationKind, ProtectiveWatch
+from signaal.store.models import (
+    AuditEvent,
+    Notification,
+    OrganisationKind,
+    ProtectiveWatch,
+    WorkerJob,
+)
 from signaal.worker.jobs import JOBS, Job, JobOutcome, JobRun
 from signaal.worker.runner import run_due
 
@@ -65,7 +71,7 @@ def _settings(tmp_path: Path, **overrides: object) -> Settings:
     return load_settings(env="development", data_dir=tmp_path / "data", **overrides)
 
 
-def _state(factory: sessionmaker[Session], name: str) -> worker_jobs.WorkerJob:
+def _state(factory: sessionmaker[Session], name: str) -> WorkerJob:
     with transaction(factory) as session:
         return worker_jobs.job_states(session)[name]
 
@@ -182,7 +188,7 @@ def test_two_workers_never_run_one_job_at_the_same_time(
     def slow(run: JobRun) -> str:
         calls.append(f"run at {run.now:%H:%M}")
         started.set()
-        release.wait(10)
+        release.wait(60)
         return "done"
 
     jobs = [Job("slow", "1m", Action.PURGE_ANALYSIS, "", slow)]
@@ -193,14 +199,14 @@ def test_two_workers_never_run_one_job_at_the_same_time(
     )
     worker.start()
     try:
-        assert started.wait(10)
+        assert started.wait(60)
         # Another worker, past the job's next turn, while the first still runs it.
         second = run_due(
             second_factory, settings, jobs=jobs, clock=lambda: T + timedelta(minutes=5)
         )
     finally:
         release.set()
-        worker.join(10)
+        worker.join(60)
     assert second == []
     assert calls == ["run at 08:00"]
     assert len(first) == 1
@@ -348,7 +354,7 @@ def test_two_worker_processes_started_together_run_a_due_job_once(
             assert process.stdout is not None
             assert process.stdout.readline().strip() == "ready"
         go.touch()  # both read the job's row and claim it at the same moment
-        outputs = sorted(process.communicate(timeout=60)[0].strip() for process in processes)
+        outputs = sorted(process.communicate(timeout=120)[0].strip() for process in processes)
     finally:
         for process in processes:
             if process.poll() is None:

@@ -22,6 +22,9 @@ from signaal.cli import app
 from signaal.settings import get_settings
 
 runner = CliRunner()
+# A stop takes well under a second; the margin is for a loaded test machine (the worker waits
+# an hour between turns, so a stop that did not wake it fails).
+STOP_SECONDS = 15
 
 
 @pytest.fixture
@@ -139,13 +142,14 @@ def test_a_running_worker_stops_cleanly_on_a_signal(
         text=True,
     )
     try:
-        # The first turn runs every job (none ran before), then the worker waits an hour.
+        # The first turn runs every job (none ran before), then the worker waits an hour. Its
+        # start is generous (a loaded test machine imports slowly); the stop is what is tested.
         stderr = StderrReader(process)
-        log = stderr.until("job remind: done", timeout=60)
+        log = stderr.until("job remind: done", timeout=300)
         assert "job purge-expired: done" in log
         asked = time.monotonic()
         process.send_signal(stop)
-        process.wait(timeout=10)
+        process.wait(timeout=STOP_SECONDS)
         took = time.monotonic() - asked
         remaining = stderr.until("never printed", timeout=5)
     finally:
@@ -155,4 +159,4 @@ def test_a_running_worker_stops_cleanly_on_a_signal(
     assert process.returncode == 0, remaining
     assert f"{stop.name}: stopping after the current job" in remaining
     assert "stopped" in remaining
-    assert took < 5
+    assert took < STOP_SECONDS

@@ -106,14 +106,13 @@ def run_due(
     worker: str | None = None,
     stop: threading.Event | None = None,
 ) -> list[Finished]:
-    """One turn: run every job that is due at ``clock()`` and that this worker can claim, one
-    after another; returns how each run ended. A set ``stop`` ends the turn before the next job."""
+    """One turn: run every job that is due and that this worker can claim, one after another;
+    returns how each run ended. The clock is read before each job (an earlier job may have taken
+    a while). A set ``stop`` ends the turn before the next job."""
     worker = worker or worker_name()
     planned = plan(settings, jobs)
-    now = clock()
     with transaction(factory) as session:
         worker_jobs.ensure_jobs(session, [p.job.name for p in planned])
-    with transaction(factory) as session:
         states = worker_jobs.job_states(session)
     finished: list[Finished] = []
     for item in planned:
@@ -121,6 +120,7 @@ def run_due(
             break
         state = states.get(item.job.name)
         due = next_due(item, state, settings)
+        now = clock()
         if due is None or due > now:
             continue
         done = _run_claimed(factory, settings, item.job, state, worker=worker, now=now, clock=clock)
