@@ -95,9 +95,11 @@ def worker(
             if once:
                 finished = run_due(factory, settings)
                 for run in finished:
+                    # One line per job, however narrow the terminal (cron mails, grep).
                     out.print(
                         f"{run.name}: {'ok' if run.ok else 'failed'}: {run.summary}",
                         highlight=False,
+                        soft_wrap=True,
                     )
                 if not finished:
                     out.print("no job was due", highlight=False)
