@@ -73,7 +73,7 @@ def worker(
 ) -> None:
     """Run the scheduled system jobs (purge expired analysis runs, expire protective watches,
     reminders) as the system actor, until SIGTERM or SIGINT; the schedule is
-    SIGNAAL_WORKER_SCHEDULE. Several workers on one database never run a job twice."""
+    SIGNAAL_WORKER_SCHEDULE. Several workers on one database never run a job at once."""
     from signaal.settings import get_settings
     from signaal.store.db import ensure_migrated, make_engine, session_factory
     from signaal.worker.runner import run_due, run_forever
