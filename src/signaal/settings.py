@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from signaal.errors import ConfigurationError
+from signaal.worker.schedule import parse_schedule
 
 DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
 DEFAULT_PSEUDONYM_KEY = "development-only-pseudonym-key-change-me"
@@ -194,6 +195,41 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default="signaal@localhost", description="Sender address of the mails Signaal sends."
     )
+
+    worker_schedule: dict[str, str] = Field(
+        default_factory=dict,
+        description="When `signaal worker` runs each job, as JSON: job name to an interval "
+        '(30s, 15m, 1h, 1d), a cron expression of five fields in UTC ("0 3 * * *") or "off", '
+        'e.g. {"remind": "5m", "purge-expired": "0 3 * * *"}. Jobs not named keep their '
+        "default (`signaal worker --list` shows them).",
+    )
+    worker_poll_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="How often a running `signaal worker` looks for due jobs.",
+    )
+    worker_retry_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="A failed job is tried again this long after it failed (or at its regular "
+        "time, when that comes first).",
+    )
+    worker_lease_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="How long a worker holds a job it started. Another worker takes the job only "
+        "after this, so a worker that died does not block it for ever; make it longer than the "
+        "longest run of a job.",
+    )
+
+    @field_validator("worker_schedule")
+    @classmethod
+    def _schedules_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        try:
+            return {name: parse_schedule(text).text for name, text in value.items()}
+        except ConfigurationError as exc:
+            raise ValueError(exc.message) from exc
 
     @model_validator(mode="after")
     def _refuse_default_keys_outside_development(self) -> Settings:

@@ -144,10 +144,13 @@ def revoke_all_sessions(session: Session, user: User) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def purge_dead_sessions(session: Session, *, settings: Settings | None = None) -> int:
-    """Delete sessions past their absolute or idle limit; returns how many."""
+def purge_dead_sessions(
+    session: Session, *, settings: Settings | None = None, now: datetime | None = None
+) -> int:
+    """Delete sessions past their absolute or idle limit (at ``now``, default the clock);
+    returns how many."""
     settings = settings or get_settings()
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     idle_cutoff = now - timedelta(seconds=settings.session_max_age_seconds)
     dead = select(LoginSession.id).where(
         or_(LoginSession.expires_at <= now, LoginSession.last_seen_at < idle_cutoff)

@@ -79,6 +79,10 @@ from signaal.cli.deidentify import setup_deidentify as _setup_deidentify  # noqa
 
 app.command("setup-deidentify")(_setup_deidentify)
 
+from signaal.cli.worker import worker as _worker  # noqa: E402
+
+app.command("worker")(_worker)
+
 
 def main() -> None:
     app()

@@ -1064,3 +1064,27 @@ class TriageDecision(Base):
     signal_id: Mapped[int | None] = mapped_column(Integer, default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+# --- The worker's schedule (migration 0009) ----------------------------------------------------
+
+
+class WorkerJob(Base):
+    """The state of one scheduled job of ``signaal worker`` (:mod:`signaal.worker`): when it
+    last started and ended, how that went, and which worker holds it now.
+
+    The row is the job's lock on every backend: a worker claims a job by one conditional UPDATE
+    (the job is free or its lease ran out, and nobody started it since the worker looked), so two
+    workers on the same database never run a job twice for the same turn, nor at the same time.
+    No data about persons: a summary holds counts, an error the exception's class and message."""
+
+    __tablename__ = "worker_jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    locked_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_status: Mapped[str | None] = mapped_column(String(16), default=None)  # ok | failed
+    last_summary: Mapped[str] = mapped_column(String(500), default="")
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # failed runs in a row

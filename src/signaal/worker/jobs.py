@@ -1,0 +1,109 @@
+"""The jobs ``signaal worker`` runs: one registry, :data:`JOBS`.
+
+Each job calls the same service functions as its command (``signaal db purge-expired``,
+``signaal chain expire-watches``, ``signaal chain remind``), as the system actor: the worker
+asks ``allowed(SYSTEM, job.action)`` before it runs a job, and the services check and audit
+every record as they do for the command. A job returns a one-line summary with counts (or a
+:class:`JobOutcome` when it did its work but has problems to report, such as mails that could
+not be sent yet); an exception fails the run, rolls its transaction back and is retried.
+
+Adding a job is one entry, for example::
+
+    Job("enforce-retention", "1d", Action.ENFORCE_RETENTION, "Delete records past retention.",
+        lambda run: str(enforce_retention(run.db, now=run.now))),
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from signaal.chain.authz import SYSTEM, Action
+from signaal.chain.referrals import overdue_routing_reminders
+from signaal.chain.sessions import purge_dead_sessions
+from signaal.chain.tasks import send_reminders
+from signaal.chain.watches import expire_watches
+from signaal.settings import Settings
+from signaal.store.analysis import purge_expired
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """What a job gets: a session in the job's own transaction (committed when the job returns,
+    rolled back when it raises), the worker's clock reading for this turn, and the settings."""
+
+    db: Session
+    now: datetime
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """A job that did its work (committed) but reports problems: the run counts as failed and
+    is retried after ``SIGNAAL_WORKER_RETRY_SECONDS``."""
+
+    summary: str
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    default_schedule: str
+    action: Action  # what the system actor must be allowed to do
+    help: str
+    run: Callable[[JobRun], str | JobOutcome]
+
+
+def _purge_expired(run: JobRun) -> str:
+    runs = purge_expired(run.db, actor=SYSTEM, now=run.now)
+    sessions = purge_dead_sessions(run.db, settings=run.settings, now=run.now)
+    return f"{len(runs)} expired analysis run(s) and {sessions} dead login session(s) deleted"
+
+
+def _expire_watches(run: JobRun) -> str:
+    deleted = expire_watches(run.db, run.now, actor=SYSTEM)
+    return f"{len(deleted)} protective watch(es) past their end date deleted"
+
+
+def _remind(run: JobRun) -> JobOutcome:
+    summary = send_reminders(run.db, run.now, run.settings)
+    routing = overdue_routing_reminders(
+        run.db, run.now, hours=run.settings.chain_routing_overdue_hours
+    )
+    text = f"{summary.describe()}; {routing} reminder(s) of overdue routing"
+    problems = list(summary.errors)
+    if summary.failed and not problems:
+        problems.append(f"{summary.failed} mail(s) could not be sent")
+    return JobOutcome(text, tuple(problems))
+
+
+JOBS: tuple[Job, ...] = (
+    Job(
+        "purge-expired",
+        "1h",
+        Action.PURGE_ANALYSIS,
+        "Delete analysis runs past SIGNAAL_ANALYSIS_RETENTION_DAYS and dead login sessions "
+        "(as `signaal db purge-expired`).",
+        _purge_expired,
+    ),
+    Job(
+        "expire-watches",
+        "1h",
+        Action.EXPIRE_WATCHES,
+        "Delete protective watches past their end date, with their hits "
+        "(as `signaal chain expire-watches`).",
+        _expire_watches,
+    ),
+    Job(
+        "remind",
+        "15m",
+        Action.REMIND_TASKS,
+        "Remind the owners of due tasks, send queued mails, remind care coordinators of "
+        "overdue routing (as `signaal chain remind`).",
+        _remind,
+    ),
+)
