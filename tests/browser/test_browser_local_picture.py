@@ -1,11 +1,15 @@
 """In a real browser: the demo policy officer opens "Mijn gemeente", types "Den Haag" and sees
 the weekly charts drawn by uPlot (canvas, under the strict CSP: no console errors), their
 tables, the map with 's-Gravenhage outlined, and a typo answered with suggestions; on a desktop
-and on a phone, where the page never scrolls sideways (wide tables scroll in their own box)."""
+and on a phone, where the page never scrolls sideways (wide tables scroll in their own box).
+axe-core (vendored in tests/browser/vendor) finds no serious or critical violation there."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -23,6 +27,9 @@ from .test_browser_login import PHONE, check_page_basics
 from .test_browser_triage import _shots
 
 pytestmark = pytest.mark.browser
+
+VENDOR = Path(__file__).resolve().parent / "vendor"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _seed(settings) -> None:  # type: ignore[no-untyped-def]
@@ -86,6 +93,40 @@ def _no_sideways_scroll(page: Page, name: str) -> None:
     assert wide == [], f"{name}: wider than the viewport: {wide[:5]}"
 
 
+def _axe_violations(page: Page) -> list[str]:
+    """The serious and critical accessibility violations axe-core finds on the page. The script
+    goes in through the DevTools protocol (``evaluate``), which the page's CSP does not govern:
+    the app itself never serves it."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate((VENDOR / "axe.min.js").read_text(encoding="utf-8"))
+    outcome: dict[str, object] = page.evaluate(
+        """async () => {
+            const result = await window.axe.run(document, { resultTypes: ['violations'] });
+            return {
+                rules: result.passes.length + result.violations.length,
+                serious: result.violations
+                    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                    .map(v => `${v.id} (${v.impact}): ` +
+                        v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')),
+            };
+        }"""
+    )
+    assert isinstance(outcome["rules"], int)
+    assert outcome["rules"] > 20, outcome  # axe did run its rules
+    serious = outcome["serious"]
+    assert isinstance(serious, list)
+    return [str(v) for v in serious]
+
+
+def test_vendored_axe_matches_the_lock() -> None:
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))
+    manifest = json.loads((VENDOR / "manifest.json").read_text(encoding="utf-8"))
+    entry = manifest["axe.min.js"]
+    assert entry["version"] == lock["packages"]["node_modules/axe-core"]["version"]
+    assert hashlib.sha256((VENDOR / "axe.min.js").read_bytes()).hexdigest() == entry["sha256"]
+    assert (VENDOR / "axe-core.LICENSE.txt").is_file()
+
+
 def _check_picture(page: Page, name: str) -> None:
     expect(page.locator("#gebied")).to_have_text("Gemeente 's-Gravenhage")
     # uPlot drew both charts into their boxes, from the data island.
@@ -105,6 +146,8 @@ def _check_picture(page: Page, name: str) -> None:
     expect(page.locator(".legend li")).not_to_have_count(0)
     expect(page.locator(".credit")).to_contain_text("CBS/PDOK, CC BY 4.0")
     expect(page.get_by_role("link", name="De weekcijfers downloaden als CSV")).to_be_visible()
+    violations = _axe_violations(page)
+    assert violations == [], f"{name}: axe-core: {violations}"
 
 
 def test_local_picture_on_a_desktop(browser: Browser, live_server, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
