@@ -345,6 +345,35 @@ class TriageLabelsExported(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class LocalPictureViewed(AuditEventBase):
+    """ "Mijn gemeente" of a run was shown for one area (counts only: no id, text or contact
+    point is shown, so the event names the area, not persons)."""
+
+    action: ClassVar[str] = "local_picture.viewed"
+    record_type: ClassVar[str | None] = "analysis_run"
+    record_id_field: ClassVar[str | None] = "run_id"
+    run_id: int
+    area_kind: str
+    area: str
+
+
+@dataclass(frozen=True)
+class LocalPictureExported(AuditEventBase):
+    """One table of "Mijn gemeente" was downloaded as CSV: which area, which table, how many
+    rows and the file's SHA-256."""
+
+    action: ClassVar[str] = "local_picture.exported"
+    record_type: ClassVar[str | None] = "analysis_run"
+    record_id_field: ClassVar[str | None] = "run_id"
+    run_id: int
+    area_kind: str
+    area: str
+    table: str
+    n_rows: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ContactPointRevealed(AuditEventBase):
     """One contact point of a run was shown in the clear, on screen, for a purpose (given to
     :func:`record`). The event holds the pseudonym, never the value."""

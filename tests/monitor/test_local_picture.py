@@ -249,3 +249,40 @@ def test_bands_and_small_counts() -> None:
     assert lp.band_of(0, bands) == 0
     assert lp.band_of(10, bands) == len(bands)
     assert lp.band_of(None, bands) is None
+
+
+# --- the page's reads: audited -----------------------------------------------------------------
+
+
+def test_view_and_export_are_audited_and_a_period_keeps_the_last_weeks(
+    db_session: Session, stored: tuple[int, AnalysisRun]
+) -> None:
+    import hashlib
+    import json
+
+    from sqlalchemy import select
+
+    from signaal.store.models import AuditEvent
+
+    organisation_id, run = stored
+    area = resolve_area("Den Haag")
+    assert area is not None
+    actor = _actor(organisation_id)
+    picture = lp.view(db_session, actor, run, area, ip="192.0.2.1", weeks=2, now=NOW)
+    assert [w.label for w in picture.weeks] == ["2026-W47", "2026-W48"]
+    assert picture.total.ads == 7  # the totals stay those of the whole run
+    text = lp.export(db_session, actor, run, area, "weken", ip=None, weeks=1, now=NOW)
+    assert text.splitlines()[1].startswith("2026-W48,")
+    events = db_session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action.in_(("local_picture.viewed", "local_picture.exported")))
+        .order_by(AuditEvent.seq)
+    ).all()
+    assert [e.action for e in events] == ["local_picture.viewed", "local_picture.exported"]
+    assert events[0].record_id == str(run.id)
+    assert json.loads(events[0].details)["area"] == HAGUE
+    exported = json.loads(events[1].details)
+    assert (exported["table"], exported["n_rows"]) == ("weken", 1)
+    assert exported["sha256"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    with pytest.raises(PermissionDenied):
+        lp.export(db_session, _actor(organisation_id, "viewer"), run, area, "weken", ip=None)

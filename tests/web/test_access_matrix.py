@@ -103,6 +103,8 @@ PLACERS = {"care_coordinator", "outreach_worker", "youth_care_worker", "shelter_
 CONTROLS = {"outreach_worker", "police_officer"}
 NO_RECORD = "999999"  # an id no record has: 404 for whoever may do the action at all
 CHAIN_DASHBOARD = {"care_coordinator"}
+# "Mijn gemeente": counts of the own organisation's analysis for a municipality or region.
+LOCAL_PICTURE = {"analyst", "care_coordinator", "policy_officer"}
 
 
 def same(status: int) -> dict[str, int]:
@@ -217,6 +219,12 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/api/v1/analysis/networks"): (
         "/api/v1/analysis/networks",
         protected(ANALYSIS, 200, api=True),
+    ),
+    # "Mijn gemeente" of a place of the seeded run (Utrecht), and one of its tables as CSV.
+    ("GET", "/mijn-gemeente"): ("/mijn-gemeente?plaats=Utrecht", protected(LOCAL_PICTURE, 200)),
+    ("GET", "/mijn-gemeente.csv"): (
+        "/mijn-gemeente.csv?plaats=Utrecht&tabel=weken",
+        protected(LOCAL_PICTURE, 200),
     ),
     # Signals, subjects, routing, referrals, agreements, emergency access (signals_matrix.py).
     **expected_entries(protected),
@@ -966,3 +974,49 @@ def test_a_record_of_another_organisation_looks_like_no_record_and_is_audited(
         ).all()
     assert len(denied) == 1
     assert denied[0].organisation_id == world.organisations[OrganisationKind.OUTREACH]
+
+
+def test_the_local_picture_is_of_the_own_organisations_run_only(world: World) -> None:
+    """Every organisation has a run with the same counts, so the figures cannot tell them apart:
+    the download's name and the audit events name the run that was read, which must be the
+    actor's own organisation's for every principal whose role has ``local.picture``."""
+    mismatches: list[str] = []
+    with world.state.sessions() as session:
+        before = session.scalar(select(func.max(AuditEvent.seq))) or 0
+    readers = [p for p in world.principals if p.account.role in LOCAL_PICTURE]
+    assert {p.kind for p in readers} >= {
+        OrganisationKind.POLICE,
+        OrganisationKind.MUNICIPALITY,
+        OrganisationKind.GGD,
+    }
+    with TestClient(world.app, base_url=BASE_URL, follow_redirects=False) as client:
+        for principal in readers:
+            _as(client, world, principal)
+            own_run = world.runs[principal.kind]
+            page = client.get("/mijn-gemeente?plaats=Utrecht")
+            answer = client.get("/mijn-gemeente.csv?plaats=Utrecht&tabel=weken")
+            who = f"{principal.account.role} @ {principal.kind.value}"
+            if page.status_code != 200 or answer.status_code != 200:
+                mismatches.append(f"{who}: {page.status_code}, {answer.status_code}")
+                continue
+            disposition = answer.headers["content-disposition"]
+            if not disposition.endswith(f'-run{own_run}.csv"'):
+                mismatches.append(f"{who}: downloaded {disposition}, own run is {own_run}")
+            leaks = _leaks(page.text + answer.text, principal.kind, ids=True)
+            if leaks:
+                mismatches.append(f"{who}: shows {', '.join(leaks)}")
+    with world.state.sessions() as session:
+        events = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.seq > before,
+                AuditEvent.action.in_(("local_picture.viewed", "local_picture.exported")),
+            )
+        ).all()
+    by_email = {p.account.email: world.runs[p.kind] for p in readers}
+    assert len(events) == 2 * len(readers)
+    mismatches += [
+        f"{event.actor_email}: {event.action} of run {event.record_id}"
+        for event in events
+        if event.record_id != str(by_email[event.actor_email or ""])
+    ]
+    assert not mismatches, "local picture mismatches:\n" + "\n".join(mismatches)

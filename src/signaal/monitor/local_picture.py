@@ -12,6 +12,10 @@ the run's own organisation passes) and reads SQL aggregates from
   regions of its kind), by ads per 10,000 inhabitants;
 - a value per municipality for the map.
 
+:func:`view` and :func:`export` are the page's reads (``/mijn-gemeente`` and its CSV tables):
+the same picture, audited as ``local_picture.viewed`` and ``local_picture.exported`` (the area,
+the table, its row count and SHA-256; never persons).
+
 Aggregates only: no id, no text, no contact point. A count of 1 to 4 personas is withheld
 ("fewer than 5", :data:`SMALL_COUNT`), and so is a share computed from one: it could point to a
 person. Ads are counted exactly.
@@ -24,6 +28,8 @@ so "per 10,000 inhabitants" compares like with like but is not a CBS statistic.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import itertools
 import math
@@ -34,7 +40,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from signaal import geo
+from signaal import audit, geo
 from signaal.chain.authz import Action, Actor, Resource, allowed
 from signaal.errors import PermissionDenied
 from signaal.geo.areas import Area, areas, outlines
@@ -417,3 +423,70 @@ def table_rows(picture: LocalPicture, table: Table) -> tuple[list[str], list[lis
         ["code", "municipality", picture.measure, "selected"],
         [[m.code, m.name, m.value, m.selected] for m in picture.map],
     )
+
+
+# --- the page's reads, audited -----------------------------------------------------------------
+
+
+def recent_weeks(picture: LocalPicture, weeks: int | None) -> LocalPicture:
+    """The picture with only its last ``weeks`` week rows (None: all). The totals, the
+    comparison and the map stay those of the whole run."""
+    if weeks is None or weeks >= len(picture.weeks):
+        return picture
+    return dataclasses.replace(picture, weeks=picture.weeks[-weeks:] if weeks > 0 else [])
+
+
+def view(
+    db: Session,
+    actor: Actor,
+    run: AnalysisRun,
+    area: Area,
+    *,
+    ip: str | None,
+    measure: Measure = "ads_per_10k",
+    weeks: int | None = None,
+    now: datetime | None = None,
+) -> LocalPicture:
+    """:func:`local_picture` for the page, audited as ``local_picture.viewed`` (like an
+    overview of a run: the area, never persons)."""
+    picture = local_picture(db, actor, run, area, measure=measure, now=now)
+    audit.record(
+        db,
+        audit.LocalPictureViewed(run_id=run.id, area_kind=area.kind, area=area.name),
+        actor=actor,
+        ip=ip,
+    )
+    return recent_weeks(picture, weeks)
+
+
+def export(
+    db: Session,
+    actor: Actor,
+    run: AnalysisRun,
+    area: Area,
+    table: Table,
+    *,
+    ip: str | None,
+    measure: Measure = "ads_per_10k",
+    weeks: int | None = None,
+    now: datetime | None = None,
+) -> str:
+    """One table as formula-safe CSV text, audited as ``local_picture.exported`` with its row
+    count and SHA-256."""
+    picture = recent_weeks(local_picture(db, actor, run, area, measure=measure, now=now), weeks)
+    header, rows = table_rows(picture, table)
+    text = csv_text(header, rows)
+    audit.record(
+        db,
+        audit.LocalPictureExported(
+            run_id=run.id,
+            area_kind=area.kind,
+            area=area.name,
+            table=table,
+            n_rows=len(rows),
+            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        ),
+        actor=actor,
+        ip=ip,
+    )
+    return text

@@ -298,10 +298,12 @@ _RUN_FK = "analysis_runs.id"
 
 class AnalysisAd(Base):
     __tablename__ = "analysis_ads"
-    # The triage queue filters personas and networks by their ads (indicator, site, period).
+    # The triage queue filters personas and networks by their ads (indicator, site, period);
+    # "Mijn gemeente" counts an area's ads per week (signaal.store.local_picture).
     __table_args__ = (
         Index("ix_analysis_ads_run_persona", "run_id", "persona_id"),
         Index("ix_analysis_ads_run_network", "run_id", "network_id"),
+        Index("ix_analysis_ads_run_municipality_posted", "run_id", "municipality", "posted_at"),
     )
 
     run_id: Mapped[int] = mapped_column(ForeignKey(_RUN_FK, ondelete="CASCADE"), primary_key=True)
@@ -358,7 +360,11 @@ class AnalysisNetwork(Base):
 
 class AnalysisMovement(Base):
     __tablename__ = "analysis_movements"
-    __table_args__ = (Index("ix_analysis_movements_run_persona", "run_id", "persona_id"),)
+    # Arrivals in an area ("Mijn gemeente") are movements into it in a week.
+    __table_args__ = (
+        Index("ix_analysis_movements_run_persona", "run_id", "persona_id"),
+        Index("ix_analysis_movements_run_to_at", "run_id", "to_municipality", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey(_RUN_FK, ondelete="CASCADE"))

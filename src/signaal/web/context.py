@@ -194,6 +194,7 @@ def _nav(actor: Actor | None) -> list[NavItem]:
         NavItem("/dashboard", N_("Overview"), Action.VIEW_DASHBOARD),
         NavItem("/analyse", N_("Analysis"), Action.VIEW_ANALYSIS),
         NavItem("/analyse/triage", N_("Triage"), Action.VIEW_TRIAGE),
+        NavItem("/mijn-gemeente", N_("My municipality"), Action.VIEW_LOCAL_PICTURE),
         NavItem("/signalen", N_("Signals"), Action.VIEW_SIGNALS),
         NavItem("/coordinatie", N_("Coordination"), Action.ROUTE_SIGNALS),
         NavItem("/verwijzingen", N_("Referrals"), Action.DECIDE_REFERRALS),

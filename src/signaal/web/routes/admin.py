@@ -94,6 +94,8 @@ ACTION_LABELS: dict[str, str] = {
     "triage.viewed": N_("Triage queue viewed"),
     "triage.decided": N_("Triage decision"),
     "triage.labels_exported": N_("Triage decisions exported as labels"),
+    "local_picture.viewed": N_("My municipality viewed"),
+    "local_picture.exported": N_("My municipality table downloaded"),
     "audit.viewed": N_("Audit log viewed"),
     "access.denied": N_("Access refused"),
 }
