@@ -1,7 +1,7 @@
 """local picture indexes: the aggregates of "Mijn gemeente" read an area's ads and arrivals
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03
 
 * ``ix_analysis_ads_run_municipality_posted``: an area's ads of a run per ISO week
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
