@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from signaal import audit
 from signaal.chain import cases, data_requests, retention, sharing
-from signaal.errors import FieldErrors, LegalHoldError, NotFoundError
+from signaal.errors import ConflictError, FieldErrors, LegalHoldError, NotFoundError
 from signaal.store.models import (
     AuditEvent,
     Case,
@@ -237,3 +237,13 @@ def test_erasure_is_refused_under_a_legal_hold_and_with_an_unknown_ground(people
     w.db.expire_all()
     assert w.db.get(Subject, people.ours.id) is not None
     assert w.db.get(Signal, signal_id) is not None
+
+
+def test_erasure_is_refused_while_a_partners_case_refers_to_her(people: People) -> None:
+    w = people.w
+    theirs = cases.open_case(w.db, w.officer, subject_id=people.ours.id)
+    with pytest.raises(ConflictError, match="another organisation"):
+        data_requests.erase_subject(w.db, w.coordinator, people.ours.id, "consent_withdrawn")
+    w.db.expire_all()
+    assert w.db.get(Subject, people.ours.id) is not None
+    assert w.db.get(Case, theirs.id) is not None

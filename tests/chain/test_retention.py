@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signaal import audit
-from signaal.chain import cases, retention
+from signaal.chain import cases, retention, sharing, shelters
 from signaal.chain.authz import SYSTEM
 from signaal.errors import FieldErrors, NotFoundError, PermissionDenied
 from signaal.store.models import (
@@ -287,3 +287,30 @@ def test_now_must_be_aware_and_categories_known(w: World) -> None:
         retention.enforce_retention(w.db, now=w.now.replace(tzinfo=None))
     with pytest.raises(ValueError, match="unknown"):
         retention.enforce_retention(w.db, now=w.now, periods={"everything": 1})
+
+
+def test_a_running_placement_or_a_partners_case_keeps_the_subject(w: World) -> None:
+    old = w.now - timedelta(days=3000)
+    placed = w.subject(alias="Opgevangen")
+    case = cases.open_case(w.db, w.coordinator, subject_id=placed.id)
+    shelter = shelters.create_shelter(
+        w.db, w.shelter_worker, name="Synthetische opvang", capacity=3, available_places=1
+    )
+    placement = shelters.offer_place(w.db, w.coordinator, shelter_id=shelter.id, case_id=case.id)
+    cases.move_stage(w.db, w.coordinator, case, to_stage="closed", reason="Opgevangen")
+    _age(case, opened_at=old, closed_at=old, updated_at=old)
+    _age(placement, offered_at=old)
+    _age(placed, created_at=old, updated_at=old)
+
+    shared = w.subject(alias="Gedeeld")
+    sharing.share_record(w.db, w.coordinator, shared, w.police.id, "Samen oppakken", ip=None)
+    theirs = cases.open_case(w.db, w.officer, subject_id=shared.id)
+    cases.move_stage(w.db, w.officer, theirs, to_stage="closed", reason="Afgerond")
+    _age(shared, created_at=old, updated_at=old)
+    _age(theirs, opened_at=old, closed_at=w.now - timedelta(days=10), updated_at=old)
+
+    report = retention.enforce_retention(w.db, now=w.now, periods=PERIODS)
+    assert report.counts["subjects"] == 0
+    assert report.counts["cases"] == 1  # the own closed case of the placed subject
+    assert _exists(w.db, Subject, placed.id)
+    assert _exists(w.db, Subject, shared.id)

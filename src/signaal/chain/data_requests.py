@@ -16,7 +16,9 @@ the same person is the partner's to answer.
 * :func:`erase_subject` (``subjects.erase``) deletes the subject and everything that hangs on
   her within the organisation (:func:`signaal.chain.retention.erase_subject_records`), with a
   reason code of :data:`ERASURE_REASONS`; it is refused under a legal hold
-  (:class:`~signaal.errors.LegalHoldError`). The audit log stays as it is (append-only,
+  (:class:`~signaal.errors.LegalHoldError`) and while a partner's case (opened on a share)
+  refers to her (a :class:`~signaal.errors.ConflictError`: the partner's case is the
+  partner's). The audit log stays as it is (append-only,
   hash-chained; it holds codes and record ids, never free text); the erasure's own event names
   the reason code and the counts per record kind only.
 """
@@ -36,7 +38,7 @@ from signaal.chain.authz import Action, Actor, Resource, allowed
 from signaal.chain.outreach import sealing_row
 from signaal.chain.retention import erase_subject_records, periods_from
 from signaal.chain.subjects import seal_context
-from signaal.errors import FieldErrors, LegalHoldError, NotFoundError
+from signaal.errors import ConflictError, FieldErrors, LegalHoldError, NotFoundError
 from signaal.privacy.sealing import Sealer
 from signaal.settings import get_settings
 from signaal.store.models import (
@@ -451,6 +453,16 @@ def erase_subject(
     if subject.legal_hold:
         raise LegalHoldError(
             "this person is under a legal hold: lift it before erasing her records"
+        )
+    partner_case = db.scalar(
+        select(Case.id).where(
+            Case.subject_id == subject.id, Case.organisation_id != subject.organisation_id
+        )
+    )
+    if partner_case is not None:
+        raise ConflictError(
+            "a case of another organisation refers to this person (on a share): that "
+            "organisation answers for its own case; ask it to close it before erasing"
         )
     erased_id = subject.id
     db.expunge(subject)

@@ -64,6 +64,8 @@ MAX_HOLD_REASON = 500
 FINISHED_TASKS = ("done", "cancelled")
 # A referral in one of these states still needs its signal (the receiver is working on it).
 ACTIVE_REFERRALS = ("in_progress", "accepted")
+# A placement offered or running keeps its subject, however long ago it started.
+ACTIVE_PLACEMENTS = ("offered", "placed")
 
 
 @dataclass(frozen=True)
@@ -163,8 +165,8 @@ def _expired_cases(db: Session, cutoff: datetime) -> list[int]:
 
 
 def _expired_subjects(db: Session, cutoff: datetime) -> list[int]:
-    """Subjects not under a hold, without an open case, and without anything done on their
-    records since ``cutoff``."""
+    """Subjects not under a hold, without an open case or a running placement, without a
+    partner's case about them, and without anything done on their records since ``cutoff``."""
     recent = or_(
         exists().where(Signal.subject_id == Subject.id, Signal.updated_at >= cutoff),
         exists().where(
@@ -177,6 +179,18 @@ def _expired_subjects(db: Session, cutoff: datetime) -> list[int]:
             or_(Task.created_at >= cutoff, Task.done_at >= cutoff),
         ),
         exists().where(Referral.subject_id == Subject.id, Referral.updated_at >= cutoff),
+        exists().where(
+            Placement.subject_id == Subject.id,
+            or_(
+                and_(Placement.ended_at.is_(None), Placement.state.in_(ACTIVE_PLACEMENTS)),
+                Placement.offered_at >= cutoff,
+                Placement.ended_at >= cutoff,
+            ),
+        ),
+        # A partner's case about her (on a share) is the partner's: she stays while it exists.
+        exists().where(
+            Case.subject_id == Subject.id, Case.organisation_id != Subject.organisation_id
+        ),
         exists().where(
             or_(
                 ContactRequest.subject_id == Subject.id, ContactRequest.to_subject_id == Subject.id

@@ -110,6 +110,10 @@ LEGAL_HOLD = N_(
     "This person is under a legal hold: her records cannot be erased. Lift the hold first if "
     "it no longer applies."
 )
+PARTNER_CASE = N_(
+    "A case of another organisation refers to this person. That organisation answers for its "
+    "own case: ask it to close the case before you erase her records."
+)
 REVEAL_PURPOSES: dict[str, str] = {
     "call_back": N_("Calling or messaging the person back (outreach)"),
     "protection": N_("Protection or investigation"),
@@ -698,6 +702,8 @@ def subject_erase(ctx: SubjectErase, subject_id: str) -> Response:
         data_requests.erase_subject(ctx.db, ctx.acting, subject.id, reason, ip=ctx.ip)
     except LegalHoldError:
         return _subject_page(ctx, subject, problem=LEGAL_HOLD, status=409)
+    except ConflictError:
+        return _subject_page(ctx, subject, problem=PARTNER_CASE, status=409)
     return _see_other("/dashboard")
 
 
