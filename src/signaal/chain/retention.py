@@ -340,9 +340,20 @@ def erase_subject_records(db: Session, subject_ids: Sequence[int]) -> dict[str, 
     return {kind: n for kind, n in sorted(counts.items()) if n}
 
 
-def _erase_within(db: Session, organisation_id: int, subjects: list[int]) -> Counter[str]:
-    """:func:`erase_subject_records` for subjects of one organisation: only its own records."""
-    counts: Counter[str] = Counter()
+@dataclass(frozen=True)
+class _Dependents:
+    """The ids of an organisation's records that hang on some of its subjects."""
+
+    signals: list[int]
+    cases: list[int]
+    contacts: list[int]
+    tasks: list[int]
+    placements: list[int]
+    referrals: list[int]
+    requests: list[int]
+
+
+def _dependents(db: Session, organisation_id: int, subjects: list[int]) -> _Dependents:
     signals = _ids(
         db,
         Signal.id,
@@ -398,42 +409,50 @@ def _erase_within(db: Session, organisation_id: int, subjects: list[int]) -> Cou
         ContactRequest.id,
         or_(ContactRequest.subject_id.in_(subjects), ContactRequest.to_subject_id.in_(subjects)),
     )
+    return _Dependents(signals, cases, contacts, tasks, placements, referrals, requests)
+
+
+def _erase_within(db: Session, organisation_id: int, subjects: list[int]) -> Counter[str]:
+    """:func:`erase_subject_records` for subjects of one organisation: only its own records."""
+    found = _dependents(db, organisation_id, subjects)
+    cases = found.cases
+    counts: Counter[str] = Counter()
     counts["subjects"] = len(subjects)
     counts["subject_contacts"] = _count(db, SubjectContact, SubjectContact.subject_id.in_(subjects))
     counts["subject_encodings"] = _count(
         db, SubjectEncoding, SubjectEncoding.subject_id.in_(subjects)
     )
-    counts["signals"] = len(signals)
+    counts["signals"] = len(found.signals)
     counts["cases"] = len(cases)
     counts["case_events"] = _count(db, CaseEvent, CaseEvent.case_id.in_(cases))
     counts["vulnerability_assessments"] = _count(
         db, VulnerabilityAssessment, VulnerabilityAssessment.case_id.in_(cases)
     )
     counts["aangifte_supports"] = _count(db, AangifteSupport, AangifteSupport.case_id.in_(cases))
-    counts["outreach_contacts"] = len(contacts)
-    counts["tasks"] = len(tasks)
-    counts["placements"] = len(placements)
-    counts["referrals"] = len(referrals)
-    counts["contact_requests"] = len(requests)
+    counts["outreach_contacts"] = len(found.contacts)
+    counts["tasks"] = len(found.tasks)
+    counts["placements"] = len(found.placements)
+    counts["referrals"] = len(found.referrals)
+    counts["contact_requests"] = len(found.requests)
     references = 0
     for record_type, ids in (
         ("subject", subjects),
-        ("signal", signals),
+        ("signal", found.signals),
         ("case", cases),
-        ("task", tasks),
-        ("referral", referrals),
-        ("contact_request", requests),
+        ("task", found.tasks),
+        ("referral", found.referrals),
+        ("contact_request", found.requests),
     ):
         references += _forget_references(db, record_type, ids)
     counts["references"] = references
     for model, ids in (
-        (Task, tasks),
-        (OutreachContact, contacts),
-        (Placement, placements),
-        (Referral, referrals),
-        (ContactRequest, requests),
+        (Task, found.tasks),
+        (OutreachContact, found.contacts),
+        (Placement, found.placements),
+        (Referral, found.referrals),
+        (ContactRequest, found.requests),
         (Case, cases),
-        (Signal, signals),
+        (Signal, found.signals),
         (Subject, subjects),
     ):
         _delete(db, model, ids)
