@@ -232,6 +232,11 @@ def test_erasure_is_refused_under_a_legal_hold_and_with_an_unknown_ground(people
         w.db, w.coordinator, people.ours, hold=True, reason="Aangifte loopt", ip=None
     )
     signal_id = people.our_signal.id
+    held = data_requests.subject_access_report(
+        w.db, w.coordinator, people.ours.id, contact_key=CONTACT_KEY
+    )
+    assert held["subject"]["legal_hold"] is True
+    assert "Aangifte loopt" not in json.dumps(held)
     with pytest.raises(LegalHoldError, match="legal hold"):
         data_requests.erase_subject(w.db, w.coordinator, people.ours.id, "consent_withdrawn")
     w.db.expire_all()

@@ -352,8 +352,9 @@ def subject_access_report(
             "birth_year_to": subject.birth_year_to,
             "created_at": _at(subject.created_at),
             "updated_at": _at(subject.updated_at),
+            # The hold's reason is left out: it may name proceedings that UAVG art. 41 lets
+            # the controller keep out of an answer; whoever handles the request decides.
             "legal_hold": subject.legal_hold,
-            "legal_hold_reason": subject.legal_hold_reason,
             "legal_hold_at": _at(subject.legal_hold_at),
             # Name and date of birth are never stored, only a keyed encoding for hit/no-hit.
             "encoded_for_matching": encoded is not None,
