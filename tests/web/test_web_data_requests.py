@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
-from signaal.chain import signals, subjects
+from signaal.chain import data_requests, signals, subjects
 from signaal.chain.authz import actor_for
 from signaal.store.db import transaction
 from signaal.store.models import Signal, Subject, User
+from signaal.web.routes import signals as pages
 
 from .conftest import Account, SignIn
 
@@ -115,3 +116,7 @@ def test_the_page_offers_the_requests_only_to_roles_that_may(
     for dutch in ("Inzageverzoek", "Verwijderverzoek", "bewaarplicht"):
         assert dutch not in page.text
     assert client.get(f"/personen/{subject_id}/inzage").status_code == 403
+
+
+def test_the_form_offers_exactly_the_grounds_the_service_takes() -> None:
+    assert tuple(pages.ERASURE_REASONS) == data_requests.ERASURE_REASONS
