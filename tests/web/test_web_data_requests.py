@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from signaal.chain import data_requests, signals, subjects
+from signaal.chain import cases, data_requests, sharing, signals, subjects
 from signaal.chain.authz import actor_for
 from signaal.store.db import transaction
 from signaal.store.models import Signal, Subject, User
@@ -120,3 +120,32 @@ def test_the_page_offers_the_requests_only_to_roles_that_may(
 
 def test_the_form_offers_exactly_the_grounds_the_service_takes() -> None:
     assert tuple(pages.ERASURE_REASONS) == data_requests.ERASURE_REASONS
+
+
+def test_erasure_waits_for_a_partners_case_about_her(
+    client, state, accounts_by_role: dict[str, Account], sign_in: SignIn, csrf_of
+) -> None:  # type: ignore[no-untyped-def]
+    coordinator = accounts_by_role["care_coordinator"]
+    officer = accounts_by_role["police_officer"]
+    subject_id, _ = _subject(state, coordinator)
+    with transaction(state.sessions) as session:
+        subject = session.get(Subject, subject_id)
+        owner = session.get(User, coordinator.user_id)
+        partner = session.get(User, officer.user_id)
+        assert subject is not None
+        assert owner is not None
+        assert partner is not None
+        sharing.share_record(
+            session, actor_for(owner), subject, officer.organisation_id, "Samen", ip=None
+        )
+        cases.open_case(session, actor_for(partner), subject_id=subject_id)
+    sign_in(coordinator)
+    csrf = csrf_of(client.get(f"/personen/{subject_id}").text)
+    refused = client.post(
+        f"/personen/{subject_id}/verwijderen",
+        data={"csrf_token": csrf, "erase_reason": "objection", "erase_confirm": "yes"},
+    )
+    assert refused.status_code == 409
+    assert "Een dossier van een andere organisatie verwijst naar deze persoon" in refused.text
+    with state.sessions() as session:
+        assert session.get(Subject, subject_id) is not None

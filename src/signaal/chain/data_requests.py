@@ -462,8 +462,8 @@ def erase_subject(
     )
     if partner_case is not None:
         raise ConflictError(
-            "a case of another organisation refers to this person (on a share): that "
-            "organisation answers for its own case; ask it to close it before erasing"
+            "a case of another organisation refers to this person (on a share): it is that "
+            "organisation's record; she can be erased once it is gone"
         )
     erased_id = subject.id
     db.expunge(subject)

@@ -111,8 +111,9 @@ LEGAL_HOLD = N_(
     "it no longer applies."
 )
 PARTNER_CASE = N_(
-    "A case of another organisation refers to this person. That organisation answers for its "
-    "own case: ask it to close the case before you erase her records."
+    "A case of another organisation refers to this person. That case is the other "
+    "organisation's record: her records can be erased once it is gone (its retention period "
+    "after closing)."
 )
 REVEAL_PURPOSES: dict[str, str] = {
     "call_back": N_("Calling or messaging the person back (outreach)"),
