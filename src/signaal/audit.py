@@ -271,6 +271,48 @@ class AnalysisPurged(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class RetentionEnforced(AuditEventBase):
+    """One run of retention (``signaal chain enforce-retention``): per record category, how
+    many records were past their period and deleted (in a dry run: would be). Counts only,
+    never a record's content or id."""
+
+    action: ClassVar[str] = "retention.enforced"
+    record_type: ClassVar[str | None] = "retention"
+    counts: dict[str, int]
+    dry_run: bool
+    now: str  # ISO time the periods were counted back from
+
+
+@dataclass(frozen=True)
+class SubjectAccessReported(AuditEventBase):
+    """Everything the organisation holds about a subject was exported for her access request
+    (AVG art. 15): the record kinds and their counts, never their content."""
+
+    action: ClassVar[str] = "subject.access_reported"
+    record_type: ClassVar[str | None] = "subject"
+    record_id_field: ClassVar[str | None] = "subject_id"
+    subject_id: int
+    role: str
+    on_behalf_of: int | None
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class SubjectErased(AuditEventBase):
+    """A subject was erased with everything about her (erasure request, AVG art. 17): the
+    reason code and, per record kind, how many rows were deleted; nothing of their content."""
+
+    action: ClassVar[str] = "subject.erased"
+    record_type: ClassVar[str | None] = "subject"
+    record_id_field: ClassVar[str | None] = "subject_id"
+    subject_id: int
+    reason: str  # a code of signaal.chain.data_requests.ERASURE_REASONS
+    role: str
+    on_behalf_of: int | None
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
 class AnalysisViewed(AuditEventBase):
     """An overview of a run (networks, personas) was shown."""
 

@@ -11,6 +11,7 @@
     ├── AuthenticationError      wrong credentials, expired or tampered session, bad second factor
     │   └── TooManyAttempts      login refused for a while after repeated failures (retry_after)
     ├── ConflictError            the change conflicts with the current state (duplicate, stale)
+    │   └── LegalHoldError       a subject under a legal hold cannot be erased
     ├── StoreError               the app store failed (wraps the database error with context)
     └── AuditIntegrityError      the audit chain does not verify
 
@@ -108,6 +109,12 @@ class TooManyAttempts(AuthenticationError):
 class ConflictError(SignaalError):
     code = "conflict"
     http_status = 409
+
+
+class LegalHoldError(ConflictError):
+    """The subject is under a legal hold: lift the hold first (audited) or keep her records."""
+
+    code = "legal_hold"
 
 
 class StoreError(SignaalError):

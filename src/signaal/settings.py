@@ -159,6 +159,69 @@ class Settings(BaseSettings):
         description="Days that a stored analysis run is kept; `signaal db purge-expired` deletes "
         "older runs.",
     )
+    # Retention per record category (signaal.chain.retention, docs/privacy.md, "Retention per
+    # category"): `signaal chain enforce-retention` deletes what is past its period; a legal
+    # hold on a subject keeps everything about her.
+    retention_signals_days: int = Field(
+        default=365,
+        ge=1,
+        le=7300,
+        description="Days that a signal linked to no person is kept after its last change "
+        "(not while a referral of it is in progress or accepted).",
+    )
+    retention_cases_days: int = Field(
+        default=730,
+        ge=1,
+        le=7300,
+        description="Days that a closed case (with its history, assessments and aangifte "
+        "support) is kept after it was closed.",
+    )
+    retention_subjects_days: int = Field(
+        default=730,
+        ge=1,
+        le=7300,
+        description="Days that a person (subject) without an open case is kept after the last "
+        "activity on her records; then she is deleted with everything about her.",
+    )
+    retention_outreach_contacts_days: int = Field(
+        default=365,
+        ge=1,
+        le=7300,
+        description="Days that an outreach contact is kept after it took place (not while its "
+        "case is open).",
+    )
+    retention_tasks_days: int = Field(
+        default=180,
+        ge=1,
+        le=7300,
+        description="Days that a done or cancelled task is kept after it was finished.",
+    )
+    retention_contact_requests_days: int = Field(
+        default=180,
+        ge=1,
+        le=7300,
+        description="Days that a contact request on a hit is kept after it was answered (an "
+        "unanswered one: after it was sent).",
+    )
+    retention_notifications_days: int = Field(
+        default=90,
+        ge=1,
+        le=7300,
+        description="Days that an in-app notification is kept after it was created, read or not.",
+    )
+    retention_triage_decisions_days: int = Field(
+        default=730,
+        ge=1,
+        le=7300,
+        description="Days that a triage decision (and so its calibration label) is kept after it "
+        "was taken.",
+    )
+    retention_sent_mails_days: int = Field(
+        default=30,
+        ge=1,
+        le=7300,
+        description="Days that a sent mail stays in the outbox after it was sent.",
+    )
     analysis_config: Path | None = Field(
         default=None,
         description="JSON file with the link and movement parameters of `signaal analyse` "

@@ -31,6 +31,8 @@ CHAIN_WORK = {
 }
 # Contact requests on a hit: the roles that work on persons in the chain, not integrations.
 CONTACT = {A.SEND_CONTACT_REQUESTS, A.ANSWER_CONTACT_REQUESTS}
+# Data-subject requests (access, erasure) and the legal hold: the roles that work on persons.
+SUBJECT_REQUESTS = {A.HOLD_SUBJECTS, A.REPORT_SUBJECTS, A.ERASE_SUBJECTS}
 # Working through the ad monitor's triage queue (the roles that open personas).
 TRIAGE_WORK = {A.VIEW_TRIAGE, A.DECIDE_TRIAGE}
 # The expected permissions, written out by hand: a change to roles.json must change this table.
@@ -78,6 +80,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.EMERGENCY_ACCESS,
         A.VIEW_CHAIN_DASHBOARD,
         *CONTACT,
+        *SUBJECT_REQUESTS,
         A.MANAGE_WATCHES,
     },
     "outreach_worker": {
@@ -93,6 +96,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.MANAGE_CONTROLS,
         A.EMERGENCY_ACCESS,
         *CONTACT,
+        *SUBJECT_REQUESTS,
     },
     "police_officer": {
         A.PUBLIC_VIEW,
@@ -106,6 +110,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.MANAGE_CONTROLS,
         A.EMERGENCY_ACCESS,
         *CONTACT,
+        *SUBJECT_REQUESTS,
     },
     "youth_care_worker": {
         A.PUBLIC_VIEW,
@@ -114,6 +119,7 @@ EXPECTED: dict[str, set[Action]] = {
         *CHAIN_WORK,
         A.MANAGE_PLACEMENTS,
         *CONTACT,
+        *SUBJECT_REQUESTS,
         A.MANAGE_WATCHES,
     },
     "shelter_worker": {

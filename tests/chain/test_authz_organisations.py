@@ -91,6 +91,7 @@ def test_every_analysis_and_chain_action_is_a_data_action() -> None:
             "emergency",
             "contact_requests",
             "watches",
+            "retention",
         }
         or a is Action.MANAGE_SHELTERS
     }
@@ -128,12 +129,18 @@ def test_the_system_actions_are_few_and_never_read_data() -> None:
         Action.EXPIRE_WATCHES,
         # Calibration labels (ad ids and true/false) of an organisation's triage decisions.
         Action.EXPORT_TRIAGE_LABELS,
+        # Retention: deletes what is past its period, counting per category.
+        Action.ENFORCE_RETENTION,
     } == SYSTEM_ACTIONS
     assert not allowed(SYSTEM, Action.VIEW_TRIAGE)
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS)
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS_DETAIL)
     assert not allowed(SYSTEM, Action.REVEAL_CONTACTS)
     assert not allowed(SYSTEM, Action.VIEW_AUDIT)
+    # A person's access or erasure request is answered by a person of her organisation.
+    assert not allowed(SYSTEM, Action.REPORT_SUBJECTS)
+    assert not allowed(SYSTEM, Action.ERASE_SUBJECTS)
+    assert not allowed(SYSTEM, Action.HOLD_SUBJECTS)
 
 
 def test_a_user_named_system_is_not_the_system() -> None:
@@ -146,3 +153,27 @@ def test_no_role_may_purge_analyses() -> None:
     """Purging is a retention job of the system, not something a user does."""
     for name in roles():
         assert not allowed(member(name), Action.PURGE_ANALYSIS)
+
+
+def test_no_role_may_enforce_retention() -> None:
+    """Retention per category is a job of the system, like purging analyses."""
+    for name in roles():
+        assert not allowed(member(name), Action.ENFORCE_RETENTION)
+
+
+def test_data_subject_requests_reach_only_the_own_organisations_subject() -> None:
+    """Access, erasure and the legal hold are not shared actions: a subject shared with the
+    actor's organisation, or read under an emergency access, stays the owner's to answer for."""
+    for name in ("care_coordinator", "outreach_worker", "police_officer", "youth_care_worker"):
+        worker = member(name)
+        for action in (Action.REPORT_SUBJECTS, Action.ERASE_SUBJECTS, Action.HOLD_SUBJECTS):
+            own = Resource("subject", "1", organisation_id=worker.organisation_id)
+            shared = Resource(
+                "subject",
+                "2",
+                organisation_id=worker.organisation_id + 1,
+                shared_with=frozenset({worker.organisation_id}),
+                emergency=True,
+            )
+            assert allowed(worker, action, own)
+            assert not allowed(worker, action, shared)

@@ -178,3 +178,50 @@ def test_runs_stored_before_0002_get_their_owner_or_are_removed(store_url: str) 
     assert personas == [10]
     assert networks == [10]
     assert db.schema_drift(store_url) == []
+
+
+def test_the_newest_migration_adds_the_legal_hold_and_goes_back_down(store_url: str) -> None:
+    """The retention migration: subjects get a legal hold (off for existing rows), and the
+    downgrade drops it again, keeping the subjects. Named relative to the head, so that it holds
+    whatever number the migration ends up with."""
+    db.upgrade(store_url, "head")
+    db.downgrade(store_url, "-1")
+    engine = db.make_engine(store_url)
+    try:
+        assert "legal_hold" not in {c["name"] for c in inspect(engine).get_columns("subjects")}
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (id, name, kind, is_demo, created_at) "
+                    "VALUES (1, 'Zorg Oud', 'care_coordination', false, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO subjects (id, organisation_id, alias, created_at, updated_at) "
+                    "VALUES (1, 1, 'Roos', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+    finally:
+        engine.dispose()
+    db.upgrade(store_url)
+    assert db.schema_drift(store_url) == []
+    engine = db.make_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            held = conn.execute(text("SELECT legal_hold, legal_hold_at FROM subjects")).one()
+        assert (bool(held[0]), held[1]) == (False, None)
+    finally:
+        engine.dispose()
+    db.downgrade(store_url, "-1")
+    engine = db.make_engine(store_url)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("subjects")}
+        indexes = {i["name"] for i in inspect(engine).get_indexes("cases")}
+        with engine.connect() as conn:
+            aliases = conn.execute(text("SELECT alias FROM subjects")).scalars().all()
+    finally:
+        engine.dispose()
+    assert not {"legal_hold", "legal_hold_reason", "legal_hold_at"} & columns
+    assert "ix_cases_closed_at" not in indexes
+    assert aliases == ["Roos"]

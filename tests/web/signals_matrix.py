@@ -62,6 +62,9 @@ EMERGENCY = {"care_coordinator", "outreach_worker", "police_officer"}
 CONTACT = {"care_coordinator", "outreach_worker", "police_officer", "youth_care_worker"}
 CONTACT_ROUTE = {"administrator"}
 WATCHERS = {"care_coordinator", "youth_care_worker"}
+# Access and erasure requests and the legal hold: the roles that work on persons, not
+# integrations and not the shelter worker (who does not manage subjects).
+SUBJECT_REQUESTS = {"care_coordinator", "outreach_worker", "police_officer", "youth_care_worker"}
 
 NOWHERE = "999999"
 
@@ -95,6 +98,18 @@ def expected_entries(
         ("POST", "/personen/{subject_id}"): (
             f"/personen/{NOWHERE}",
             protected(MANAGE_SUBJECTS, 404),
+        ),
+        ("GET", "/personen/{subject_id}/inzage"): (
+            f"/personen/{NOWHERE}/inzage",
+            protected(SUBJECT_REQUESTS, 404),
+        ),
+        ("POST", "/personen/{subject_id}/verwijderen"): (
+            f"/personen/{NOWHERE}/verwijderen",
+            protected(SUBJECT_REQUESTS, 404),
+        ),
+        ("POST", "/personen/{subject_id}/bewaarplicht"): (
+            f"/personen/{NOWHERE}/bewaarplicht",
+            protected(SUBJECT_REQUESTS, 404),
         ),
         ("POST", "/personen/{subject_id}/telefoon"): (
             f"/personen/{NOWHERE}/telefoon",
@@ -226,6 +241,24 @@ def record_entries(
             "/personen/{subject_id}",
             for_roles(MANAGE_SUBJECTS, 422),
             for_roles(MANAGE_SUBJECTS, 404),
+        ),
+        # The access report of the own subject (its alias holds the marker); another
+        # organisation's subject is not found. Without a ground and a confirmation nothing is
+        # erased; without a choice no hold changes.
+        ("GET", "/personen/{subject_id}/inzage"): (
+            "/personen/{subject_id}/inzage",
+            for_roles(SUBJECT_REQUESTS, 200),
+            for_roles(SUBJECT_REQUESTS, 404),
+        ),
+        ("POST", "/personen/{subject_id}/verwijderen"): (
+            "/personen/{subject_id}/verwijderen",
+            for_roles(SUBJECT_REQUESTS, 422),
+            for_roles(SUBJECT_REQUESTS, 404),
+        ),
+        ("POST", "/personen/{subject_id}/bewaarplicht"): (
+            "/personen/{subject_id}/bewaarplicht",
+            for_roles(SUBJECT_REQUESTS, 422),
+            for_roles(SUBJECT_REQUESTS, 404),
         ),
         # The analyst may reveal an analysis's numbers but sees no subjects.
         ("POST", "/personen/{subject_id}/telefoon"): (

@@ -161,6 +161,18 @@ class Action(StrEnum):
     MANAGE_API_TOKENS = "api_tokens.manage"
     """Create, list and revoke the API tokens of system integrations (``signaal api-tokens``;
     the system actor only, no role has it)."""
+    HOLD_SUBJECTS = "subjects.legal_hold"
+    """Put a legal hold on a subject of the own organisation, with a reason, or lift it: while
+    it is on, retention keeps every record about her and erasure is refused."""
+    REPORT_SUBJECTS = "subjects.access_report"
+    """Export everything the own organisation holds about one of its subjects, for her access
+    request (AVG art. 15): a JSON download, audited with counts."""
+    ERASE_SUBJECTS = "subjects.erase"
+    """Erase a subject of the own organisation with everything about her (erasure request, AVG
+    art. 17), with a reason code; refused under a legal hold; audited with counts."""
+    ENFORCE_RETENTION = "retention.enforce"
+    """Delete the records whose retention period has ended (``signaal chain
+    enforce-retention``; the system actor only, no role has it)."""
 
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
@@ -192,6 +204,9 @@ SYSTEM_ACTIONS = frozenset(
         # The operator turns the organisation's triage decisions into calibration labels (ad
         # ids and true/false): no text, no contact point, nothing about a person is shown.
         Action.EXPORT_TRIAGE_LABELS,
+        # Retention deletes what is past its period, counted per category; it shows no one any
+        # record and keeps what is under a legal hold.
+        Action.ENFORCE_RETENTION,
     }
 )
 # The chain's actions on records about persons.
@@ -219,6 +234,10 @@ CHAIN_ACTIONS = frozenset(
         Action.MANAGE_WATCHES,
         Action.CHECK_WATCHES,
         Action.EXPIRE_WATCHES,
+        Action.HOLD_SUBJECTS,
+        Action.REPORT_SUBJECTS,
+        Action.ERASE_SUBJECTS,
+        Action.ENFORCE_RETENTION,
     }
 )
 # Data actions: on a record that belongs to no organisation they are refused (rule 7).

@@ -1,5 +1,5 @@
 """``signaal chain``: jobs of chain coordination (reminders of due tasks and overdue routing,
-the end of protective watches)."""
+the end of protective watches, retention per record category)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import typer
 
-from signaal.cli.store import _errors, _store, out
+from signaal.cli.store import _errors, _print_table, _store, out
 
 chain_app = typer.Typer(
     help="Jobs of chain coordination: reminders of due tasks and of overdue routing, the end "
-    "of protective watches."
+    "of protective watches, retention per record category."
 )
 
 
@@ -45,3 +45,32 @@ def chain_expire_watches() -> None:
     with _errors(), _store() as session:
         deleted = expire_watches(session, datetime.now(UTC))
     out.print(f"{len(deleted)} protective watch(es) past their end date deleted", highlight=False)
+
+
+@chain_app.command("enforce-retention")
+def chain_enforce_retention(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Count what is past its period, delete nothing."
+    ),
+) -> None:
+    """Delete the chain's records whose retention period has ended (per category, see
+    docs/privacy.md), keeping what a legal hold keeps; print the counts per category. One audit
+    event per run, counts only; for a scheduled worker, like ``remind``."""
+    from signaal.chain.retention import categories_table, enforce_retention
+
+    with _errors(), _store() as session:
+        report = enforce_retention(session, now=datetime.now(UTC), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    _print_table(
+        ["category", "period (days)", "counted from", verb],
+        [
+            [name, str(days), counted_from, str(report.counts[name])]
+            for name, days, counted_from in categories_table(report.periods)
+        ],
+    )
+    summary = (
+        f"{report.total} record(s) past their retention period would be deleted (dry run)"
+        if dry_run
+        else f"{report.total} record(s) past their retention period deleted"
+    )
+    out.print(summary, highlight=False)

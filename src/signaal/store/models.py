@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -417,6 +418,14 @@ class Subject(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A legal hold (migration 0009): while on, retention keeps every record about the subject
+    # and an erasure request is refused (``signaal.chain.retention``).
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    legal_hold_reason: Mapped[str | None] = mapped_column(
+        EncryptedText("subjects", "legal_hold_reason"), default=None
+    )
+    legal_hold_at: Mapped[datetime | None] = mapped_column(default=None)
+    legal_hold_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class SubjectContact(Base):
@@ -531,7 +540,7 @@ class Case(Base):
         ForeignKey(_USER_FK, ondelete="SET NULL"), default=None
     )
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     closed_reason: Mapped[str | None] = mapped_column(
         EncryptedText("cases", "closed_reason"), default=None
     )
@@ -928,7 +937,7 @@ class Notification(Base):
     text: Mapped[str] = mapped_column(Text)
     record_type: Mapped[str | None] = mapped_column(String(32), default=None)
     record_id: Mapped[int | None] = mapped_column(Integer, default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -1068,7 +1077,7 @@ class TriageDecision(Base):
     reason: Mapped[str] = mapped_column(EncryptedText("triage_decisions", "reason"), default="")
     assigned_to_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
     signal_id: Mapped[int | None] = mapped_column(Integer, default=None)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 

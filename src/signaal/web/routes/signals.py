@@ -14,12 +14,21 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from signaal import geo
-from signaal.chain import catalogue, matching, referrals, sharing, signals, subjects
+from signaal.chain import (
+    catalogue,
+    data_requests,
+    matching,
+    referrals,
+    retention,
+    sharing,
+    signals,
+    subjects,
+)
 from signaal.chain.authz import Action, Resource
-from signaal.errors import ConflictError, FieldErrors, NotFoundError
+from signaal.errors import ConflictError, FieldErrors, LegalHoldError, NotFoundError
 from signaal.store.models import (
     Agreement,
     Organisation,
@@ -81,6 +90,31 @@ EMERGENCY_REASON = N_(
     "organisation read it."
 )
 CONFLICT = N_("This is not possible in the current state. Reload the page and try again.")
+# The grounds of an erasure (AVG art. 17(1)), by the codes the audit keeps.
+ERASURE_REASONS: dict[str, str] = {
+    "no_longer_necessary": N_("The data are no longer needed for the purpose (art. 17(1)(a))"),
+    "consent_withdrawn": N_("She withdrew her consent (art. 17(1)(b))"),
+    "objection": N_("She objected and there is no overriding reason (art. 17(1)(c))"),
+    "unlawful": N_("The data were processed unlawfully (art. 17(1)(d))"),
+    "legal_obligation": N_("A legal obligation requires erasure (art. 17(1)(e))"),
+}
+ERASURE_MESSAGES: dict[str, str] = {
+    "erase_reason": N_("Choose the ground of the erasure."),
+    "erase_confirm": N_("Confirm that everything about this person should be erased."),
+}
+HOLD_MESSAGES: dict[str, str] = {
+    "hold_reason": N_("Give the reason for the legal hold (at most 500 characters)."),
+    "hold": N_("Choose whether to put the legal hold on or lift it."),
+}
+LEGAL_HOLD = N_(
+    "This person is under a legal hold: her records cannot be erased. Lift the hold first if "
+    "it no longer applies."
+)
+PARTNER_CASE = N_(
+    "A case of another organisation refers to this person. That case is the other "
+    "organisation's record: her records can be erased once it is gone (its retention period "
+    "after closing)."
+)
 REVEAL_PURPOSES: dict[str, str] = {
     "call_back": N_("Calling or messaging the person back (outreach)"),
     "protection": N_("Protection or investigation"),
@@ -517,6 +551,15 @@ SubjectManage = Annotated[
 SubjectReveal = Annotated[
     RequestContext, guard(Action.REVEAL_CONTACTS, chain_resource("subject", "subject_id"))
 ]
+SubjectAccessReport = Annotated[
+    RequestContext, guard(Action.REPORT_SUBJECTS, chain_resource("subject", "subject_id"))
+]
+SubjectErase = Annotated[
+    RequestContext, guard(Action.ERASE_SUBJECTS, chain_resource("subject", "subject_id"))
+]
+SubjectHold = Annotated[
+    RequestContext, guard(Action.HOLD_SUBJECTS, chain_resource("subject", "subject_id"))
+]
 
 
 def _subject_page(
@@ -526,6 +569,7 @@ def _subject_page(
     errors: dict[str, str | Message] | None = None,
     revealed: tuple[str, str, str] | None = None,
     status: int = 200,
+    problem: str | None = None,
 ) -> Response:
     owned = Resource("subject", str(subject.id), organisation_id=subject.organisation_id)
     return _page(
@@ -542,6 +586,11 @@ def _subject_page(
             "may_reveal": ctx.may(Action.REVEAL_CONTACTS, owned),
             "purposes": REVEAL_PURPOSES,
             "revealed": revealed,
+            "may_report": ctx.may(Action.REPORT_SUBJECTS, owned),
+            "may_erase": ctx.may(Action.ERASE_SUBJECTS, owned),
+            "may_hold": ctx.may(Action.HOLD_SUBJECTS, owned),
+            "erasure_reasons": ERASURE_REASONS,
+            "problem": problem,
             "errors": errors or {},
             **_hits_context(ctx, subject),
         },
@@ -613,6 +662,77 @@ def subject_reveal(ctx: SubjectReveal, subject_id: str) -> Response:
         errors: dict[str, str | Message] = {"purpose": N_("Choose why you need this number.")}
         return _subject_page(ctx, subject, errors=errors, status=422)
     return _subject_page(ctx, subject, revealed=(name, value, REVEAL_PURPOSES[purpose]))
+
+
+@router.get("/personen/{subject_id}/inzage")
+def subject_access_report(ctx: SubjectAccessReport, subject_id: str) -> Response:
+    """Inzageverzoek (AVG art. 15): everything the own organisation holds about the subject, as
+    a JSON file to give to her (audited with counts)."""
+    subject = ctx.chain_record(Subject)
+    report = data_requests.subject_access_report(
+        ctx.db,
+        ctx.acting,
+        subject.id,
+        contact_key=web_state(ctx.request).settings.contact_key,
+        ip=ctx.ip,
+    )
+    filename = f"inzage-persoon-{subject.id}-{utcnow():%Y-%m-%d}.json"
+    return JSONResponse(
+        report,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/personen/{subject_id}/verwijderen")
+def subject_erase(ctx: SubjectErase, subject_id: str) -> Response:
+    """Verwijderverzoek (AVG art. 17): erase the own subject with everything about her, with
+    the ground (``erase_reason``) and ``erase_confirm=yes``; refused under a legal hold."""
+    subject = ctx.chain_record(Subject)
+    reason = text(ctx.form, "erase_reason", 40)
+    problems = {}
+    if reason not in ERASURE_REASONS:
+        problems["erase_reason"] = ERASURE_MESSAGES["erase_reason"]
+    if text(ctx.form, "erase_confirm", 10) != "yes":
+        problems["erase_confirm"] = ERASURE_MESSAGES["erase_confirm"]
+    if problems:
+        return _subject_page(ctx, subject, errors=dict(problems), status=422)
+    try:
+        data_requests.erase_subject(ctx.db, ctx.acting, subject.id, reason, ip=ctx.ip)
+    except LegalHoldError:
+        return _subject_page(ctx, subject, problem=LEGAL_HOLD, status=409)
+    except ConflictError:
+        return _subject_page(ctx, subject, problem=PARTNER_CASE, status=409)
+    return _see_other("/dashboard")
+
+
+@router.post("/personen/{subject_id}/bewaarplicht")
+def subject_legal_hold(ctx: SubjectHold, subject_id: str) -> Response:
+    """Put the legal hold on (``hold=on`` with ``hold_reason``) or lift it (``hold=off``)."""
+    subject = ctx.chain_record(Subject)
+    choice = text(ctx.form, "hold", 10)
+    if choice not in ("on", "off"):
+        return _subject_page(ctx, subject, errors={"hold": HOLD_MESSAGES["hold"]}, status=422)
+    try:
+        retention.set_legal_hold(
+            ctx.db,
+            ctx.acting,
+            subject,
+            hold=choice == "on",
+            reason=text(ctx.form, "hold_reason", 2000),
+            ip=ctx.ip,
+        )
+    except FieldErrors:
+        ctx.db.rollback()
+        return _subject_page(
+            ctx,
+            ctx.db.get(Subject, subject.id) or subject,
+            errors={"hold_reason": HOLD_MESSAGES["hold_reason"]},
+            status=422,
+        )
+    return _see_other(f"/personen/{subject.id}")
 
 
 # ----------------------------------------------------------------------------------------------
