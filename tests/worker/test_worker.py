@@ -363,3 +363,36 @@ def test_two_worker_processes_started_together_run_a_due_job_once(
     assert [process.returncode for process in processes] == [0, 0]
     assert outputs == ["0", "1"]
     assert runs.read_text() == "ran\n"
+
+
+def test_the_retention_job_deletes_what_is_past_its_period_with_the_settings_periods(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with transaction(factory) as session:
+        organisation = accounts.create_organisation(
+            session, name="Synthetisch Zorg", kind=OrganisationKind.CARE_COORDINATION
+        )
+        for days in (31, 29):
+            session.add(
+                Notification(
+                    organisation_id=organisation.id,
+                    role="care_coordinator",
+                    kind="reminder",
+                    text=f"{days} days old",
+                    created_at=T - timedelta(days=days),
+                )
+            )
+    settings = _settings(tmp_path, retention_notifications_days=30)
+    only = [job for job in JOBS if job.name == "enforce-retention"]
+
+    (finished,) = run_due(factory, settings, jobs=only, clock=lambda: T)
+
+    assert finished.ok, finished
+    assert finished.summary.startswith("1 record(s) past their retention period deleted")
+    assert "notifications 1" in finished.summary
+    with transaction(factory) as session:
+        assert [n.text for n in session.scalars(select(Notification))] == ["29 days old"]
+        (event,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "retention.enforced")
+        )
+        assert event.actor_email == "system"

@@ -20,6 +20,9 @@ from typer.testing import CliRunner
 
 from signaal.cli import app
 from signaal.settings import get_settings
+from signaal.worker.jobs import JOBS
+
+NAMES = {job.name for job in JOBS}
 
 runner = CliRunner()
 # A stop takes well under a second; the margin is for a loaded test machine (the worker waits
@@ -44,7 +47,7 @@ def _rows(output: str) -> dict[str, str]:
     rows = {}
     for line in output.splitlines():
         cells = [cell.strip() for cell in line.strip("│ ").split("│")]
-        if cells and cells[0] in {"purge-expired", "expire-watches", "remind"}:
+        if cells and cells[0] in NAMES:
             rows[cells[0]] = line
     return rows
 
@@ -58,7 +61,7 @@ def test_once_runs_the_due_jobs_then_nothing_and_list_shows_it(
     before = runner.invoke(app, ["worker", "--list"])
     assert before.exit_code == 0, before.output
     rows = _rows(before.output)
-    assert set(rows) == {"purge-expired", "expire-watches", "remind"}
+    assert set(rows) == {"purge-expired", "expire-watches", "enforce-retention", "remind"}
     assert "1h" in rows["purge-expired"]
     assert "now" in rows["purge-expired"]
     assert "analysis.purge" in rows["purge-expired"]

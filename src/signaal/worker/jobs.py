@@ -1,16 +1,15 @@
 """The jobs ``signaal worker`` runs: one registry, :data:`JOBS`.
 
 Each job calls the same service functions as its command (``signaal db purge-expired``,
-``signaal chain expire-watches``, ``signaal chain remind``), as the system actor: the worker
+``signaal chain expire-watches``, ``signaal chain remind``,
+``signaal chain enforce-retention``), as the system actor: the worker
 asks ``allowed(SYSTEM, job.action)`` before it runs a job, and the services check and audit
 every record as they do for the command. A job returns a one-line summary with counts (or a
 :class:`JobOutcome` when it did its work but has problems to report, such as mails that could
 not be sent yet); an exception fails the run, rolls its transaction back and is retried.
 
-Adding a job is one entry, for example::
-
-    Job("enforce-retention", "1d", Action.ENFORCE_RETENTION, "Delete records past retention.",
-        lambda run: str(enforce_retention(run.db, now=run.now))),
+Adding a job is one entry in :data:`JOBS`: a name, a default schedule, the system action, a
+help text and a function of the :class:`JobRun`.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from signaal.chain.authz import SYSTEM, Action
 from signaal.chain.referrals import overdue_routing_reminders
+from signaal.chain.retention import enforce_retention, periods_from
 from signaal.chain.sessions import purge_dead_sessions
 from signaal.chain.tasks import send_reminders
 from signaal.chain.watches import expire_watches
@@ -69,6 +69,14 @@ def _expire_watches(run: JobRun) -> str:
     return f"{len(deleted)} protective watch(es) past their end date deleted"
 
 
+def _enforce_retention(run: JobRun) -> str:
+    report = enforce_retention(run.db, now=run.now, periods=periods_from(run.settings))
+    counts = ", ".join(f"{name} {count}" for name, count in report.counts.items() if count)
+    return f"{report.total} record(s) past their retention period deleted" + (
+        f" ({counts})" if counts else ""
+    )
+
+
 def _remind(run: JobRun) -> JobOutcome:
     summary = send_reminders(run.db, run.now, run.settings)
     routing = overdue_routing_reminders(
@@ -97,6 +105,14 @@ JOBS: tuple[Job, ...] = (
         "Delete protective watches past their end date, with their hits "
         "(as `signaal chain expire-watches`).",
         _expire_watches,
+    ),
+    Job(
+        "enforce-retention",
+        "1d",
+        Action.ENFORCE_RETENTION,
+        "Delete chain records past their category's SIGNAAL_RETENTION_*_DAYS, except what a "
+        "legal hold keeps (as `signaal chain enforce-retention`).",
+        _enforce_retention,
     ),
     Job(
         "remind",
