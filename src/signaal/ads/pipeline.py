@@ -44,7 +44,7 @@ from signaal.engines.chunks import (
     record_items,
 )
 from signaal.engines.local import LocalEngine, chunked
-from signaal.engines.memory import paused_gc
+from signaal.engines.memory import paused_gc, release_free_memory
 from signaal.engines.reposts import Reposts
 from signaal.engines.timing import Progress, StageTiming, Timer
 
@@ -232,10 +232,12 @@ def _analyse(
         linkage = link(
             ads, hits, photo_hashes, pseudonym_key=config.pseudonym_key, config=config.link
         )
+    release_free_memory()  # the link stage's transient arrays and pairs
     with timed("movement", len(ads)):
         moves = movement(ads, linkage, config=config.movement)
     with timed("risk", len(ads)):
         risk = score(ads, hits, linkage, moves, load_weights(config.weights_path))
+    release_free_memory()  # before the output tables are built on top
     return AnalysisResult(
         ads=tuple(ads),
         hits=hits,
