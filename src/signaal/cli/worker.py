@@ -108,11 +108,19 @@ def worker(
                 return
             stop = threading.Event()
 
-            def _stop(signum: int, _frame: object) -> None:
-                logging.getLogger("signaal.worker").info(
-                    "%s: stopping after the current job", signal.Signals(signum).name
-                )
+            def _stopping(name: str) -> None:
+                logging.getLogger("signaal.worker").info("%s: stopping after the current job", name)
                 stop.set()
+
+            def _stop(signum: int, _frame: object) -> None:
+                # A signal handler runs between two steps of the main thread, which may be
+                # writing a log line (a reentrant write to stderr raises inside the handler,
+                # and logging swallows it before the stop is set) or holding the stop event's
+                # own lock (Event.set would wait for itself). So the handler only hands the
+                # stop to a thread of its own.
+                threading.Thread(
+                    target=_stopping, args=(signal.Signals(signum).name,), daemon=True
+                ).start()
 
             signal.signal(signal.SIGTERM, _stop)
             signal.signal(signal.SIGINT, _stop)
