@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signaal import audit
-from signaal.chain import cases, data_requests, retention, sharing
+from signaal.chain import cases, data_requests, retention, sharing, tasks
 from signaal.errors import ConflictError, FieldErrors, LegalHoldError, NotFoundError
 from signaal.store.models import (
     AuditEvent,
@@ -120,6 +120,33 @@ def test_the_access_report_holds_what_the_organisation_holds_and_nothing_of_the_
     ]
     assert "94320911" not in text
     assert set(report["retention_days"]) == {c.name for c in retention.CATEGORIES}
+
+
+def test_the_access_report_holds_every_record_an_erasure_would_delete(people: People) -> None:
+    """A task that hangs on her only through an outreach contact (no subject, no case) is
+    erased with her, so it is hers to see in the export too."""
+    w = people.w
+    contact = w.contact(outcome=f"Los gesprek {OURS}", subject=people.ours)
+    task = tasks.create_task(
+        w.db,
+        w.coordinator,
+        title="Terugbellen na gesprek",
+        due_at=w.now,
+        contact_id=contact.id,
+        notes=f"Contacttaak {OURS}",
+        now=w.now,
+    )
+    assert task.subject_id is None
+    assert task.case_id is None
+    found = retention.dependents(w.db, people.ours.organisation_id, [people.ours.id])
+    assert task.id in found.tasks
+
+    report = data_requests.subject_access_report(
+        w.db, w.coordinator, people.ours.id, contact_key=CONTACT_KEY
+    )
+
+    assert f"Contacttaak {OURS}" in json.dumps(report, ensure_ascii=False)
+    assert sorted(t["id"] for t in report["tasks"]) == sorted(found.tasks)
 
 
 def test_the_access_report_shows_numbers_to_a_role_that_may_reveal_them(people: People) -> None:

@@ -25,7 +25,7 @@ the same person is the partner's to answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +36,7 @@ from signaal import audit
 from signaal.chain import journal
 from signaal.chain.authz import Action, Actor, Resource, allowed
 from signaal.chain.outreach import sealing_row
-from signaal.chain.retention import erase_subject_records, periods_from
+from signaal.chain.retention import dependents, erase_subject_records, periods_from
 from signaal.chain.subjects import seal_context
 from signaal.errors import ConflictError, FieldErrors, LegalHoldError, NotFoundError
 from signaal.privacy.sealing import Sealer
@@ -97,6 +97,13 @@ def _at(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _rows(db: Session, model: Any, ids: Sequence[int], *order: Any) -> Sequence[Any]:
+    """The rows of ``model`` with these ids, in ``order``."""
+    if not ids:
+        return []
+    return db.scalars(select(model).where(model.id.in_(ids)).order_by(*order)).all()
+
+
 def _names(db: Session, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
@@ -131,58 +138,17 @@ def subject_access_report(
         .where(SubjectContact.subject_id == subject.id)
         .order_by(SubjectContact.added_at, SubjectContact.pseudonym)
     ).all()
-    signals = db.scalars(
-        select(Signal)
-        .where(Signal.organisation_id == own, Signal.subject_id == subject.id)
-        .order_by(Signal.observed_at, Signal.id)
-    ).all()
-    cases = db.scalars(
-        select(Case)
-        .where(Case.organisation_id == own, Case.subject_id == subject.id)
-        .order_by(Case.id)
-    ).all()
-    case_ids = [c.id for c in cases]
-    signal_ids = [s.id for s in signals]
-    outreach = db.scalars(
-        select(OutreachContact)
-        .where(
-            OutreachContact.organisation_id == own,
-            or_(OutreachContact.subject_id == subject.id, OutreachContact.case_id.in_(case_ids)),
-        )
-        .order_by(OutreachContact.at, OutreachContact.id)
-    ).all()
-    tasks = db.scalars(
-        select(Task)
-        .where(
-            Task.organisation_id == own,
-            or_(
-                Task.subject_id == subject.id,
-                Task.case_id.in_(case_ids),
-                Task.signal_id.in_(signal_ids),
-            ),
-        )
-        .order_by(Task.id)
-    ).all()
-    placements = db.scalars(
-        select(Placement)
-        .where(
-            Placement.organisation_id == own,
-            or_(Placement.subject_id == subject.id, Placement.case_id.in_(case_ids)),
-        )
-        .order_by(Placement.id)
-    ).all()
-    referrals = db.scalars(
-        select(Referral)
-        .where(
-            Referral.organisation_id == own,
-            or_(
-                Referral.subject_id == subject.id,
-                Referral.signal_id.in_(signal_ids),
-                Referral.case_id.in_(case_ids),
-            ),
-        )
-        .order_by(Referral.id)
-    ).all()
+    # The same records an erasure would delete (retention.dependents), so that the export
+    # holds everything the organisation keeps about her and nothing else.
+    found = dependents(db, own, [subject.id])
+    signals = _rows(db, Signal, found.signals, Signal.observed_at, Signal.id)
+    cases = _rows(db, Case, found.cases, Case.id)
+    case_ids = found.cases
+    signal_ids = found.signals
+    outreach = _rows(db, OutreachContact, found.contacts, OutreachContact.at, OutreachContact.id)
+    tasks = _rows(db, Task, found.tasks, Task.id)
+    placements = _rows(db, Placement, found.placements, Placement.id)
+    referrals = _rows(db, Referral, found.referrals, Referral.id)
     requests = db.scalars(
         select(ContactRequest)
         .where(

@@ -341,8 +341,9 @@ def erase_subject_records(db: Session, subject_ids: Sequence[int]) -> dict[str, 
 
 
 @dataclass(frozen=True)
-class _Dependents:
-    """The ids of an organisation's records that hang on some of its subjects."""
+class Dependents:
+    """The ids of an organisation's records that hang on some of its subjects: what an erasure
+    deletes and an access request exports (contact requests: of both sides)."""
 
     signals: list[int]
     cases: list[int]
@@ -353,7 +354,7 @@ class _Dependents:
     requests: list[int]
 
 
-def _dependents(db: Session, organisation_id: int, subjects: list[int]) -> _Dependents:
+def dependents(db: Session, organisation_id: int, subjects: list[int]) -> Dependents:
     signals = _ids(
         db,
         Signal.id,
@@ -409,12 +410,12 @@ def _dependents(db: Session, organisation_id: int, subjects: list[int]) -> _Depe
         ContactRequest.id,
         or_(ContactRequest.subject_id.in_(subjects), ContactRequest.to_subject_id.in_(subjects)),
     )
-    return _Dependents(signals, cases, contacts, tasks, placements, referrals, requests)
+    return Dependents(signals, cases, contacts, tasks, placements, referrals, requests)
 
 
 def _erase_within(db: Session, organisation_id: int, subjects: list[int]) -> Counter[str]:
     """:func:`erase_subject_records` for subjects of one organisation: only its own records."""
-    found = _dependents(db, organisation_id, subjects)
+    found = dependents(db, organisation_id, subjects)
     cases = found.cases
     counts: Counter[str] = Counter()
     counts["subjects"] = len(subjects)
