@@ -152,7 +152,15 @@ def test_a_running_worker_stops_cleanly_on_a_signal(
         assert "job purge-expired: done" in log
         asked = time.monotonic()
         process.send_signal(stop)
-        process.wait(timeout=STOP_SECONDS)
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(
+                f"no stop within {STOP_SECONDS} s of {stop.name}; stderr:\n"
+                + stderr.until("never printed", timeout=5)
+            )
         took = time.monotonic() - asked
         remaining = stderr.until("never printed", timeout=5)
     finally:
