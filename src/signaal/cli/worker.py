@@ -1,6 +1,6 @@
 """``signaal worker``: run the scheduled system jobs (see :mod:`signaal.worker`).
 
-A thin adapter: opens the store of the settings, installs the stop signals and hands over to
+A thin adapter: opens the store of the settings, takes the stop signals and hands over to
 :func:`signaal.worker.runner.run_forever` or, with ``--once``, one :func:`run_due` turn.
 Exit codes: 0 every job that ran succeeded, 1 a job failed (``--once``), the store failed or
 a setting is wrong.
@@ -12,13 +12,18 @@ import logging
 import signal
 import threading
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from signaal.cli.store import _errors, _url, out
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from signaal.settings import Settings
 
 
 def _shown(moment: datetime | None) -> str:
@@ -61,6 +66,48 @@ def _list(url: str) -> None:
     Console(width=max(out.width, 160)).print(table)
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _run_until_stopped(factory: sessionmaker[Session], settings: Settings) -> None:
+    """:func:`run_forever` in a thread of its own until SIGTERM or SIGINT, then let its current
+    job finish.
+
+    No signal handler: a handler runs between two steps of the main thread, whatever it holds
+    at that moment (a log handler's lock, the stop event's lock), and what it may safely do is
+    next to nothing. Instead the stop signals are blocked before the job thread starts (it
+    inherits the mask, so the signals stay pending for the process) and the main thread takes
+    them with ``sigtimedwait``, as ordinary code that may log and set the event.
+    """
+    from signaal.worker.runner import run_forever
+
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def _jobs() -> None:
+        try:
+            run_forever(factory, settings, stop)
+        except BaseException as exc:  # handed to the main thread, raised there
+            failure.append(exc)
+
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        thread = threading.Thread(target=_jobs, name="signaal-worker-jobs")
+        thread.start()
+        while thread.is_alive():
+            taken = signal.sigtimedwait(STOP_SIGNALS, 1.0)
+            if taken is not None and not stop.is_set():
+                logging.getLogger("signaal.worker").info(
+                    "%s: stopping after the current job", signal.Signals(taken.si_signo).name
+                )
+                stop.set()
+        thread.join()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    if failure:
+        raise failure[0]
+
+
 def worker(
     once: Annotated[
         bool,
@@ -76,7 +123,7 @@ def worker(
     SIGNAAL_WORKER_SCHEDULE. Several workers on one database never run a job at once."""
     from signaal.settings import get_settings
     from signaal.store.db import ensure_migrated, make_engine, session_factory
-    from signaal.worker.runner import run_due, run_forever
+    from signaal.worker.runner import run_due
 
     with _errors():
         settings = get_settings()
@@ -106,24 +153,6 @@ def worker(
                 if any(not run.ok for run in finished):
                     raise typer.Exit(1)
                 return
-            stop = threading.Event()
-
-            def _stopping(name: str) -> None:
-                logging.getLogger("signaal.worker").info("%s: stopping after the current job", name)
-                stop.set()
-
-            def _stop(signum: int, _frame: object) -> None:
-                # A signal handler runs between two steps of the main thread, which may be
-                # writing a log line (a reentrant write to stderr raises inside the handler,
-                # and logging swallows it before the stop is set) or holding the stop event's
-                # own lock (Event.set would wait for itself). So the handler only hands the
-                # stop to a thread of its own.
-                threading.Thread(
-                    target=_stopping, args=(signal.Signals(signum).name,), daemon=True
-                ).start()
-
-            signal.signal(signal.SIGTERM, _stop)
-            signal.signal(signal.SIGINT, _stop)
-            run_forever(factory, settings, stop)
+            _run_until_stopped(factory, settings)
         finally:
             engine.dispose()
