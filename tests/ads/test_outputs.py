@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
 import random
 from pathlib import Path
 
-from signaal.ads.outputs import LINKS_COLUMNS, Row, RowTable, Tables, csv_text, write_tables
+import pytest
+
+from signaal.ads.outputs import (
+    LINKS_COLUMNS,
+    PERSONAS_COLUMNS,
+    ReasonedRowTable,
+    Row,
+    RowTable,
+    Tables,
+    column,
+    csv_text,
+    reasons_json,
+    reasons_text,
+    write_tables,
+)
+from signaal.ads.types import Reason, ReasonFacts, Score
 
 CELLS: list[str | int | float | bool | None] = [
     "",
@@ -110,6 +126,70 @@ def test_a_row_table_reads_and_writes_as_its_dict_rows(tmp_path: Path) -> None:
         assert csv_text(rows, LINKS_COLUMNS) == expected
         write_tables(Tables(ads=[], personas=[], networks=[], movements=[], links=rows), tmp_path)
         assert (tmp_path / "links.csv").read_text("utf-8") == expected
+
+
+def test_a_reasoned_row_table_reads_as_rows_with_their_reasons_written(tmp_path: Path) -> None:
+    """The persona and network tables write a row's reasons from its score when the row is
+    read: every way of reading (index, slice, iteration, one column, the CSV file, pickling)
+    gives the rows with ``reasons`` and ``reasons_json`` as the score's reasons, masked."""
+    rng = random.Random(4)
+    kept = (*PERSONAS_COLUMNS[:7], "risk_level")
+    shared = Reason(
+        "C01", "C", 3.0, "phone shared", ReasonFacts("shared_contact", contact="phone:ab12")
+    )
+    scores = [
+        Score(
+            rng.randint(0, 100),
+            rng.choice(["log", "review", "priority"]),
+            tuple(
+                rng.sample(
+                    [shared, Reason("A05", "A", 2.0, "24/7"), Reason("B02", "B", -1, 'a,"b"')],
+                    rng.randint(0, 3),
+                )
+            ),
+        )
+        for _ in range(25_000)  # more than one chunk of the CSV writer
+    ]
+    values: list[tuple[str | int, ...]] = [
+        (
+            f"p{i}",
+            f"n{i // 3}",
+            i % 7 + 1,
+            "2026-01-01T00:00:00Z",
+            "",
+            "Utrecht;Ede",
+            s.score,
+            s.level,
+        )
+        for i, s in enumerate(scores)
+    ]
+    masked = {"phone:ab12": "06-•••••12"}
+    table = ReasonedRowTable(kept, values, scores, masked)
+    expected: list[Row] = [
+        {
+            **dict(zip(kept, cells, strict=True)),
+            "reasons": reasons_text(score.reasons),
+            "reasons_json": reasons_json(score.reasons, masked),
+        }
+        for cells, score in zip(values, scores, strict=True)
+    ]
+    assert any("06-•••••12" in str(row["reasons_json"]) for row in expected)
+    assert len(table) == len(expected)
+    assert table[0] == expected[0]
+    assert table[-1] == expected[-1]
+    assert list(table[100:103]) == expected[100:103]
+    assert list(table) == expected
+    assert table == expected
+    assert column(table, "reasons_json") == [row["reasons_json"] for row in expected]
+    assert column(table, "risk_level") == [row["risk_level"] for row in expected]
+    assert column(table, "no such column") == [None] * len(expected)
+    assert pickle.loads(pickle.dumps(table)) == expected
+    with pytest.raises(IndexError):
+        table[len(expected)]
+    write_tables(Tables(ads=[], personas=table, networks=[], movements=[], links=[]), tmp_path)
+    assert (tmp_path / "personas.csv").read_text("utf-8") == _reference(expected, PERSONAS_COLUMNS)
+    with pytest.raises(ValueError, match="rows and"):
+        ReasonedRowTable(kept, values, scores[:-1], masked)
 
 
 def test_no_cell_starts_a_formula_in_either_writer(tmp_path: Path) -> None:

@@ -84,6 +84,11 @@ LINKS_COLUMNS = ("ad_id_a", "ad_id_b", "kind", "evidence")
 
 Row = dict[str, str | int]
 
+# The cells of a persona's and a network's row that are kept; the reasons are written from the
+# row's score when it is read (``ReasonedRowTable``). ``risk_level`` is no CSV column.
+_PERSONA_KEPT = (*PERSONAS_COLUMNS[:7], "risk_level")
+_NETWORK_KEPT = (*NETWORKS_COLUMNS[:6], "risk_level")
+
 _CHUNK = 10_000  # rows turned into CSV lines at a time
 
 
@@ -108,12 +113,6 @@ def reasons_text(reasons: Iterable[Reason]) -> str:
 
 def _reasons_text(ordered: Iterable[Reason]) -> str:
     return "; ".join(f"{r.indicator_id} {points_text(r.points)}: {r.text}" for r in ordered)
-
-
-def _reason_cells(reasons: Iterable[Reason], masked: Mapping[str, str] | None) -> tuple[str, str]:
-    """``reasons_text`` and ``reasons_json`` of the same reasons, ordered once."""
-    ordered = ordered_reasons(reasons)
-    return _reasons_text(ordered), _reasons_json(ordered, masked)
 
 
 def reason_record(reason: Reason, masked: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -201,6 +200,90 @@ class RowTable(Sequence[Row]):
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like a list
 
+    def column(self, name: str) -> list[str | int | None]:
+        """The cells of one column, in row order, without making the rows (None for every row
+        when the table has no such column)."""
+        if name not in self.columns:
+            return [None] * len(self)
+        return list(map(itemgetter(self.columns.index(name)), self.values))
+
+
+REASON_COLUMNS = ("reasons", "reasons_json")
+
+
+class ReasonedRowTable(RowTable):
+    """A :class:`RowTable` whose two last cells, ``reasons`` and ``reasons_json``, are written
+    from the row's score each time the row is read, never kept.
+
+    Those two cells are most of a persona's or network's row (about 1.5 kB of a persona's at
+    100,000 ads); at a million ads, kept for every row, they held over a gigabyte until the
+    files were written. A run reads every row once or twice (the CSV file, the store); the
+    report reads only the rows it shows. A slice is a plain :class:`RowTable` of written rows
+    (what the CSV writer takes, a chunk at a time).
+    """
+
+    __slots__ = ("masked", "scores")
+
+    def __init__(
+        self,
+        columns: Sequence[str],
+        values: list[tuple[str | int, ...]],
+        scores: list[Score],
+        masked: Mapping[str, str] | None,
+    ) -> None:
+        """``columns`` are the kept ones; ``values`` their cells; ``scores`` the score of each
+        row; ``masked`` the masked form of contact pseudonyms the reasons name."""
+        if len(values) != len(scores):
+            raise ValueError(f"{len(values)} rows and {len(scores)} scores")
+        super().__init__((*columns, *REASON_COLUMNS), values)
+        self.scores = scores
+        self.masked = masked
+
+    def _written(self, index: int) -> tuple[str | int, ...]:
+        ordered = ordered_reasons(self.scores[index].reasons)
+        return (*self.values[index], _reasons_text(ordered), _reasons_json(ordered, self.masked))
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> RowTable: ...
+
+    def __getitem__(self, index: int | slice) -> Row | RowTable:
+        if isinstance(index, slice):
+            return RowTable(self.columns, list(map(self._written, range(len(self))[index])))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("row index out of range")
+        return dict(zip(self.columns, self._written(index), strict=True))
+
+    def __iter__(self) -> Iterator[Row]:
+        columns = self.columns
+        for index in range(len(self)):
+            yield dict(zip(columns, self._written(index), strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None
+
+    def column(self, name: str) -> list[str | int | None]:
+        if name == "reasons":
+            return [_reasons_text(ordered_reasons(s.reasons)) for s in self.scores]
+        if name == "reasons_json":
+            return [_reasons_json(ordered_reasons(s.reasons), self.masked) for s in self.scores]
+        if name not in self.columns:
+            return [None] * len(self)
+        return list(map(itemgetter(self.columns.index(name)), self.values))
+
+
+def column(rows: Sequence[Row], name: str) -> list[str | int | None]:
+    """One column of a table of rows, without making the rows when it is a :class:`RowTable`."""
+    if isinstance(rows, RowTable):
+        return rows.column(name)
+    return [row.get(name) for row in rows]
+
 
 def build_tables(result: AnalysisResult, *, pseudonym_key: str) -> Tables:
     """The rows of every output table (pure: the same result gives the same rows)."""
@@ -273,65 +356,75 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
     del pseudonyms, ad_ids, ad_personas, ad_networks
 
     posted = list(map(_posted_at, result.ads))
-    personas: list[Row] = []
+    persona_rows: list[tuple[tuple[str | int, ...], Score]] = []
     network_personas: dict[str, list[str]] = defaultdict(list)
     for persona, indexes in persona_ads.items():
         network = network_of[persona]
         network_personas[network].append(persona)
         times = list(map(posted.__getitem__, indexes))
         score = _score(risk.personas, persona)
-        reasons, reasons_data = _reason_cells(score.reasons, masked)
         # The movement stage lists every persona's places (none when no ad has a place);
         # a result without the persona gets them from the ads.
         places: Sequence[str] | None = moves.municipalities_of_persona.get(persona)
         if places is None:
             places = _first_seen_places(result, indexes)
-        personas.append(
-            {
-                "persona_id": persona,
-                "network_id": network,
-                "n_ads": len(indexes),
-                "first_seen": iso(min(times)),
-                "last_seen": iso(max(times)),
-                "municipalities": ";".join(places),
-                "risk_score": score.score,
-                "risk_level": score.level,
-                "reasons": reasons,
-                "reasons_json": reasons_data,
-            }
+        persona_rows.append(
+            (
+                (
+                    persona,
+                    network,
+                    len(indexes),
+                    iso(min(times)),
+                    iso(max(times)),
+                    ";".join(places),
+                    score.score,
+                    score.level,
+                ),
+                score,
+            )
         )
-    personas.sort(key=lambda r: (-int(r["risk_score"]), str(r["persona_id"])))
+    persona_rows.sort(key=lambda r: (-int(r[0][6]), str(r[0][0])))
+    personas = ReasonedRowTable(
+        _PERSONA_KEPT,
+        [cells for cells, _ in persona_rows],
+        [score for _, score in persona_rows],
+        masked,
+    )
+    del persona_rows
 
-    networks: list[Row] = []
+    network_rows: list[tuple[tuple[str | int, ...], Score]] = []
     no_contacts: set[str] = set()
-    # A network of one persona often shares its persona's score: its reasons read the same.
-    reasons_of: dict[int, tuple[str, str]] = {}
     for network, members in network_personas.items():
         contacts = sorted(network_contacts.get(network, no_contacts))
-        score = risk.networks.get(network, no_score)  # kept alive: its id is a key
+        score = risk.networks.get(network, no_score)
         network_places: Sequence[str] | None = moves.municipalities_of_network.get(network)
         if network_places is None:
             indexes = [i for p in members for i in persona_ads[p]]
             network_places = _first_seen_places(
                 result, sorted(indexes, key=lambda i: (result.ads[i].posted_at, result.ads[i].id))
             )
-        texts = reasons_of.get(id(score))
-        if texts is None:
-            texts = reasons_of[id(score)] = _reason_cells(score.reasons, masked)
-        networks.append(
-            {
-                "network_id": network,
-                "n_personas": len(members),
-                "n_ads": sum(len(persona_ads[p]) for p in members),
-                "contact_points": ";".join(contacts),
-                "municipalities": ";".join(network_places),
-                "risk_score": score.score,
-                "risk_level": score.level,
-                "reasons": texts[0],
-                "reasons_json": texts[1],
-            }
+        network_rows.append(
+            (
+                (
+                    network,
+                    len(members),
+                    sum(len(persona_ads[p]) for p in members),
+                    ";".join(contacts),
+                    ";".join(network_places),
+                    score.score,
+                    score.level,
+                ),
+                score,
+            )
         )
-    networks.sort(key=lambda r: (-int(r["risk_score"]), str(r["network_id"])))
+    network_rows.sort(key=lambda r: (-int(r[0][5]), str(r[0][0])))
+    networks = ReasonedRowTable(
+        _NETWORK_KEPT,
+        [cells for cells, _ in network_rows],
+        [score for _, score in network_rows],
+        masked,
+    )
+    del network_rows
 
     movements: list[Row] = [
         {
@@ -500,8 +593,13 @@ def _plain_csv(rows: Sequence[Row], columns: Sequence[str]) -> str | None:
     """
     if len(columns) < 2:
         return None
-    if isinstance(rows, RowTable) and rows.columns == tuple(columns):
-        by_column: list[Sequence[object]] = list(zip(*rows.values, strict=True))
+    if isinstance(rows, RowTable) and not isinstance(rows, ReasonedRowTable):
+        if not set(columns) <= set(rows.columns):
+            return None
+        every_column = list(zip(*rows.values, strict=True)) or [()] * len(rows.columns)
+        by_column: list[Sequence[object]] = [
+            every_column[rows.columns.index(column)] for column in columns
+        ]
     else:
         try:
             by_column = [list(map(itemgetter(column), rows)) for column in columns]

@@ -35,7 +35,7 @@ from signaal.ads.masking import (
     mask_contacts,
     mask_raw_line,
 )
-from signaal.ads.outputs import Row, Tables, iso, ordered_reasons, reason_record
+from signaal.ads.outputs import Row, Tables, column, iso, ordered_reasons, reason_record
 from signaal.ads.pipeline import AnalysisResult
 from signaal.ads.types import IndicatorHit, Movement, NormalisedAd, Score
 from signaal.geo import municipalities
@@ -393,7 +393,7 @@ def _css_id(value: str) -> str:
 
 
 def _level_counts(rows: Sequence[Row]) -> dict[str, int]:
-    counts = Counter(str(r.get("risk_level", "log")) for r in rows)
+    counts = Counter(str(level or "log") for level in column(rows, "risk_level"))
     return {level: counts.get(level, 0) for level in ("priority", "review", "log")}
 
 
@@ -446,8 +446,6 @@ def render_report(
         ads_by_persona[result.linkage.persona_of_ad[ad.id]].append(ad)
     times = [ad.posted_at for ad in result.ads]
     first, last = (min(times), max(times)) if times else (datetime.now(), datetime.now())
-
-    persona_rows = {str(r["persona_id"]): r for r in tables.personas}
 
     def reasons_of(row: Row, score: Score | None, subject: str) -> list[Explained]:
         """The reasons in plain words (``signaal.ads.explain``), from the row's facts, whose
@@ -503,10 +501,13 @@ def render_report(
             "names": sorted({free_text(a.record.name) for a in ads if a.record.name}),
         }
 
-    top_networks = [r for r in tables.networks if int(r["n_ads"]) > 0][:TOP_NETWORKS]
-    personas_of_network: dict[str, list[Row]] = defaultdict(list)
-    for row in tables.personas:
-        personas_of_network[str(row["network_id"])].append(row)
+    # Only the rows shown are read: a table's row writes its reasons when read (see
+    # ``outputs.ReasonedRowTable``), the rest is found from single columns.
+    shown_networks = [i for i, n in enumerate(column(tables.networks, "n_ads")) if int(n or 0)]
+    top_networks = [tables.networks[i] for i in shown_networks[:TOP_NETWORKS]]
+    personas_of_network: dict[str, list[int]] = defaultdict(list)
+    for index, network in enumerate(column(tables.personas, "network_id")):
+        personas_of_network[str(network)].append(index)
     networks_view = []
     for row in top_networks:
         members = personas_of_network[str(row["network_id"])]
@@ -520,13 +521,11 @@ def render_report(
                 "contacts": [
                     (c, clear_values.get(c, "")) for c in str(row["contact_points"]).split(";") if c
                 ][:8],
-                "personas": [persona_view(p) for p in members[:4]],
+                "personas": [persona_view(tables.personas[i]) for i in members[:4]],
                 "more": max(0, len(members) - 4),
             }
         )
-    shown_personas = [
-        persona_view(persona_rows[str(r["persona_id"])]) for r in tables.personas[:TOP_PERSONAS]
-    ]
+    shown_personas = [persona_view(row) for row in tables.personas[:TOP_PERSONAS]]
 
     map_networks = [str(r["network_id"]) for r in top_networks[:MAP_NETWORKS]]
     network_colours = {n: _PALETTE[i % len(_PALETTE)] for i, n in enumerate(map_networks)}

@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import psycopg
 from psycopg import sql as psycopg_sql
@@ -158,6 +158,13 @@ def _moment(value: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@runtime_checkable
+class Columnar(Protocol):
+    """A table that gives one column's values without making its rows."""
+
+    def column(self, name: str) -> Sequence[object]: ...
+
+
 class _Input:
     """The rows of one input table, checked a column at a time.
 
@@ -172,10 +179,17 @@ class _Input:
     def error(self, index: int, field: str, reason: str) -> RecordError:
         return RecordError(f"{self.name} row {index + 1}", field, reason)
 
+    def values(self, field: str) -> Sequence[object]:
+        """The field of every row (None where a row lacks it). A table that gives its columns
+        (the analysis's ``RowTable``) is read a column at a time: its rows are made when read,
+        and a persona's or network's row writes its reasons then."""
+        if isinstance(self.rows, Columnar):
+            return self.rows.column(field)
+        return [row.get(field) for row in self.rows]
+
     def _raw(self, field: str) -> list[object]:
         column: list[object] = []
-        for row in self.rows:
-            value = row.get(field)
+        for value in self.values(field):
             if value.__class__ is str:
                 value = value.strip() or None
             column.append(value)
@@ -234,8 +248,7 @@ class _Input:
         """A list field: a string split on ``separator`` or a sequence of strings."""
         split_on = separator.strip() or None
         column: list[tuple[str, ...]] = []
-        for index, row in enumerate(self.rows):
-            value = row.get(field)
+        for index, value in enumerate(self.values(field)):
             if value is None or value == "":
                 column.append(())
                 continue
@@ -252,8 +265,7 @@ class _Input:
 
     def reasons(self, field: str) -> list[str]:
         column: list[str] = []
-        for index, row in enumerate(self.rows):
-            value = row.get(field)
+        for index, value in enumerate(self.values(field)):
             if value is None:
                 column.append("")
                 continue
@@ -268,8 +280,7 @@ class _Input:
     def facts(self, field: str) -> list[str | None]:
         """A JSON array of reason facts, or None when the rows have none (an older CSV)."""
         column: list[str | None] = []
-        for index, row in enumerate(self.rows):
-            value = row.get(field)
+        for index, value in enumerate(self.values(field)):
             if value is None or value == "":
                 column.append(None)
                 continue
