@@ -333,7 +333,6 @@ def minhash(
     if n == 0 or shingles.size == 0:
         return out
     a, b = permutations(num_perm, seed)
-    mixed = fmix32(shingles.astype(np.uint32))
     lengths = np.diff(offsets)
     start_text = 0
     while start_text < n:
@@ -343,8 +342,11 @@ def minhash(
         end_text = min(max(end_text, start_text + 1), n)
         lo, hi = int(offsets[start_text]), int(offsets[end_text])
         if hi > lo:
+            # Mixed a chunk at a time: all shingles mixed at once (and the mixer's temporaries)
+            # took three times the shingles' memory, the largest transient of the link stage.
+            mixed = fmix32(shingles[lo:hi].astype(np.uint32))
             # Permutations x shingles: the reduction runs along contiguous memory.
-            hv = a[:, None] * mixed[None, lo:hi] + b[:, None]  # wraps mod 2**32 on purpose
+            hv = a[:, None] * mixed[None, :] + b[:, None]  # wraps mod 2**32 on purpose
             sub_lengths = lengths[start_text:end_text]
             nonempty = np.flatnonzero(sub_lengths)
             starts = (offsets[start_text:end_text] - lo)[nonempty]
@@ -613,6 +615,7 @@ def text_links(
     rep_of = np.fromiter(
         (first.setdefault(t, i) for i, t in enumerate(prepared)), dtype=np.int64, count=n
     )
+    del first
     representatives = np.flatnonzero(rep_of == np.arange(n))
     flat, offsets = shingle_hashes(
         [prepared[int(r)] for r in representatives],
@@ -621,6 +624,7 @@ def text_links(
         shingle_size=cfg.shingle_size,
         prepared=True,
     )
+    del prepared  # the masked texts: as much memory as the ads' own texts, no longer needed
     rep_usable = np.diff(offsets) >= cfg.min_shingles
     sigs = minhash(flat, offsets, num_perm=cfg.num_perm, seed=cfg.seed)
     # Only usable texts take part in LSH.
@@ -636,6 +640,7 @@ def text_links(
     dup = (rep_of != np.arange(n)) & usable
     dup_pairs = np.stack((rep_of[dup], np.flatnonzero(dup)), axis=1)
     weights = shingle_weights(flat, offsets) if cfg.idf_weighted else None
+    del flat  # every shingle of every text: freed before the pairs are found and weighed
     lsh_pairs, sims = near_duplicate_pairs(sigs, cfg, weights)
     text_of_row = representatives[usable_rows]
     lsh_pairs = text_of_row[lsh_pairs] if lsh_pairs.size else lsh_pairs.reshape(0, 2)
