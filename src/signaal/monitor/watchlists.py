@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from signaal import audit
@@ -231,6 +232,17 @@ def my_watches(db: Session, actor: Actor, *, ip: str | None) -> list[WatchEntry]
         audit.record(
             db, audit.WatchlistViewed(shown_ids=tuple(w.id for w in watches)), actor=actor, ip=ip
         )
+    # She sees them now: the notifications that told of them are read.
+    db.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == actor.user_id,
+            Notification.kind == NOTIFICATION_KIND,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     return [WatchEntry(w, by_watch[w.id]) for w in watches]
 
 
