@@ -244,6 +244,10 @@ def test_a_refused_mail_is_tried_again_and_a_stopped_watch_gives_nothing(
             select(AuditEvent).where(AuditEvent.action == "watchlist.watch_ended")
         ).all()
         assert [e.record_id for e in ended] == [str(network_watch.id)]
+        stopped = session.get(WatchlistWatch, network_watch.id)
+        assert stopped is not None
+        assert stopped.ended_at is not None
+        assert (stopped.seen_municipalities, stopped.seen_personas) == ("", "")
 
     settings = mail_settings(state, smtp_server, tmp_path)
     smtp_server.refuse = True

@@ -202,6 +202,7 @@ def end_watch(
         raise NotFoundError("no such watch")
     if watch.ended_at is None:
         watch.ended_at = now or utcnow()
+        _remember(watch, Seen())  # nothing more is compared: what it saw is not kept
         db.flush()
         audit.record(
             db, audit.WatchlistWatchEnded(watch_id=watch.id, kind=watch.kind), actor=actor, ip=ip

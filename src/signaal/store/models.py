@@ -1113,7 +1113,7 @@ class WatchlistWatch(Base):
     (:mod:`signaal.monitor.watchlists`). A contact point is kept as the analysis' own keyed
     pseudonym (``phone:3f9a…``), never in the clear. ``seen_*`` is what the watch has seen so
     far (``;``-joined): the state the next stored run is compared with. A stopped watch keeps
-    its row (``ended_at``) and its alerts, and derives nothing more."""
+    its row (``ended_at``) and its alerts, forgets what it saw and derives nothing more."""
 
     __tablename__ = "watchlist_watches"
     __table_args__ = (
