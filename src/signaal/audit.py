@@ -416,6 +416,66 @@ class LocalPictureExported(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class WatchlistWatchCreated(AuditEventBase):
+    """A user started watching a persona, network or contact point of her organisation's
+    analysis. ``item_id`` names a persona or network; for a contact point it is None (the event
+    never holds a contact point, not even its pseudonym)."""
+
+    action: ClassVar[str] = "watchlist.watch_created"
+    record_type: ClassVar[str | None] = "watchlist_watch"
+    record_id_field: ClassVar[str | None] = "watch_id"
+    watch_id: int
+    kind: str
+    item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WatchlistWatchEnded(AuditEventBase):
+    """A user stopped one of her watches."""
+
+    action: ClassVar[str] = "watchlist.watch_ended"
+    record_type: ClassVar[str | None] = "watchlist_watch"
+    record_id_field: ClassVar[str | None] = "watch_id"
+    watch_id: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class WatchlistViewed(AuditEventBase):
+    """A user saw her watches and their alerts (the ids of the watches shown)."""
+
+    action: ClassVar[str] = "watchlist.viewed"
+    record_type: ClassVar[str | None] = "watchlist_watch"
+    shown_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class WatchlistChecked(AuditEventBase):
+    """A stored run was compared with its organisation's watches: how many watches, how many
+    alerts were written (counts only)."""
+
+    action: ClassVar[str] = "watchlist.checked"
+    record_type: ClassVar[str | None] = "analysis_run"
+    record_id_field: ClassVar[str | None] = "run_id"
+    run_id: int
+    n_watches: int
+    n_alerts: int
+
+
+@dataclass(frozen=True)
+class WatchlistAlertMailed(AuditEventBase):
+    """The user of a watch was told by e-mail that it has new alerts (the mail holds no content:
+    the event names the watch, the user and how many alerts, never an address or item)."""
+
+    action: ClassVar[str] = "watchlist.alert_mailed"
+    record_type: ClassVar[str | None] = "watchlist_watch"
+    record_id_field: ClassVar[str | None] = "watch_id"
+    watch_id: int
+    user_id: int
+    n_alerts: int
+
+
+@dataclass(frozen=True)
 class ContactPointRevealed(AuditEventBase):
     """One contact point of a run was shown in the clear, on screen, for a purpose (given to
     :func:`record`). The event holds the pseudonym, never the value."""

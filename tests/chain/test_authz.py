@@ -35,6 +35,8 @@ CONTACT = {A.SEND_CONTACT_REQUESTS, A.ANSWER_CONTACT_REQUESTS}
 SUBJECT_REQUESTS = {A.HOLD_SUBJECTS, A.REPORT_SUBJECTS, A.ERASE_SUBJECTS}
 # Working through the ad monitor's triage queue (the roles that open personas).
 TRIAGE_WORK = {A.VIEW_TRIAGE, A.DECIDE_TRIAGE}
+# Watchlists: the roles that open personas watch them (and networks and contact points).
+WATCHLIST = {A.WATCH_ITEMS}
 # The expected permissions, written out by hand: a change to roles.json must change this table.
 EXPECTED: dict[str, set[Action]] = {
     "platform_administrator": {
@@ -62,6 +64,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
         *TRIAGE_WORK,
+        *WATCHLIST,
         A.REVEAL_CONTACTS,
         A.STORE_ANALYSIS,
         A.MANAGE_OWN_ACCOUNT,
@@ -73,6 +76,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
         *TRIAGE_WORK,
+        *WATCHLIST,
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,
         A.ROUTE_SIGNALS,
@@ -89,6 +93,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
         *TRIAGE_WORK,
+        *WATCHLIST,
         A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,
@@ -104,6 +109,7 @@ EXPECTED: dict[str, set[Action]] = {
         A.VIEW_ANALYSIS,
         A.VIEW_ANALYSIS_DETAIL,
         *TRIAGE_WORK,
+        *WATCHLIST,
         A.REVEAL_CONTACTS,
         A.MANAGE_OWN_ACCOUNT,
         *CHAIN_WORK,

@@ -70,7 +70,7 @@ def test_every_analysis_and_chain_action_is_a_data_action() -> None:
     # The triage queue, its labels and the local figures are the ad monitor's work on analyses:
     # data too.
     analysis_actions = {
-        a for a in Action if a.value.split(".")[0] in {"analysis", "triage", "local"}
+        a for a in Action if a.value.split(".")[0] in {"analysis", "triage", "local", "watchlist"}
     }
     # Revealing a contact point of a run is data too, and so is every chain action on persons
     # (the shelter directory holds no person and the dashboard only counts).
@@ -131,6 +131,10 @@ def test_the_system_actions_are_few_and_never_read_data() -> None:
         Action.EXPORT_TRIAGE_LABELS,
         # Retention: deletes what is past its period, counting per category.
         Action.ENFORCE_RETENTION,
+        # Watchlists: compare a stored run with its organisation's watches (alerts for their
+        # users) and mail "there is an alert" without any content.
+        Action.CHECK_WATCHLISTS,
+        Action.MAIL_WATCHLIST_ALERTS,
     } == SYSTEM_ACTIONS
     assert not allowed(SYSTEM, Action.VIEW_TRIAGE)
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS)

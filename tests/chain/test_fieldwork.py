@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import socketserver
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from fake_smtp import SmtpServer, running_smtp_server
 from signaal.chain import cases, controls, outreach, shelters, tasks
 from signaal.errors import FieldErrors, NotFoundError, PermissionDenied
 from signaal.settings import load_settings
@@ -199,50 +199,10 @@ def test_mine_team_and_overdue(db_session: Session, w: World) -> None:
 # --- Reminders ---------------------------------------------------------------------------------
 
 
-class _SmtpHandler(socketserver.StreamRequestHandler):
-    """A minimal SMTP server: enough of RFC 5321 for smtplib to hand over messages."""
-
-    def handle(self) -> None:
-        server: _SmtpServer = self.server  # type: ignore[assignment]
-        self.wfile.write(b"220 fake ESMTP\r\n")
-        while line := self.rfile.readline():
-            verb = line.decode().strip().split(" ")[0].upper()
-            if verb in ("EHLO", "HELO"):
-                self.wfile.write(b"250 fake\r\n")
-            elif verb == "DATA":
-                self.wfile.write(b"354 go on\r\n")
-                data = b""
-                while not data.endswith(b"\r\n.\r\n"):
-                    chunk = self.rfile.readline()
-                    if not chunk:
-                        return
-                    data += chunk
-                server.messages.append(data.decode())
-                self.wfile.write(b"250 queued\r\n")
-            elif verb == "QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
-class _SmtpServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    messages: list[str]
-
-
 @pytest.fixture
-def smtp_server() -> Iterator[_SmtpServer]:
-    server = _SmtpServer(("127.0.0.1", 0), _SmtpHandler)
-    server.messages = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def smtp_server() -> Iterator[SmtpServer]:
+    with running_smtp_server() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _due_task(db: Session, w: World, now: datetime) -> Task:
@@ -278,7 +238,7 @@ def test_reminders_are_sent_once_and_queue_without_smtp(
 
 
 def test_reminders_go_out_through_smtp(
-    db_session: Session, w: World, tmp_path: Path, smtp_server: _SmtpServer
+    db_session: Session, w: World, tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
     now = datetime(2026, 12, 2, 9, tzinfo=UTC)
     _due_task(db_session, w, now)

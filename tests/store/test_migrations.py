@@ -180,12 +180,27 @@ def test_runs_stored_before_0002_get_their_owner_or_are_removed(store_url: str) 
     assert db.schema_drift(store_url) == []
 
 
-def test_the_newest_migration_adds_the_legal_hold_and_goes_back_down(store_url: str) -> None:
-    """The retention migration: subjects get a legal hold (off for existing rows), and the
-    downgrade drops it again, keeping the subjects. Named relative to the head, so that it holds
-    whatever number the migration ends up with."""
+def test_the_newest_migration_adds_the_watchlists_and_goes_back_down(store_url: str) -> None:
+    """The watchlist migration adds its two tables and the downgrade drops them again. Named
+    relative to the head, so that it holds whatever number the migration ends up with."""
     db.upgrade(store_url, "head")
     db.downgrade(store_url, "-1")
+    engine = db.make_engine(store_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert not {"watchlist_watches", "watchlist_alerts"} & tables
+    assert "subjects" in tables
+    db.upgrade(store_url)
+    assert db.schema_drift(store_url) == []
+
+
+def test_the_retention_migration_adds_the_legal_hold_and_goes_back_down(store_url: str) -> None:
+    """The retention migration (0011): subjects get a legal hold (off for existing rows), and
+    the downgrade drops it again, keeping the subjects."""
+    db.upgrade(store_url, "head")
+    db.downgrade(store_url, "0010")
     engine = db.make_engine(store_url)
     try:
         assert "legal_hold" not in {c["name"] for c in inspect(engine).get_columns("subjects")}
@@ -213,7 +228,7 @@ def test_the_newest_migration_adds_the_legal_hold_and_goes_back_down(store_url: 
         assert (bool(held[0]), held[1]) == (False, None)
     finally:
         engine.dispose()
-    db.downgrade(store_url, "-1")
+    db.downgrade(store_url, "0010")
     engine = db.make_engine(store_url)
     try:
         columns = {c["name"] for c in inspect(engine).get_columns("subjects")}

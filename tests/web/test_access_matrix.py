@@ -43,6 +43,7 @@ from signaal.store.models import (
     Subject,
     Task,
     User,
+    WatchlistWatch,
 )
 from signaal.web.app import WebState, create_app
 from web.conftest import (
@@ -105,6 +106,8 @@ NO_RECORD = "999999"  # an id no record has: 404 for whoever may do the action a
 CHAIN_DASHBOARD = {"care_coordinator"}
 # "Mijn gemeente": counts of the own organisation's analysis for a municipality or region.
 LOCAL_PICTURE = {"analyst", "care_coordinator", "policy_officer"}
+# Watchlists: the roles that open personas watch personas, networks and contact points.
+WATCHLIST = {"analyst", "care_coordinator", "outreach_worker", "police_officer"}
 
 
 def same(status: int) -> dict[str, int]:
@@ -188,6 +191,26 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/analyse/triage/netwerken/{network_id}"): (
         "/analyse/triage/netwerken/N-1",
         protected(TRIAGE, 422),
+    ),
+    # The own watchlist; watching the own run's persona and network starts a watch (303 to the
+    # list). No run holds this contact point: refused like another organisation's (403). A
+    # watch that does not exist is not found for whoever may watch at all.
+    ("GET", "/volglijst"): ("/volglijst", protected(WATCHLIST, 200)),
+    ("POST", "/volglijst/personas/{persona_id}"): (
+        "/volglijst/personas/P-1",
+        protected(WATCHLIST, 303),
+    ),
+    ("POST", "/volglijst/netwerken/{network_id}"): (
+        "/volglijst/netwerken/N-1",
+        protected(WATCHLIST, 303),
+    ),
+    ("POST", "/volglijst/contactpunten/{pseudonym}"): (
+        "/volglijst/contactpunten/phone:0123456789abcdef",
+        protected(set(), 403),
+    ),
+    ("POST", "/volglijst/{watch_id}/stoppen"): (
+        f"/volglijst/{NO_RECORD}/stoppen",
+        protected(WATCHLIST, 404),
     ),
     ("GET", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 200)),
     ("POST", "/beheer/gebruikers"): ("/beheer/gebruikers", protected(ADMINS, 422)),
@@ -445,6 +468,30 @@ RECORD_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int]]]
         for_roles(TRIAGE, 422),
         for_roles(set(), 403),
     ),
+    # Watching an item of the own run starts a watch; one of another organisation is refused
+    # like an id that exists nowhere. The contact point is in no run: refused for both.
+    ("POST", "/volglijst/personas/{persona_id}"): (
+        "/volglijst/personas/{persona_id}",
+        for_roles(WATCHLIST, 303),
+        for_roles(set(), 403),
+    ),
+    ("POST", "/volglijst/netwerken/{network_id}"): (
+        "/volglijst/netwerken/{network_id}",
+        for_roles(WATCHLIST, 303),
+        for_roles(set(), 403),
+    ),
+    ("POST", "/volglijst/contactpunten/{pseudonym}"): (
+        "/volglijst/contactpunten/{pseudonym}",
+        for_roles(set(), 403),
+        for_roles(set(), 403),
+    ),
+    # The seeded watch is the organisation's viewer's: nobody else stops it, in the own
+    # organisation or another (not found, as a watch that does not exist).
+    ("POST", "/volglijst/{watch_id}/stoppen"): (
+        "/volglijst/{watch_id}/stoppen",
+        for_roles(WATCHLIST, 404),
+        for_roles(WATCHLIST, 404),
+    ),
     ("POST", "/beheer/gebruikers/{user_id}/status"): (
         "/beheer/gebruikers/{user_id}/status",
         for_roles(ADMINS, 422),
@@ -631,6 +678,16 @@ def seed_casework(session: Session, organisation_id: int, tag: str) -> dict[str,
     }
 
 
+def seed_watch(session: Session, organisation_id: int, user_id: int) -> str:
+    """A watch of a user of the organisation on its persona (the path parameter ``watch_id``)."""
+    watch = WatchlistWatch(
+        organisation_id=organisation_id, user_id=user_id, kind="persona", item_id="P-1"
+    )
+    session.add(watch)
+    session.flush()
+    return str(watch.id)
+
+
 def _tag(kind: OrganisationKind) -> str:
     return f"org{KINDS.index(kind)}"
 
@@ -723,6 +780,7 @@ def world(
                         TEST_CONTACT_KEY,
                     ),
                     **seed_casework(session, organisation.id, _tag(kind)),
+                    "watch_id": seed_watch(session, organisation.id, viewers[kind]),
                 }
     accounts._dummy_hash.cache_clear()
     try:

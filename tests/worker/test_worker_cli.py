@@ -61,7 +61,13 @@ def test_once_runs_the_due_jobs_then_nothing_and_list_shows_it(
     before = runner.invoke(app, ["worker", "--list"])
     assert before.exit_code == 0, before.output
     rows = _rows(before.output)
-    assert set(rows) == {"purge-expired", "expire-watches", "enforce-retention", "remind"}
+    assert set(rows) == {
+        "purge-expired",
+        "expire-watches",
+        "enforce-retention",
+        "remind",
+        "mail-alerts",
+    }
     assert "1h" in rows["purge-expired"]
     assert "now" in rows["purge-expired"]
     assert "analysis.purge" in rows["purge-expired"]

@@ -173,6 +173,16 @@ class Action(StrEnum):
     ENFORCE_RETENTION = "retention.enforce"
     """Delete the records whose retention period has ended (``signaal chain
     enforce-retention``; the system actor only, no role has it)."""
+    WATCH_ITEMS = "watchlist.manage"
+    """Watch a persona, a network or a contact point of the own organisation's analysis, see
+    the own watches and their alerts (new municipality, region or persona in a stored run) and
+    stop watching."""
+    CHECK_WATCHLISTS = "watchlist.check"
+    """Compare a stored analysis run with the watchlists of its organisation and write the
+    alerts (``signaal analyse --store``; the system actor only, no role has it)."""
+    MAIL_WATCHLIST_ALERTS = "watchlist.mail"
+    """Tell the users of new watchlist alerts by e-mail, without any content (``signaal worker``
+    job ``mail-alerts``; the system actor only, no role has it)."""
 
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
@@ -207,6 +217,10 @@ SYSTEM_ACTIONS = frozenset(
         # Retention deletes what is past its period, counted per category; it shows no one any
         # record and keeps what is under a legal hold.
         Action.ENFORCE_RETENTION,
+        # Watchlists: compare a stored run with the organisation's watches (writes alerts for
+        # their users, shows no one anything) and mail "there is an alert" without content.
+        Action.CHECK_WATCHLISTS,
+        Action.MAIL_WATCHLIST_ALERTS,
     }
 )
 # The chain's actions on records about persons.
@@ -254,6 +268,9 @@ DATA_ACTIONS = (
             Action.VIEW_LOCAL_FIGURES,
             Action.VIEW_LOCAL_PICTURE,
             Action.EXPORT_TRIAGE_LABELS,
+            Action.WATCH_ITEMS,
+            Action.CHECK_WATCHLISTS,
+            Action.MAIL_WATCHLIST_ALERTS,
         }
     )
     | CHAIN_ACTIONS

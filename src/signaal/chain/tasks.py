@@ -17,7 +17,6 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_, select, update
@@ -36,6 +35,7 @@ from signaal.chain.casework import (
     user_of_organisation,
 )
 from signaal.chain.catalogue import TASK_KINDS
+from signaal.chain.mail import message, smtp_connection
 from signaal.errors import ConflictError, FieldErrors
 from signaal.settings import Settings
 from signaal.store.models import Case as CaseRow
@@ -54,7 +54,6 @@ CALL_BACK_HOUR = time(10, 0)  # "tomorrow" means tomorrow morning, local time
 OPEN = "open"
 FINAL_STATUSES = frozenset({"done", "cancelled"})
 MAX_MAIL_ATTEMPTS = 5
-SMTP_TIMEOUT_SECONDS = 10.0
 MAX_PAGE = 200
 Views = ("mine", "team", "overdue")
 
@@ -344,32 +343,20 @@ def _send_outbox(db: Session, now: datetime, settings: Settings, summary: Remind
         summary.pending = len(pending)
         return
     try:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS)
+        with smtp_connection(settings) as smtp:
+            for mail in pending:
+                mail.attempts += 1
+                try:
+                    smtp.send_message(message(settings, mail.to_address, mail.subject, mail.body))
+                except smtplib.SMTPException as exc:
+                    mail.last_error = str(exc)[:500]
+                    summary.failed += 1
+                    continue
+                mail.sent_at = now
+                mail.last_error = None
+                summary.sent += 1
     except OSError as exc:
         summary.errors.append(f"SMTP server {settings.smtp_host}:{settings.smtp_port}: {exc}")
-        summary.pending = len(pending)
-        return
-    with smtp:
-        if settings.smtp_starttls:
-            smtp.starttls()
-        if settings.smtp_user:
-            smtp.login(settings.smtp_user, settings.smtp_password)
-        for mail in pending:
-            message = EmailMessage()
-            message["From"] = settings.mail_from
-            message["To"] = mail.to_address
-            message["Subject"] = mail.subject
-            message.set_content(mail.body)
-            mail.attempts += 1
-            try:
-                smtp.send_message(message)
-            except smtplib.SMTPException as exc:
-                mail.last_error = str(exc)[:500]
-                summary.failed += 1
-                continue
-            mail.sent_at = now
-            mail.last_error = None
-            summary.sent += 1
     summary.pending = len(pending) - summary.sent
 
 

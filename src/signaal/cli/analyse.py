@@ -427,11 +427,13 @@ def save_to_store(
     ``contact_points`` (pseudonym -> clear value) are sealed with the contact key and stored
     with each run, in the same transaction, for the roles that may reveal one on screen. Each
     stored run is compared with the protective watches (:func:`signaal.chain.watches.check_run`),
-    which notifies the watching organisations in the app."""
+    which notifies the watching organisations in the app, and with the organisation's watchlists
+    (:func:`signaal.monitor.watchlists.check_run`), which writes the alerts of its users."""
     from signaal.chain import watches
     from signaal.chain.accounts import find_organisation
     from signaal.chain.authz import SYSTEM
     from signaal.errors import FieldError
+    from signaal.monitor import watchlists
     from signaal.privacy.sealing import Sealer
     from signaal.settings import get_settings
     from signaal.store import analysis
@@ -478,6 +480,8 @@ def save_to_store(
                     now=datetime.now(UTC),
                     actor=SYSTEM,
                 )
+                # The users' watchlists: alerts in the app now, the mails by the worker.
+                watchlists.check_run(session, run_id, now=datetime.now(UTC), actor=SYSTEM)
                 stored.append((organisation.name, run_id))
             return stored
     finally:

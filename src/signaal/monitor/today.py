@@ -30,6 +30,7 @@ from signaal.store.models import AnalysisRun, Organisation, Task, utcnow
 from signaal.store.triage import QueueFilter, QueueRow
 
 SHOWN = 5
+WATCHLIST_NOTIFICATION = "watchlist_alert"  # signaal.monitor.watchlists.NOTIFICATION_KIND
 #: Counts of personas from 1 up to this (exclusive) are shown as "fewer than": a local figure
 #: of one or two personas could point to a person. Ads are counted exactly.
 SMALL_COUNT = 5
@@ -46,6 +47,8 @@ class Today:
     tasks: list[Task] = field(default_factory=list)
     n_tasks_due: int = 0
     unread_notifications: int = 0
+    # Of those, the ones that tell of new alerts on the own watchlist.
+    unread_watchlist_alerts: int = 0
     local: LocalCounts | None = None
 
 
@@ -133,6 +136,7 @@ def today(
         area_name=area_name,
         run=run,
         unread_notifications=len(unread),
+        unread_watchlist_alerts=sum(1 for n in unread if n.kind == WATCHLIST_NOTIFICATION),
         **parts,  # type: ignore[arg-type]
     )
 

@@ -1103,3 +1103,56 @@ class WorkerJob(Base):
     last_status: Mapped[str | None] = mapped_column(String(16), default=None)  # ok | failed
     last_summary: Mapped[str] = mapped_column(String(500), default="")
     failures: Mapped[int] = mapped_column(Integer, default=0)  # failed runs in a row
+
+
+# --- Watchlists and their alerts (migration 0012) -----------------------------------------------
+
+
+class WatchlistWatch(Base):
+    """A user's watch on a persona, a network or a contact point of her organisation's analysis
+    (:mod:`signaal.monitor.watchlists`). A contact point is kept as the analysis' own keyed
+    pseudonym (``phone:3f9a…``), never in the clear. ``seen_*`` is what the watch has seen so
+    far (``;``-joined): the state the next stored run is compared with. A stopped watch keeps
+    its row (``ended_at``) and its alerts, forgets what it saw and derives nothing more."""
+
+    __tablename__ = "watchlist_watches"
+    __table_args__ = (
+        Index("ix_watchlist_watches_organisation_ended", "organisation_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
+    user_id: Mapped[int] = mapped_column(ForeignKey(_USER_FK, ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # persona | network | contact_point
+    item_id: Mapped[str] = mapped_column(String(100))
+    seen_municipalities: Mapped[str] = mapped_column(Text, default="")
+    seen_regions: Mapped[str] = mapped_column(Text, default="")
+    seen_personas: Mapped[str] = mapped_column(Text, default="")
+    # The newest run compared with (or the baseline's run); None when there was none yet.
+    last_run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WatchlistAlert(Base):
+    """One change of a watched item in a stored run: a new municipality, a new region or a new
+    persona (``detail`` names it; never a contact point or ad text). The mail that tells the
+    user (without any of it) is sent by the worker: ``mailed_at``, ``mail_attempts``,
+    ``mail_error``. Deleted with its run (the run's retention holds for what it says)."""
+
+    __tablename__ = "watchlist_alerts"
+    __table_args__ = (Index("ix_watchlist_alerts_mailed_attempts", "mailed_at", "mail_attempts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watch_id: Mapped[int] = mapped_column(
+        ForeignKey("watchlist_watches.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey(_ORG_FK))
+    user_id: Mapped[int] = mapped_column(ForeignKey(_USER_FK, ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey(_RUN_FK, ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # new_municipality | new_region | new_persona
+    detail: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    mailed_at: Mapped[datetime | None] = mapped_column(default=None)
+    mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    mail_error: Mapped[str | None] = mapped_column(String(500), default=None)

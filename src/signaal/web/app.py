@@ -282,6 +282,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         signals,
         triage,
         watches,
+        watchlists,
     )
 
     if engine is None:
@@ -306,6 +307,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         auth,
         triage,
         analysis,
+        watchlists,
         local_picture,
         contacts,
         coordination,

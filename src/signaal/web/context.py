@@ -83,7 +83,14 @@ MAX_RECORD_ID = 2**31 - 1
 # Records that only their organisation sees and whose loaders give their real owner (tasks,
 # outreach contacts, shelters): refused like chain records, with the same 404.
 OWN_RECORD_KINDS = frozenset(
-    {"task", "outreach_contact", "shelter", "contact_request", "protective_watch"}
+    {
+        "task",
+        "outreach_contact",
+        "shelter",
+        "contact_request",
+        "protective_watch",
+        "watchlist_watch",
+    }
 )
 
 # No path parameter of any route is longer (the longest stored id, an ad id, has 200).
@@ -194,6 +201,7 @@ def _nav(actor: Actor | None) -> list[NavItem]:
         NavItem("/dashboard", N_("Overview"), Action.VIEW_DASHBOARD),
         NavItem("/analyse", N_("Analysis"), Action.VIEW_ANALYSIS),
         NavItem("/analyse/triage", N_("Triage"), Action.VIEW_TRIAGE),
+        NavItem("/volglijst", N_("Watchlist"), Action.WATCH_ITEMS),
         NavItem("/mijn-gemeente", N_("My municipality"), Action.VIEW_LOCAL_PICTURE),
         NavItem("/signalen", N_("Signals"), Action.VIEW_SIGNALS),
         NavItem("/coordinatie", N_("Coordination"), Action.ROUTE_SIGNALS),

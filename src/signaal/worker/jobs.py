@@ -2,7 +2,8 @@
 
 Each job calls the same service functions as its command (``signaal db purge-expired``,
 ``signaal chain expire-watches``, ``signaal chain remind``,
-``signaal chain enforce-retention``), as the system actor: the worker
+``signaal chain enforce-retention``; ``mail-alerts`` calls the watchlists' mail function), as the
+system actor: the worker
 asks ``allowed(SYSTEM, job.action)`` before it runs a job, and the services check and audit
 every record as they do for the command. A job returns a one-line summary with counts (or a
 :class:`JobOutcome` when it did its work but has problems to report, such as mails that could
@@ -26,6 +27,7 @@ from signaal.chain.retention import enforce_retention, periods_from
 from signaal.chain.sessions import purge_dead_sessions
 from signaal.chain.tasks import send_reminders
 from signaal.chain.watches import expire_watches
+from signaal.monitor.watchlists import send_alert_mails
 from signaal.settings import Settings
 from signaal.store.analysis import purge_expired
 
@@ -89,6 +91,14 @@ def _remind(run: JobRun) -> JobOutcome:
     return JobOutcome(text, tuple(problems))
 
 
+def _mail_alerts(run: JobRun) -> JobOutcome:
+    summary = send_alert_mails(run.db, run.now, run.settings)
+    problems = list(summary.errors)
+    if summary.failed and not problems:
+        problems.append(f"{summary.failed} alert mail(s) could not be sent")
+    return JobOutcome(summary.describe(), tuple(problems))
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         "purge-expired",
@@ -121,5 +131,13 @@ JOBS: tuple[Job, ...] = (
         "Remind the owners of due tasks, send queued mails, remind care coordinators of "
         "overdue routing (as `signaal chain remind`).",
         _remind,
+    ),
+    Job(
+        "mail-alerts",
+        "5m",
+        Action.MAIL_WATCHLIST_ALERTS,
+        "Tell users by e-mail that a watch on their watchlist has new alerts (no content, a "
+        "link to log in); a failed mail is tried again next run.",
+        _mail_alerts,
     ),
 )

@@ -98,6 +98,11 @@ ACTION_LABELS: dict[str, str] = {
     "local_picture.exported": N_("My municipality table downloaded"),
     "audit.viewed": N_("Audit log viewed"),
     "access.denied": N_("Access refused"),
+    "watchlist.watch_created": N_("Watch started"),
+    "watchlist.watch_ended": N_("Watch stopped"),
+    "watchlist.viewed": N_("Watchlist viewed"),
+    "watchlist.checked": N_("Analysis compared with the watchlists"),
+    "watchlist.alert_mailed": N_("Watchlist alert mailed"),
 }
 
 

@@ -145,6 +145,7 @@ def network_personas(ctx: NetworkPersonas, network_id: str) -> Response:
                 if p.reasons_json
             },
             "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
+            "may_watch": ctx.may(Action.WATCH_ITEMS),
         },
     )
 
@@ -219,6 +220,7 @@ def persona(
             "may_reveal": ctx.may(Action.REVEAL_CONTACTS, contact_owner),
             "contact_purposes": contacts.PURPOSES,
             "may_register_signal": ctx.may(Action.CREATE_SIGNALS),
+            "may_watch": ctx.may(Action.WATCH_ITEMS),
         },
     )
 

@@ -84,6 +84,7 @@ def reveal(ctx: Reveal, run_id: str, pseudonym: str) -> Response:
         "pseudonym": pseudonym,
         "persona_id": persona_id,
         "purposes": PURPOSES,
+        "may_watch": ctx.may(Action.WATCH_ITEMS),
     }
     if not isinstance(purpose, str) or purpose not in PURPOSES:
         errors = {"doel": N_("Choose why you need this contact point.")}
