@@ -207,6 +207,14 @@ def test_persona_pdf_is_reproducible_and_audited(
     assert isinstance(identifiers, list)
     assert str(identifiers[0]) == hashlib.sha256(html).hexdigest()[:32]
     assert reader.metadata["/ModDate"] == reader.metadata["/CreationDate"]
+    # The fonts are the DejaVu files, embedded (TrueType subsets), and no other.
+    fonts = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():  # type: ignore[index]
+            descendant = font.get_object()["/DescendantFonts"][0].get_object()
+            assert "/FontFile2" in descendant["/FontDescriptor"].get_object()
+            fonts.add(str(font.get_object()["/BaseFont"]).partition("+")[2])
+    assert fonts == {"DejaVu-Sans", "DejaVu-Sans-Bold", "DejaVu-Sans-Mono"}
     text = _pdf_text(first.content)
     assert "Pagina 1 van" in text
     assert "Signalen, geen bewijs" in text
