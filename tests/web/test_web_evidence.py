@@ -22,6 +22,7 @@ from signaal.privacy.sealing import Sealer
 from signaal.store.contacts import save_contact_points
 from signaal.store.db import transaction
 from signaal.store.models import AuditEvent
+from signaal.web import evidence
 from signaal.web.app import WebState
 from signaal.web.security import LOCALE_COOKIE
 
@@ -443,3 +444,21 @@ def test_persona_and_network_pages_link_the_reports(
     # Roles without the action see no link.
     sign_in(accounts_by_role["outreach_worker"])
     assert "bewijs.pdf" not in client.get("/analyse/personas/P-1?doel=protection").text
+
+
+def test_a_network_report_says_when_it_leaves_ads_out(
+    client: TestClient,
+    state: WebState,
+    accounts_by_role: dict[str, Account],
+    sign_in: SignIn,
+    runs: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(evidence, "MAX_ADS", 1)
+    sign_in(accounts_by_role["care_coordinator"])
+    html = client.get(NETWORK_HTML).text
+    assert "Dit rapport toont de nieuwste 1 van de 2 advertenties." in html
+    assert "Nieuw in Utrecht" in html  # the newest
+    assert "Eerder in Amersfoort" not in html
+    (event,) = _events(state, "evidence.exported")
+    assert json.loads(event.details)["n_ads"] == 1
