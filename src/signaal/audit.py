@@ -476,6 +476,25 @@ class WatchlistAlertMailed(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class EvidenceExported(AuditEventBase):
+    """One persona or network was exported as an evidence report (HTML or PDF): which item of
+    which run, the format and language, how many ads and revealed contact points it holds and
+    the SHA-256 of the bytes served. Never the content."""
+
+    action: ClassVar[str] = "evidence.exported"
+    record_type: ClassVar[str | None] = "evidence"
+    record_id_field: ClassVar[str | None] = "item_id"
+    run_id: int
+    kind: str  # "persona" or "network"
+    item_id: str
+    format: str  # "html" or "pdf"
+    lang: str
+    n_ads: int
+    n_revealed: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ContactPointRevealed(AuditEventBase):
     """One contact point of a run was shown in the clear, on screen, for a purpose (given to
     :func:`record`). The event holds the pseudonym, never the value."""

@@ -13,6 +13,7 @@ organisation never reach another (status, and none of its ids or texts in any an
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.routing import Mount
@@ -87,6 +89,8 @@ AUDITORS = {"platform_administrator", "administrator"}
 ANALYSIS = {"analyst", "care_coordinator", "outreach_worker", "police_officer", "viewer"}
 DETAIL = {"analyst", "care_coordinator", "outreach_worker", "police_officer"}
 REVEAL = {"analyst", "outreach_worker", "police_officer"}
+# Evidence reports of a persona or network (a police file, a case conference).
+EVIDENCE = {"analyst", "care_coordinator", "police_officer"}
 TRIAGE = {"analyst", "care_coordinator", "outreach_worker", "police_officer"}
 # Case work: who may do what, as in docs/roles.md.
 CASE_WORKERS = {
@@ -173,6 +177,24 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/analyse/personas/{persona_id}"): (
         "/analyse/personas/P-1",
         protected(DETAIL, 200),
+    ),
+    # Evidence reports: with a purpose the report itself (every organisation with an account
+    # has P-1 and N-1); without one, the page that asks for it.
+    ("GET", "/analyse/personas/{persona_id}/bewijs.html"): (
+        "/analyse/personas/P-1/bewijs.html?doel=protection",
+        protected(EVIDENCE, 200),
+    ),
+    ("GET", "/analyse/personas/{persona_id}/bewijs.pdf"): (
+        "/analyse/personas/P-1/bewijs.pdf",
+        protected(EVIDENCE, 200),
+    ),
+    ("GET", "/analyse/netwerken/{network_id}/bewijs.html"): (
+        "/analyse/netwerken/N-1/bewijs.html",
+        protected(EVIDENCE, 200),
+    ),
+    ("GET", "/analyse/netwerken/{network_id}/bewijs.pdf"): (
+        "/analyse/netwerken/N-1/bewijs.pdf?doel=protection",
+        protected(EVIDENCE, 200),
     ),
     # The seeded run is the GGD's: its analyst and outreach worker may reveal (the empty form,
     # without a purpose, is refused with 422 before anything is shown); the police officer is of
@@ -447,6 +469,28 @@ RECORD_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int]]]
     ("GET", "/analyse/personas/{persona_id}"): (
         "/analyse/personas/{persona_id}?doel=assess_signal",
         for_roles(DETAIL, 200),
+        for_roles(set(), 200),
+    ),
+    # The reports themselves (the PDF's text is read back for the records and for leaks); one of
+    # another organisation's run is refused like an id that exists nowhere.
+    ("GET", "/analyse/personas/{persona_id}/bewijs.html"): (
+        "/analyse/personas/{persona_id}/bewijs.html?doel=protection",
+        for_roles(EVIDENCE, 200),
+        for_roles(set(), 200),
+    ),
+    ("GET", "/analyse/personas/{persona_id}/bewijs.pdf"): (
+        "/analyse/personas/{persona_id}/bewijs.pdf?doel=protection",
+        for_roles(EVIDENCE, 200),
+        for_roles(set(), 200),
+    ),
+    ("GET", "/analyse/netwerken/{network_id}/bewijs.html"): (
+        "/analyse/netwerken/{network_id}/bewijs.html?doel=protection",
+        for_roles(EVIDENCE, 200),
+        for_roles(set(), 200),
+    ),
+    ("GET", "/analyse/netwerken/{network_id}/bewijs.pdf"): (
+        "/analyse/netwerken/{network_id}/bewijs.pdf?doel=protection",
+        for_roles(EVIDENCE, 200),
         for_roles(set(), 200),
     ),
     # A viewer of the owner; the empty form is refused (422) before anything changes. Only the
@@ -872,7 +916,13 @@ class _Visit:
             response = _submit(self.client, method, path, self.csrf)
         if response.status_code != expected:
             self.fail(f"{label}: expected {expected}, got {response.status_code}")
-        body = response.text.replace(requested, "") if requested else response.text
+        # A PDF's text is compressed in its bytes: read it back, so that a leak would be seen.
+        text = (
+            _pdf_text(response.content)
+            if response.headers.get("content-type") == "application/pdf"
+            else response.text
+        )
+        body = text.replace(requested, "") if requested else text
         leaks = _leaks(body, self.principal.kind, ids=ids)
         if leaks:
             self.fail(f"{label}: shows {', '.join(leaks)}")
@@ -953,6 +1003,10 @@ def test_organisation_matrix(world: World, role: str, kind: OrganisationKind) ->
             if shows_own and id_marker(_tag(own)) not in body:
                 visit.fail(f"{template}: the own analysis is missing")
     assert not mismatches, "organisation matrix mismatches:\n" + "\n".join(mismatches)
+
+
+def _pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
 BAD_PATH_PARAMETERS = {

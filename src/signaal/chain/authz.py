@@ -65,6 +65,10 @@ class Action(StrEnum):
     REVEAL_CONTACTS = "contacts.reveal"
     """See one contact point of an analysis run in the clear, on screen, after stating a purpose
     (audited): for the roles that act on a number (call back, investigate)."""
+    EXPORT_EVIDENCE = "analysis.export_evidence"
+    """Export one persona or network of the own organisation's analysis as an evidence report
+    (HTML or PDF, byte-reproducible, its SHA-256 audited): for a police file or a case
+    conference. Contact points in it are revealed only with ``contacts.reveal`` as well."""
     VIEW_LOCAL_FIGURES = "local.view"
     """See aggregated figures of the own organisation's analysis for its municipality or region
     (ads and personas per week, the share with indicators, arrivals): counts only, no persona,
@@ -260,6 +264,7 @@ DATA_ACTIONS = (
         {
             Action.VIEW_ANALYSIS,
             Action.VIEW_ANALYSIS_DETAIL,
+            Action.EXPORT_EVIDENCE,
             Action.STORE_ANALYSIS,
             Action.PURGE_ANALYSIS,
             Action.REVEAL_CONTACTS,

@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import psycopg
 from psycopg import sql as psycopg_sql
-from sqlalchemy import Table, case, delete, insert, select
+from sqlalchemy import Table, case, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -715,6 +715,21 @@ def top_personas(
 def network_detail(session: Session, run_id: int, network_id: str) -> NetworkResult | None:
     row = session.get(AnalysisNetwork, (run_id, network_id))
     return _network_result(row) if row else None
+
+
+def network_ads(
+    session: Session, run_id: int, network_id: str, *, limit: int
+) -> tuple[list[AdResult], int]:
+    """The ads of one network's personas (newest first, at most ``limit``) and how many it has."""
+    where = (AnalysisAd.run_id == run_id, AnalysisAd.network_id == network_id)
+    total = session.scalar(select(func.count()).select_from(AnalysisAd).where(*where)) or 0
+    rows = session.scalars(
+        select(AnalysisAd)
+        .where(*where)
+        .order_by(AnalysisAd.posted_at.desc(), AnalysisAd.ad_id)
+        .limit(limit)
+    )
+    return [_ad_result(a) for a in rows], int(total)
 
 
 def persona_detail(session: Session, run_id: int, persona_id: str) -> PersonaDetail | None:

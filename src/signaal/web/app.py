@@ -9,7 +9,9 @@ has none, and ``tests/web/test_access_matrix.py`` checks every route for every r
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -50,6 +52,9 @@ class WebState:
     signer: TokenSigner
     cookies: CookiePolicy
     renderer: Renderer
+    # The moment an evidence report is exported (it is printed in the report): a test sets a
+    # fixed clock to check that the same inputs give the same bytes.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def queue_cookie(
         self, connection: HTTPConnection, name: str, value: str, *, max_age: int | None
@@ -275,6 +280,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         controls,
         coordination,
         dossiers,
+        evidence,
         fieldwork,
         local_picture,
         pages,
@@ -308,6 +314,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         triage,
         analysis,
         watchlists,
+        evidence,
         local_picture,
         contacts,
         coordination,

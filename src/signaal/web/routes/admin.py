@@ -91,6 +91,7 @@ ACTION_LABELS: dict[str, str] = {
     "analysis.network_viewed": N_("Network viewed"),
     "analysis.persona_viewed": N_("Persona viewed"),
     "contact_point.revealed": N_("Contact point shown"),
+    "evidence.exported": N_("Evidence report exported"),
     "triage.viewed": N_("Triage queue viewed"),
     "triage.decided": N_("Triage decision"),
     "triage.labels_exported": N_("Triage decisions exported as labels"),

@@ -146,6 +146,9 @@ def network_personas(ctx: NetworkPersonas, network_id: str) -> Response:
             },
             "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
             "may_watch": ctx.may(Action.WATCH_ITEMS),
+            "may_export": ctx.may(
+                Action.EXPORT_EVIDENCE, Resource("network", network_id, run.organisation_id)
+            ),
         },
     )
 
@@ -207,6 +210,10 @@ def persona(
             if segments
             else None,
             "purpose": PURPOSES[doel],
+            "purpose_key": doel,
+            "may_export": ctx.may(
+                Action.EXPORT_EVIDENCE, Resource("persona", persona_id, run.organisation_id)
+            ),
             "risk_levels": RISK_LEVELS,
             "contact_points": contacts.pseudonyms_in(
                 text for ad in detail.ads for text in (ad.title, ad.text)
