@@ -84,5 +84,10 @@ from signaal.cli.worker import worker as _worker  # noqa: E402
 app.command("worker")(_worker)
 
 
+from signaal.cli.match_service import match_service_app as _match_service_app  # noqa: E402
+
+app.add_typer(_match_service_app, name="match-service")
+
+
 def main() -> None:
     app()
