@@ -180,12 +180,12 @@ def test_runs_stored_before_0002_get_their_owner_or_are_removed(store_url: str) 
     assert db.schema_drift(store_url) == []
 
 
-def test_the_newest_migration_adds_the_legal_hold_and_goes_back_down(store_url: str) -> None:
+def test_the_retention_migration_adds_the_legal_hold_and_goes_back_down(store_url: str) -> None:
     """The retention migration: subjects get a legal hold (off for existing rows), and the
-    downgrade drops it again, keeping the subjects. Named relative to the head, so that it holds
-    whatever number the migration ends up with."""
+    downgrade drops it again, keeping the subjects. Down to 0010 (before the retention
+    migration, already merged), so that later migrations do not move it."""
     db.upgrade(store_url, "head")
-    db.downgrade(store_url, "-1")
+    db.downgrade(store_url, "0010")
     engine = db.make_engine(store_url)
     try:
         assert "legal_hold" not in {c["name"] for c in inspect(engine).get_columns("subjects")}
@@ -213,7 +213,7 @@ def test_the_newest_migration_adds_the_legal_hold_and_goes_back_down(store_url: 
         assert (bool(held[0]), held[1]) == (False, None)
     finally:
         engine.dispose()
-    db.downgrade(store_url, "-1")
+    db.downgrade(store_url, "0010")
     engine = db.make_engine(store_url)
     try:
         columns = {c["name"] for c in inspect(engine).get_columns("subjects")}
@@ -225,3 +225,25 @@ def test_the_newest_migration_adds_the_legal_hold_and_goes_back_down(store_url: 
     assert not {"legal_hold", "legal_hold_reason", "legal_hold_at"} & columns
     assert "ix_cases_closed_at" not in indexes
     assert aliases == ["Roos"]
+
+
+def test_the_remote_matching_migration_adds_its_tables_and_goes_back_down(store_url: str) -> None:
+    """Migration 0012: the match service's queue, withdrawals and remote hits; the downgrade
+    to 0011 drops the three tables and keeps the rest (whatever number it gets at merge)."""
+    tables = {"remote_match_records", "remote_match_withdrawals", "remote_hits"}
+    db.upgrade(store_url, "head")
+    engine = db.make_engine(store_url)
+    try:
+        assert tables <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    db.downgrade(store_url, "0011")
+    engine = db.make_engine(store_url)
+    try:
+        names = set(inspect(engine).get_table_names())
+        assert not tables & names
+        assert "subject_encodings" in names
+    finally:
+        engine.dispose()
+    db.upgrade(store_url)
+    assert db.schema_drift(store_url) == []

@@ -173,6 +173,10 @@ class Action(StrEnum):
     ENFORCE_RETENTION = "retention.enforce"
     """Delete the records whose retention period has ended (``signaal chain
     enforce-retention``; the system actor only, no role has it)."""
+    SYNC_REMOTE_MATCHES = "matching.sync_remote"
+    """Submit subjects' encodings to the cross-deployment match service, withdraw erased ones
+    and store the hits it reports (``signaal chain sync-matches``; the system actor only, no
+    role has it)."""
 
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
@@ -207,6 +211,9 @@ SYSTEM_ACTIONS = frozenset(
         # Retention deletes what is past its period, counted per category; it shows no one any
         # record and keeps what is under a legal hold.
         Action.ENFORCE_RETENTION,
+        # The match service's sync sends encodings (never clear values) and withdrawals and
+        # stores the hits the service names; it shows no one any record.
+        Action.SYNC_REMOTE_MATCHES,
     }
 )
 # The chain's actions on records about persons.
@@ -238,6 +245,7 @@ CHAIN_ACTIONS = frozenset(
         Action.REPORT_SUBJECTS,
         Action.ERASE_SUBJECTS,
         Action.ENFORCE_RETENTION,
+        Action.SYNC_REMOTE_MATCHES,
     }
 )
 # Data actions: on a record that belongs to no organisation they are refused (rule 7).

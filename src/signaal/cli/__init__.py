@@ -30,7 +30,13 @@ def show_settings() -> None:
 
     current = get_settings()
     table = Table("variable", "value", "help")
-    secret = {"secret_key", "pseudonym_key", "database_url"}
+    secret = {
+        "secret_key",
+        "pseudonym_key",
+        "database_url",
+        "remote_match_token",
+        "remote_match_secrets",
+    }
     for name, info in Settings.model_fields.items():
         value = getattr(current, name)
         shown = "(set)" if name in secret and value else str(value)

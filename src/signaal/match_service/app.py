@@ -47,13 +47,10 @@ log = logging.getLogger(__name__)
 MAX_HITS_PAGE = 1000
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """ASGI middleware: refuse a request body over ``limit`` bytes with 413, counting what is
-    read (a missing or false ``Content-Length`` does not get a larger body through)."""
+    """ASGI middleware: read the request body first, up to ``limit`` bytes, and refuse a larger
+    one with 413 as soon as it passes the limit (a missing or false ``Content-Length`` does not
+    get a larger body through); the app then gets the body read."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -66,21 +63,32 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await _too_large(self.limit)(scope, receive, send)
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            if message["type"] != "http.request":
+                continue
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await _too_large(self.limit)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _BodyTooLarge:
-            await _too_large(self.limit)(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 def _too_large(limit: int) -> JSONResponse:
@@ -124,9 +132,7 @@ def _database(request: Request) -> Iterator[Session]:
 Db = Annotated[Session, Depends(_database, scope="function")]
 
 
-def _caller(
-    db: Db, authorization: Annotated[str | None, Header(max_length=300)] = None
-) -> Deployment:
+def _caller(db: Db, authorization: Annotated[str | None, Header()] = None) -> Deployment:
     scheme, _, token = (authorization or "").partition(" ")
     return service.authenticate(db, token.strip() if scheme.lower() == "bearer" else None)
 
@@ -174,7 +180,7 @@ def create_app(settings: MatchServiceSettings, engine: Engine | None = None) -> 
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected %s on %s", type(exc).__name__, request.url.path)
+        log.error("unexpected %s on %s", type(exc).__name__, request.url.path, exc_info=exc)
         return _error(500, "internal", "the match service failed; nothing was changed")
 
     @app.get("/v1/health")

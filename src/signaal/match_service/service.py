@@ -206,7 +206,11 @@ def _charge(
         db.add(HourlyUsage(deployment_id=deployment.id, hour=hour, records=records))
     else:
         usage.records = used + records
-    db.execute(delete(HourlyUsage).where(HourlyUsage.hour < hour - timedelta(days=1)))
+    db.execute(
+        delete(HourlyUsage)
+        .where(HourlyUsage.hour < hour - timedelta(days=1))
+        .execution_options(synchronize_session=False)
+    )
     db.flush()
 
 

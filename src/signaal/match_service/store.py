@@ -15,6 +15,7 @@ over. The first change of it gets an Alembic environment of its own (never the a
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ForeignKey,
@@ -28,9 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from signaal.store.models import UTCDateTime
+
 
 class ServiceBase(DeclarativeBase):
     metadata = MetaData()
+    # Aware UTC datetimes on every backend (SQLite keeps none), as in the app store.
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime}  # noqa: RUF012
 
 
 _DEPLOYMENT_FK = "ms_deployments.id"

@@ -1,10 +1,10 @@
 """The jobs ``signaal worker`` runs: one registry, :data:`JOBS`.
 
 Each job calls the same service functions as its command (``signaal db purge-expired``,
-``signaal chain expire-watches``, ``signaal chain remind``,
-``signaal chain enforce-retention``), as the system actor: the worker
-asks ``allowed(SYSTEM, job.action)`` before it runs a job, and the services check and audit
-every record as they do for the command. A job returns a one-line summary with counts (or a
+``signaal chain expire-watches``, ``signaal chain remind``, ``signaal chain enforce-retention``,
+``signaal chain sync-matches``), as the system actor: the worker asks
+``allowed(SYSTEM, job.action)`` before it runs a job, and the services check and audit every
+record as they do for the command. A job returns a one-line summary with counts (or a
 :class:`JobOutcome` when it did its work but has problems to report, such as mails that could
 not be sent yet); an exception fails the run, rolls its transaction back and is retried.
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from signaal.chain.authz import SYSTEM, Action
 from signaal.chain.referrals import overdue_routing_reminders
+from signaal.chain.remote_matching import RemoteMatching, sync
 from signaal.chain.retention import enforce_retention, periods_from
 from signaal.chain.sessions import purge_dead_sessions
 from signaal.chain.tasks import send_reminders
@@ -89,6 +90,16 @@ def _remind(run: JobRun) -> JobOutcome:
     return JobOutcome(text, tuple(problems))
 
 
+def _match_service_sync(run: JobRun) -> str | JobOutcome:
+    remote = RemoteMatching.from_settings(run.settings)
+    if remote is None:
+        return "no match service (SIGNAAL_REMOTE_MATCH_URL is not set)"
+    report = sync(run.db, remote, now=run.now)
+    if report.problems:
+        return JobOutcome(report.describe(), tuple(report.problems))
+    return report.describe()
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         "purge-expired",
@@ -121,5 +132,14 @@ JOBS: tuple[Job, ...] = (
         "Remind the owners of due tasks, send queued mails, remind care coordinators of "
         "overdue routing (as `signaal chain remind`).",
         _remind,
+    ),
+    Job(
+        "match-service-sync",
+        "5m",
+        Action.SYNC_REMOTE_MATCHES,
+        "Send queued encodings and withdrawals to the cross-deployment match service and read "
+        "back its hits (as `signaal chain sync-matches`); does nothing while "
+        "SIGNAAL_REMOTE_MATCH_URL is empty.",
+        _match_service_sync,
     ),
 )
