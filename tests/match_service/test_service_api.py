@@ -356,3 +356,24 @@ def test_add_deployment_prints_the_token_once(
     revoked = runner.invoke(cli, ["match-service", "revoke-deployment", "GGD Regio Utrecht"])
     assert revoked.exit_code == 0
     assert "revoked" in runner.invoke(cli, ["match-service", "deployments"]).output
+
+
+def test_concurrent_submissions_do_not_pass_the_allowance(
+    limited_service: RunningService,
+) -> None:
+    """Eight requests of one record at once against an allowance of three: three are counted,
+    five refused, none fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = limited_service.register("A", "a", [PURPOSE])
+
+    def one(n: int) -> int:
+        body = {"purpose": PURPOSE, "records": [_record(f"r{n}")]}
+        return _post(limited_service, a, body).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(one, range(8)))
+    assert statuses == [200, 200, 200, 429, 429, 429, 429, 429]
+    with transaction(limited_service.sessions) as db:
+        assert len(db.scalars(select(Record)).all()) == 3
+        assert [u.records for u in db.scalars(select(HourlyUsage))] == [3]

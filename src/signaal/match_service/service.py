@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signaal.errors import (
@@ -184,28 +185,59 @@ def _hour(now: datetime) -> datetime:
     return now.replace(minute=0, second=0, microsecond=0)
 
 
+def _add_usage(
+    db: Session, deployment: Deployment, hour: datetime, records: int, limit: int
+) -> bool:
+    """Add ``records`` to this hour's counter if it stays within ``limit``, atomically: one
+    conditional UPDATE (PostgreSQL re-checks its condition after a concurrent update of the row;
+    SQLite runs writers one at a time), or the hour's first INSERT in a savepoint, which a
+    concurrent first request may win (then the UPDATE is tried again). True when counted."""
+    for _ in range(2):
+        result = db.execute(
+            update(HourlyUsage)
+            .where(
+                HourlyUsage.deployment_id == deployment.id,
+                HourlyUsage.hour == hour,
+                HourlyUsage.records + records <= limit,
+            )
+            .values(records=HourlyUsage.records + records)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            return True
+        exists = db.scalar(
+            select(HourlyUsage.records).where(
+                HourlyUsage.deployment_id == deployment.id, HourlyUsage.hour == hour
+            )
+        )
+        if exists is not None or records > limit:
+            return False
+        try:
+            with db.begin_nested():
+                db.add(HourlyUsage(deployment_id=deployment.id, hour=hour, records=records))
+            return True
+        except IntegrityError:
+            continue  # another request made the hour's row first: count on it
+    return False
+
+
 def _charge(
     db: Session, deployment: Deployment, records: int, *, now: datetime, limit: int
 ) -> None:
     """Count ``records`` against this hour's allowance, or refuse them all."""
     hour = _hour(now)
-    usage = db.scalar(
-        select(HourlyUsage)
-        .where(HourlyUsage.deployment_id == deployment.id, HourlyUsage.hour == hour)
-        .with_for_update()
-    )
-    used = usage.records if usage is not None else 0
-    if used + records > limit:
+    if not _add_usage(db, deployment, hour, records, limit):
+        used = db.scalar(
+            select(HourlyUsage.records).where(
+                HourlyUsage.deployment_id == deployment.id, HourlyUsage.hour == hour
+            )
+        )
         retry = int((hour + timedelta(hours=1) - now).total_seconds()) + 1
         raise QuotaExceeded(
-            f"deployment {deployment.name!r} has submitted {used} of its {limit} records this "
-            f"hour; {records} more would exceed it (try again in {retry} s)",
+            f"deployment {deployment.name!r} has submitted {used or 0} of its {limit} records "
+            f"this hour; {records} more would exceed it (try again in {retry} s)",
             retry,
         )
-    if usage is None:
-        db.add(HourlyUsage(deployment_id=deployment.id, hour=hour, records=records))
-    else:
-        usage.records = used + records
     db.execute(
         delete(HourlyUsage)
         .where(HourlyUsage.hour < hour - timedelta(days=1))
