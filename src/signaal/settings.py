@@ -7,6 +7,7 @@ the default secret or pseudonym key.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -286,6 +287,34 @@ class Settings(BaseSettings):
         "longest run of a job.",
     )
 
+    # The cross-deployment match service (signaal.chain.remote_matching, docs/matching.md,
+    # "Between deployments"): off while remote_match_url is empty.
+    remote_match_url: str = Field(
+        default="",
+        description="Address of the match service shared with other deployments (e.g. "
+        "https://match.example.nl). Empty: subjects are matched within this deployment only.",
+    )
+    remote_match_token: str = Field(
+        default="",
+        description="Bearer token of this deployment at the match service (printed once by "
+        "`signaal match-service add-deployment`).",
+    )
+    remote_match_secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="The matching secret shared with the partner deployments, per purpose, as "
+        'JSON: {"trafficking-victims": "…"}. Subjects are encoded with each (never with the '
+        "pseudonym key) and submitted under that purpose. At least 32 characters each outside "
+        "development.",
+    )
+    remote_match_organisations: list[int] = Field(
+        default_factory=list,
+        description="Ids of this deployment's organisations whose subjects take part in the "
+        "match service (JSON list, e.g. [3, 5]); the others' never leave the deployment.",
+    )
+    remote_match_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of each call to the match service."
+    )
+
     @field_validator("worker_schedule")
     @classmethod
     def _schedules_parse(cls, value: dict[str, str]) -> dict[str, str]:
@@ -310,6 +339,36 @@ class Settings(BaseSettings):
                         f"SIGNAAL_{name.upper()} must be set to a random value of at least "
                         f"32 characters when SIGNAAL_ENV={self.env.value}"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _remote_matching_is_complete(self) -> Settings:
+        if not self.remote_match_url:
+            return self
+        parsed = urlsplit(self.remote_match_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("SIGNAAL_REMOTE_MATCH_URL must be an http(s) address")
+        if not self.remote_match_token or not self.remote_match_secrets:
+            raise ValueError(
+                "SIGNAAL_REMOTE_MATCH_URL needs SIGNAAL_REMOTE_MATCH_TOKEN and "
+                "SIGNAAL_REMOTE_MATCH_SECRETS"
+            )
+        for purpose, secret in self.remote_match_secrets.items():
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", purpose):
+                raise ValueError(
+                    f"SIGNAAL_REMOTE_MATCH_SECRETS: purpose {purpose!r} must be lower-case "
+                    "letters, digits and '-'"
+                )
+            if secret == self.pseudonym_key:
+                raise ValueError(
+                    f"SIGNAAL_REMOTE_MATCH_SECRETS: the secret of {purpose!r} must not be the "
+                    "pseudonym key (it is shared with another deployment)"
+                )
+            if self.env is not Environment.DEVELOPMENT and len(secret) < 32:
+                raise ValueError(
+                    f"SIGNAAL_REMOTE_MATCH_SECRETS: the secret of {purpose!r} must have at "
+                    f"least 32 characters when SIGNAAL_ENV={self.env.value}"
+                )
         return self
 
     @field_validator("public_url")

@@ -92,6 +92,7 @@ def test_every_analysis_and_chain_action_is_a_data_action() -> None:
             "contact_requests",
             "watches",
             "retention",
+            "matching",
         }
         or a is Action.MANAGE_SHELTERS
     }
@@ -135,6 +136,8 @@ def test_the_system_actions_are_few_and_never_read_data() -> None:
         # users) and mail "there is an alert" without any content.
         Action.CHECK_WATCHLISTS,
         Action.MAIL_WATCHLIST_ALERTS,
+        # The match service's sync: encodings out, withdrawals out, hits (names) in.
+        Action.SYNC_REMOTE_MATCHES,
     } == SYSTEM_ACTIONS
     assert not allowed(SYSTEM, Action.VIEW_TRIAGE)
     assert not allowed(SYSTEM, Action.VIEW_ANALYSIS)

@@ -180,11 +180,11 @@ def test_runs_stored_before_0002_get_their_owner_or_are_removed(store_url: str) 
     assert db.schema_drift(store_url) == []
 
 
-def test_the_newest_migration_adds_the_watchlists_and_goes_back_down(store_url: str) -> None:
-    """The watchlist migration adds its two tables and the downgrade drops them again. Named
-    relative to the head, so that it holds whatever number the migration ends up with."""
+def test_the_watchlist_migration_adds_its_tables_and_goes_back_down(store_url: str) -> None:
+    """Migration 0012 adds the watchlists' two tables and the downgrade to 0011 drops them
+    again, keeping the rest."""
     db.upgrade(store_url, "head")
-    db.downgrade(store_url, "-1")
+    db.downgrade(store_url, "0011")
     engine = db.make_engine(store_url)
     try:
         tables = set(inspect(engine).get_table_names())
@@ -240,3 +240,25 @@ def test_the_retention_migration_adds_the_legal_hold_and_goes_back_down(store_ur
     assert not {"legal_hold", "legal_hold_reason", "legal_hold_at"} & columns
     assert "ix_cases_closed_at" not in indexes
     assert aliases == ["Roos"]
+
+
+def test_the_remote_matching_migration_adds_its_tables_and_goes_back_down(store_url: str) -> None:
+    """Migration 0013: the match service's queue, withdrawals and remote hits; the downgrade
+    to 0012 drops the three tables and keeps the rest."""
+    tables = {"remote_match_records", "remote_match_withdrawals", "remote_hits"}
+    db.upgrade(store_url, "head")
+    engine = db.make_engine(store_url)
+    try:
+        assert tables <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    db.downgrade(store_url, "0012")
+    engine = db.make_engine(store_url)
+    try:
+        names = set(inspect(engine).get_table_names())
+        assert not tables & names
+        assert {"subject_encodings", "watchlist_watches"} <= names
+    finally:
+        engine.dispose()
+    db.upgrade(store_url)
+    assert db.schema_drift(store_url) == []

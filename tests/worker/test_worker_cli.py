@@ -67,6 +67,7 @@ def test_once_runs_the_due_jobs_then_nothing_and_list_shows_it(
         "enforce-retention",
         "remind",
         "mail-alerts",
+        "match-service-sync",
     }
     assert "1h" in rows["purge-expired"]
     assert "now" in rows["purge-expired"]
@@ -80,6 +81,10 @@ def test_once_runs_the_due_jobs_then_nothing_and_list_shows_it(
         "purge-expired: ok: 0 expired analysis run(s) and 0 dead login session(s)" in first.output
     )
     assert "remind: ok:" in first.output
+    assert (
+        "match-service-sync: ok: no match service (SIGNAAL_REMOTE_MATCH_URL is not set)"
+        in first.output
+    )
     assert "expire-watches" not in first.output
 
     second = runner.invoke(app, ["worker", "--once"])

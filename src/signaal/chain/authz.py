@@ -187,6 +187,10 @@ class Action(StrEnum):
     MAIL_WATCHLIST_ALERTS = "watchlist.mail"
     """Tell the users of new watchlist alerts by e-mail, without any content (``signaal worker``
     job ``mail-alerts``; the system actor only, no role has it)."""
+    SYNC_REMOTE_MATCHES = "matching.sync_remote"
+    """Submit subjects' encodings to the cross-deployment match service, withdraw erased ones
+    and store the hits it reports (``signaal chain sync-matches``; the system actor only, no
+    role has it)."""
 
 
 PUBLIC_ACTIONS = frozenset({Action.PUBLIC_VIEW})
@@ -225,6 +229,9 @@ SYSTEM_ACTIONS = frozenset(
         # their users, shows no one anything) and mail "there is an alert" without content.
         Action.CHECK_WATCHLISTS,
         Action.MAIL_WATCHLIST_ALERTS,
+        # The match service's sync sends encodings (never clear values) and withdrawals and
+        # stores the hits the service names; it shows no one any record.
+        Action.SYNC_REMOTE_MATCHES,
     }
 )
 # The chain's actions on records about persons.
@@ -256,6 +263,7 @@ CHAIN_ACTIONS = frozenset(
         Action.REPORT_SUBJECTS,
         Action.ERASE_SUBJECTS,
         Action.ENFORCE_RETENTION,
+        Action.SYNC_REMOTE_MATCHES,
     }
 )
 # Data actions: on a record that belongs to no organisation they are refused (rule 7).

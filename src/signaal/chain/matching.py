@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from signaal.chain import journal
+from signaal.chain import journal, remote_matching
 from signaal.chain.authz import Actor
 from signaal.privacy.bloom import from_bytes, to_bytes
 from signaal.privacy.matching import MATCH_THRESHOLD, Encoding, is_match
@@ -146,11 +146,13 @@ def matching_subjects(
 @dataclass(frozen=True)
 class Hit:
     """What a hit reveals: another organisation (its id, to ask it to get in touch), its name
-    and how to reach it."""
+    and how to reach it. A hit from the match service (another deployment,
+    :mod:`signaal.chain.remote_matching`) has no ``organisation_id``: that organisation is not
+    in this store, it is reached through its contact route."""
 
     organisation: str
     contact_route: str | None
-    organisation_id: int
+    organisation_id: int | None
 
 
 def agreed_with(db: Session, organisation_id: int, now: datetime) -> set[int]:
@@ -181,26 +183,26 @@ def hits(
     ip: str | None,
     now: datetime,
 ) -> list[Hit]:
-    """The hits of a subject just registered by ``actor``'s organisation (audited when any)."""
+    """The hits of a subject of ``actor``'s organisation (audited when any): the organisations
+    of this deployment that hold a matching subject, then those of other deployments that the
+    match service reported (:func:`remote_matching.remote_hits_of`)."""
     holding = organisations_holding(db, subject, encoding) & agreed_with(
         db, subject.organisation_id, now
     )
-    if not holding:
+    remote = remote_matching.remote_hits_of(db, subject)
+    if not holding and not remote:
         return []
     organisations = db.scalars(
         select(Organisation).where(Organisation.id.in_(sorted(holding))).order_by(Organisation.name)
     ).all()
+    fields: dict[str, object] = {"organisations": [o.id for o in organisations]}
+    if remote:
+        fields["remote"] = [r.organisation for r in remote]
     journal.written(
-        db,
-        actor,
-        "subject",
-        subject.id,
-        "hits",
-        ip=ip,
-        subject_id=subject.id,
-        fields={"organisations": [o.id for o in organisations]},
+        db, actor, "subject", subject.id, "hits", ip=ip, subject_id=subject.id, fields=fields
     )
-    return [Hit(o.name, o.contact_route, o.id) for o in organisations]
+    found = [Hit(o.name, o.contact_route, o.id) for o in organisations]
+    return found + [Hit(r.organisation, r.contact_route, None) for r in remote]
 
 
 def stored_encoding(

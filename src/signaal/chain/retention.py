@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from signaal import audit
-from signaal.chain import journal
+from signaal.chain import journal, remote_matching
 from signaal.chain.authz import SYSTEM, Action, Actor, Resource, allowed
 from signaal.chain.signals import clean_text
 from signaal.errors import FieldErrors, NotFoundError, PermissionDenied
@@ -419,6 +419,11 @@ def _erase_within(db: Session, organisation_id: int, subjects: list[int]) -> Cou
     cases = found.cases
     counts: Counter[str] = Counter()
     counts["subjects"] = len(subjects)
+    # Her records at the match service are withdrawn with her (queued in this transaction).
+    remote_matching.withdraw_subjects(db, subjects, now=utcnow())
+    counts["remote_match_records"], counts["remote_hits"] = remote_matching.forget_subjects(
+        db, subjects
+    )
     counts["subject_contacts"] = _count(db, SubjectContact, SubjectContact.subject_id.in_(subjects))
     counts["subject_encodings"] = _count(
         db, SubjectEncoding, SubjectEncoding.subject_id.in_(subjects)

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from signaal.chain import journal, matching, visibility
+from signaal.chain import journal, matching, remote_matching, visibility
 from signaal.chain.authz import Action, Actor, Resource, allowed
 from signaal.chain.signals import clean_phones, clean_text, link_subject, phone_pseudonyms
 from signaal.errors import FieldErrors, NotFoundError, PermissionDenied
@@ -141,6 +141,7 @@ def create_subject(
     ip: str | None,
     from_signal: Signal | None = None,
     now: datetime | None = None,
+    remote: remote_matching.RemoteMatching | None = None,
 ) -> Subject:
     """Create a subject of the actor's organisation (subjects.manage); with ``from_signal``
     (of the own organisation) the signal is linked to it."""
@@ -153,6 +154,7 @@ def create_subject(
         ip=ip,
         from_signal=from_signal,
         now=now,
+        remote=remote,
     )
     return subject
 
@@ -167,9 +169,12 @@ def register_subject(
     ip: str | None,
     from_signal: Signal | None = None,
     now: datetime | None = None,
+    remote: remote_matching.RemoteMatching | None = None,
 ) -> tuple[Subject, list[matching.Hit]]:
     """:func:`create_subject`, and the hits of its encoding (:func:`matching.hits`): other
-    organisations under a hit/no-hit agreement that hold the same person."""
+    organisations under a hit/no-hit agreement that hold the same person. With ``remote`` (the
+    match service's settings) her encodings under the shared secrets are queued for the match
+    service too (:func:`remote_matching.enrol`); its hits come with a later sync."""
     if not allowed(actor, Action.MANAGE_SUBJECTS):
         raise PermissionDenied("subjects.manage not allowed")
     now = now or utcnow()
@@ -196,8 +201,10 @@ def register_subject(
     )
     db.flush()
     encoding = Matcher(pseudonym_key).encode(clean.person) if clean.person is not None else None
-    if encoding is not None:
+    remote_queued = 0
+    if encoding is not None and clean.person is not None:
         matching.save_encoding(db, subject, encoding)
+        remote_queued = remote_matching.enrol(db, subject, clean.person, remote)
     journal.written(
         db,
         actor,
@@ -210,6 +217,7 @@ def register_subject(
             "birth_years": clean.birth_year_from is not None or clean.birth_year_to is not None,
             "n_phones": n_phones,
             "encoded": clean.person is not None,
+            "remote_purposes": remote_queued,
             "from_signal": from_signal.id if from_signal is not None else None,
         },
     )

@@ -30,7 +30,13 @@ def show_settings() -> None:
 
     current = get_settings()
     table = Table("variable", "value", "help")
-    secret = {"secret_key", "pseudonym_key", "database_url"}
+    secret = {
+        "secret_key",
+        "pseudonym_key",
+        "database_url",
+        "remote_match_token",
+        "remote_match_secrets",
+    }
     for name, info in Settings.model_fields.items():
         value = getattr(current, name)
         shown = "(set)" if name in secret and value else str(value)
@@ -82,6 +88,11 @@ app.command("setup-deidentify")(_setup_deidentify)
 from signaal.cli.worker import worker as _worker  # noqa: E402
 
 app.command("worker")(_worker)
+
+
+from signaal.cli.match_service import match_service_app as _match_service_app  # noqa: E402
+
+app.add_typer(_match_service_app, name="match-service")
 
 
 def main() -> None:

@@ -74,3 +74,25 @@ def chain_enforce_retention(
         else f"{report.total} record(s) past their retention period deleted"
     )
     out.print(summary, highlight=False)
+
+
+@chain_app.command("sync-matches")
+def chain_sync_matches() -> None:
+    """Exchange with the cross-deployment match service (SIGNAAL_REMOTE_MATCH_*): send queued
+    withdrawals and encodings, read back the hits; for a scheduled worker, like ``remind``.
+    Exit code 1 when the service refused or did not answer a call (the queue keeps it)."""
+    from signaal.chain.remote_matching import RemoteMatching, sync
+    from signaal.errors import ConfigurationError
+    from signaal.settings import get_settings
+
+    with _errors():
+        remote = RemoteMatching.from_settings(get_settings())
+        if remote is None:
+            raise ConfigurationError("SIGNAAL_REMOTE_MATCH_URL is not set: no match service")
+        with _store() as session:
+            report = sync(session, remote, now=datetime.now(UTC))
+    out.print(report.describe(), highlight=False)
+    for problem in report.problems:
+        out.print(f"problem: {problem}", highlight=False)
+    if report.problems:
+        raise typer.Exit(1)

@@ -475,6 +475,50 @@ class SubjectEncodingBlock(Base):
     )
 
 
+class RemoteMatchRecord(Base):
+    """A subject's record at the cross-deployment match service (migration 0012) for one
+    purpose: the random opaque ``reference`` the service knows her by and, until it is
+    submitted, the encoding to send (``payload``: the wire JSON of keyed filters under the
+    purpose's shared secret, never a clear value; emptied once the service has it)."""
+
+    __tablename__ = "remote_match_records"
+
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RemoteMatchWithdrawal(Base):
+    """A reference to withdraw from the match service: its subject was erased or past her
+    retention period. Names no subject; deleted once the service confirmed."""
+
+    __tablename__ = "remote_match_withdrawals"
+
+    reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RemoteHit(Base):
+    """A hit of a subject at the match service: another deployment's registered name and
+    contact route, nothing else (what the service answers)."""
+
+    __tablename__ = "remote_hits"
+
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey(_SUBJECT_FK, ondelete="CASCADE"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(120), primary_key=True)
+    contact_route: Mapped[str] = mapped_column(String(300))
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Signal(Base):
     """A recorded concern about a person, from a partner's observation, the ad monitor or an
     integration (``source``). ``category`` is one code of :data:`signaal.chain.catalogue`

@@ -1,11 +1,11 @@
 """The jobs ``signaal worker`` runs: one registry, :data:`JOBS`.
 
 Each job calls the same service functions as its command (``signaal db purge-expired``,
-``signaal chain expire-watches``, ``signaal chain remind``,
-``signaal chain enforce-retention``; ``mail-alerts`` calls the watchlists' mail function), as the
-system actor: the worker
-asks ``allowed(SYSTEM, job.action)`` before it runs a job, and the services check and audit
-every record as they do for the command. A job returns a one-line summary with counts (or a
+``signaal chain expire-watches``, ``signaal chain remind``, ``signaal chain enforce-retention``,
+``signaal chain sync-matches``; ``mail-alerts`` calls the watchlists' mail function), as the
+system actor: the worker asks ``allowed(SYSTEM, job.action)`` before it runs a job, and the
+services check and audit every record as they do for the command. A job returns a one-line
+summary with counts (or a
 :class:`JobOutcome` when it did its work but has problems to report, such as mails that could
 not be sent yet); an exception fails the run, rolls its transaction back and is retried.
 
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from signaal.chain.authz import SYSTEM, Action
 from signaal.chain.referrals import overdue_routing_reminders
+from signaal.chain.remote_matching import RemoteMatching, sync
 from signaal.chain.retention import enforce_retention, periods_from
 from signaal.chain.sessions import purge_dead_sessions
 from signaal.chain.tasks import send_reminders
@@ -99,6 +100,16 @@ def _mail_alerts(run: JobRun) -> JobOutcome:
     return JobOutcome(summary.describe(), tuple(problems))
 
 
+def _match_service_sync(run: JobRun) -> str | JobOutcome:
+    remote = RemoteMatching.from_settings(run.settings)
+    if remote is None:
+        return "no match service (SIGNAAL_REMOTE_MATCH_URL is not set)"
+    report = sync(run.db, remote, now=run.now)
+    if report.problems:
+        return JobOutcome(report.describe(), tuple(report.problems))
+    return report.describe()
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         "purge-expired",
@@ -139,5 +150,14 @@ JOBS: tuple[Job, ...] = (
         "Tell users by e-mail that a watch on their watchlist has new alerts (no content, a "
         "link to log in); a failed mail is tried again next run.",
         _mail_alerts,
+    ),
+    Job(
+        "match-service-sync",
+        "5m",
+        Action.SYNC_REMOTE_MATCHES,
+        "Send queued encodings and withdrawals to the cross-deployment match service and read "
+        "back its hits (as `signaal chain sync-matches`); does nothing while "
+        "SIGNAAL_REMOTE_MATCH_URL is empty.",
+        _match_service_sync,
     ),
 )

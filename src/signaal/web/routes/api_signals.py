@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from signaal.chain import matching, referrals, sharing, signals, subjects
+from signaal.chain import matching, referrals, remote_matching, sharing, signals, subjects
 from signaal.chain.authz import Action, Resource, allowed
 from signaal.errors import FieldErrors, NotFoundError
 from signaal.privacy import deidentifier, deidentify
@@ -116,9 +116,10 @@ class SubjectIn(_Model):
 class HitOut(_Model):
     organisation: str = Field(description="The other organisation's name.")
     contact_route: str | None = Field(description="How to reach it; null when not given.")
-    organisation_id: int = Field(
+    organisation_id: int | None = Field(
         description="The other organisation, to ask it to get in touch (POST "
-        "/api/v1/contact-requests); never a record of it."
+        "/api/v1/contact-requests); never a record of it. Null for a hit in another "
+        "deployment (from the match service): reach it through its contact route."
     )
 
 
@@ -481,6 +482,7 @@ def create_subject(
         ),
         pseudonym_key=settings.pseudonym_key,
         contact_key=settings.contact_key,
+        remote=remote_matching.RemoteMatching.from_settings(settings),
         ip=ctx.ip,
     )
     return SubjectCreatedOut(**_subject_out(ctx.db, subject).model_dump(), hits=_hits_out(hits))

@@ -22,6 +22,7 @@ from signaal.chain import (
     data_requests,
     matching,
     referrals,
+    remote_matching,
     retention,
     sharing,
     signals,
@@ -349,6 +350,7 @@ def signal_create(ctx: SignalNew) -> Response:
                 ),
                 pseudonym_key=settings.pseudonym_key,
                 contact_key=settings.contact_key,
+                remote=remote_matching.RemoteMatching.from_settings(settings),
                 ip=ctx.ip,
                 from_signal=signal,
             )
@@ -466,6 +468,7 @@ def signal_subject(ctx: SignalSubject, signal_id: str) -> Response:
                 ),
                 pseudonym_key=settings.pseudonym_key,
                 contact_key=settings.contact_key,
+                remote=remote_matching.RemoteMatching.from_settings(settings),
                 ip=ctx.ip,
                 from_signal=signal,
             )
