@@ -24,6 +24,8 @@ from signaal.store.models import (
     OutreachContact,
     RecordShare,
     Referral,
+    RemoteHit,
+    RemoteMatchRecord,
     Signal,
     Subject,
     SubjectContact,
@@ -147,6 +149,56 @@ def test_the_access_report_holds_every_record_an_erasure_would_delete(people: Pe
 
     assert f"Contacttaak {OURS}" in json.dumps(report, ensure_ascii=False)
     assert sorted(t["id"] for t in report["tasks"]) == sorted(found.tasks)
+
+
+def test_the_access_report_names_her_records_at_the_match_service_and_their_hits(
+    people: People,
+) -> None:
+    """Her encoding sent to the cross-deployment match service, and the other deployment it
+    found her at (its name and contact route), are in her export; another subject's are not,
+    and the opaque reference the service knows her by is not either."""
+    w = people.w
+    w.db.add_all(
+        [
+            RemoteMatchRecord(
+                subject_id=people.ours.id,
+                purpose="mensenhandel",
+                reference="ref-ours-1",
+                created_at=w.now,
+                submitted_at=w.now,
+            ),
+            RemoteHit(
+                subject_id=people.ours.id,
+                purpose="mensenhandel",
+                organisation="Politie Oost",
+                contact_route="tel. 0800-0000 (zeden)",
+                found_at=w.now,
+            ),
+            RemoteHit(
+                subject_id=people.theirs.id,
+                purpose="mensenhandel",
+                organisation="Zorg Elders",
+                contact_route="zorg@example.test",
+                found_at=w.now,
+            ),
+        ]
+    )
+    w.db.flush()
+
+    report = data_requests.subject_access_report(
+        w.db, w.coordinator, people.ours.id, contact_key=CONTACT_KEY
+    )
+
+    assert [r["purpose"] for r in report["remote_matching"]] == ["mensenhandel"]
+    assert report["remote_matching"][0]["submitted_at"] is not None
+    assert [(h["organisation"], h["contact_route"]) for h in report["remote_hits"]] == [
+        ("Politie Oost", "tel. 0800-0000 (zeden)")
+    ]
+    text = json.dumps(report, ensure_ascii=False)
+    assert "ref-ours-1" not in text
+    assert "Zorg Elders" not in text
+    counts = json.loads(_last_event(w.db).details)["counts"]
+    assert (counts["remote_matching"], counts["remote_hits"]) == (1, 1)
 
 
 def test_the_access_report_shows_numbers_to_a_role_that_may_reveal_them(people: People) -> None:

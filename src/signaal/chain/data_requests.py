@@ -52,6 +52,8 @@ from signaal.store.models import (
     RecordShare,
     Referral,
     ReferralEvent,
+    RemoteHit,
+    RemoteMatchRecord,
     Signal,
     Subject,
     SubjectContact,
@@ -184,6 +186,18 @@ def subject_access_report(
     encoded = db.scalar(
         select(SubjectEncoding.purpose).where(SubjectEncoding.subject_id == subject.id)
     )
+    # Her records at the cross-deployment match service and what it answered (another
+    # deployment's name and contact route): recipients and sources in the sense of art. 15.
+    remote_records = db.scalars(
+        select(RemoteMatchRecord)
+        .where(RemoteMatchRecord.subject_id == subject.id)
+        .order_by(RemoteMatchRecord.purpose)
+    ).all()
+    remote_hits = db.scalars(
+        select(RemoteHit)
+        .where(RemoteHit.subject_id == subject.id)
+        .order_by(RemoteHit.purpose, RemoteHit.organisation)
+    ).all()
 
     def phone(contact: SubjectContact) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -377,6 +391,24 @@ def subject_access_report(
             }
             for s in shares
         ],
+        "remote_matching": [
+            {
+                "purpose": r.purpose,
+                "queued_at": _at(r.created_at),
+                # Sent: the service holds her keyed encoding (never a clear value) for it.
+                "submitted_at": _at(r.submitted_at),
+            }
+            for r in remote_records
+        ],
+        "remote_hits": [
+            {
+                "purpose": h.purpose,
+                "organisation": h.organisation,
+                "contact_route": h.contact_route,
+                "found_at": _at(h.found_at),
+            }
+            for h in remote_hits
+        ],
         "retention_days": periods_from(get_settings()),
     }
     counts = {
@@ -391,6 +423,8 @@ def subject_access_report(
             "referrals",
             "contact_requests",
             "shared_with",
+            "remote_matching",
+            "remote_hits",
         )
     }
     audit.record(

@@ -476,7 +476,7 @@ class SubjectEncodingBlock(Base):
 
 
 class RemoteMatchRecord(Base):
-    """A subject's record at the cross-deployment match service (migration 0012) for one
+    """A subject's record at the cross-deployment match service (migration 0013) for one
     purpose: the random opaque ``reference`` the service knows her by and, until it is
     submitted, the encoding to send (``payload``: the wire JSON of keyed filters under the
     purpose's shared secret, never a clear value; emptied once the service has it)."""
