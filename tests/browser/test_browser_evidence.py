@@ -73,6 +73,11 @@ def _export(page: Page, url: str, shots: Path, label: str) -> None:
     assert sheets >= 1
     assert page.evaluate("() => document.styleSheets[0].cssRules.length") > 0
     page.screenshot(path=str(shots / f"e3-report-{label}.png"), full_page=True)
+    # Laid out for the screen it is on (a page without a viewport is a 980px page on a phone).
+    width = page.evaluate("() => document.documentElement.clientWidth")
+    viewport = page.viewport_size
+    assert viewport is not None
+    assert width <= viewport["width"], f"report on {label} is laid out {width}px wide"
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
