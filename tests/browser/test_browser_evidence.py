@@ -120,3 +120,34 @@ def test_evidence_export_on_a_phone(browser: Browser, live_server, tmp_path_fact
     )
     _export(context.new_page(), live_server.url, shots, "phone")
     context.close()
+
+
+def test_evidence_export_from_a_persona_page(  # type: ignore[no-untyped-def]
+    browser: Browser, live_server, tmp_path_factory
+) -> None:
+    """The persona page was opened for a purpose: its links export at once, with that one."""
+    store_run(live_server.settings, OFFICER, FIRST)
+    shots = _shots(tmp_path_factory)
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    page = context.new_page()
+    errors = log_in(page, live_server.url, OFFICER)
+    page.goto(live_server.url + "/analyse/personas/P-W1?doel=protection")
+    expect(page.locator("h1")).to_contain_text("Persona P-W1")
+    check_page(page, shots, "e5-persona-desktop")
+    with page.expect_download() as html_download:
+        page.get_by_role("link", name="Exporteren als html").click()
+    html = html_download.value
+    assert html.suggested_filename.startswith("signaal-bewijs-persona-P-W1-run")
+    html_path = html.path()
+    assert html_path is not None
+    text = Path(html_path).read_text(encoding="utf-8")
+    assert "Bewijsrapport: persona P-W1" in text
+    assert "Bescherming of opsporing" in text
+    with page.expect_download() as pdf_download:
+        page.get_by_role("link", name="Exporteren als pdf").click()
+    answer = page.request.get(pdf_download.value.url)
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.body().startswith(b"%PDF-")
+    assert errors == [], f"browser console errors: {errors}"
+    context.close()
