@@ -180,6 +180,9 @@ def test_a_reasoned_row_table_reads_as_rows_with_their_reasons_written(tmp_path:
     assert list(table[100:103]) == expected[100:103]
     assert list(table) == expected
     assert table == expected
+    written = RowTable(table.columns, [tuple(row.values()) for row in expected])
+    assert written == table
+    assert table == written
     assert column(table, "reasons_json") == [row["reasons_json"] for row in expected]
     assert column(table, "risk_level") == [row["risk_level"] for row in expected]
     assert column(table, "no such column") == [None] * len(expected)
