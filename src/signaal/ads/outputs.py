@@ -383,13 +383,7 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
                 score,
             )
         )
-    persona_rows.sort(key=lambda r: (-int(r[0][6]), str(r[0][0])))
-    personas = ReasonedRowTable(
-        _PERSONA_KEPT,
-        [cells for cells, _ in persona_rows],
-        [score for _, score in persona_rows],
-        masked,
-    )
+    personas = _ranked(_PERSONA_KEPT, persona_rows, masked)
     del persona_rows
 
     network_rows: list[tuple[tuple[str | int, ...], Score]] = []
@@ -417,13 +411,7 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
                 score,
             )
         )
-    network_rows.sort(key=lambda r: (-int(r[0][5]), str(r[0][0])))
-    networks = ReasonedRowTable(
-        _NETWORK_KEPT,
-        [cells for cells, _ in network_rows],
-        [score for _, score in network_rows],
-        masked,
-    )
+    networks = _ranked(_NETWORK_KEPT, network_rows, masked)
     del network_rows
 
     movements: list[Row] = [
@@ -447,6 +435,19 @@ def _build_tables(result: AnalysisResult, pseudonym_key: str) -> Tables:
         ],
     )
     return Tables(ads, personas, networks, movements, links)
+
+
+def _ranked(
+    columns: Sequence[str],
+    rows: list[tuple[tuple[str | int, ...], Score]],
+    masked: Mapping[str, str],
+) -> ReasonedRowTable:
+    """The rows (kept cells, score) as a table, highest risk first, then by id (the first
+    cell)."""
+    rows.sort(key=lambda row: (-row[1].score, str(row[0][0])))
+    return ReasonedRowTable(
+        columns, [cells for cells, _ in rows], [score for _, score in rows], masked
+    )
 
 
 def _masked_shared_contacts(
