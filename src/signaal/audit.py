@@ -261,6 +261,29 @@ class AnalysisStored(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class AdsIngested(AuditEventBase):
+    """Ads were added to an organisation's ingested ads (``signaal ingest``)."""
+
+    action: ClassVar[str] = "ads.ingested"
+    record_type: ClassVar[str | None] = "ingested_ads"
+    source: str
+    n_new: int  # ads not seen before
+    n_versions: int  # known ads with new content
+    n_seen_again: int  # known ads, same content
+    n_quarantined: int
+
+
+@dataclass(frozen=True)
+class IngestedAdsPurged(AuditEventBase):
+    """Ingested ads past their retention date were deleted."""
+
+    action: ClassVar[str] = "ads.purged"
+    record_type: ClassVar[str | None] = "ingested_ads"
+    n_deleted: int
+    before: str  # ISO time: ads that expired before this moment
+
+
+@dataclass(frozen=True)
 class AnalysisPurged(AuditEventBase):
     """Analysis runs past their retention date were deleted."""
 

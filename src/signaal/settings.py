@@ -229,6 +229,26 @@ class Settings(BaseSettings):
         "(see docs/analysis.md); `--config` overrides it. Empty: the stages' defaults.",
     )
 
+    # Daily operation (signaal.monitor.ingest, docs/cli.md "signaal ingest"): ads received by
+    # `signaal ingest` or the worker's ingest-folder job are kept for the next analyses.
+    ingest_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days that an ingested ad is kept after it was last seen; the worker's "
+        "purge-expired job (and `signaal db purge-expired`) deletes older ones.",
+    )
+    ingest_folder: Path | None = Field(
+        default=None,
+        description="Drop folder of the worker's ingest-folder job: every .jsonl or .csv file "
+        "and every folder of saved pages in it is ingested, analysed and moved to its done/ "
+        "(or failed/) subfolder. Empty: the job has nothing to do.",
+    )
+    ingest_organisation: str = Field(
+        default="",
+        description="The organisation (name or id) that ads from the ingest folder belong to.",
+    )
+
     chain_routing_overdue_hours: int = Field(
         default=24,
         ge=1,

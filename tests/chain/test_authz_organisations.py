@@ -67,10 +67,12 @@ def test_a_data_record_without_an_owner_is_refused(role: str, action: Action) ->
 
 
 def test_every_analysis_and_chain_action_is_a_data_action() -> None:
-    # The triage queue, its labels and the local figures are the ad monitor's work on analyses:
-    # data too.
+    # The triage queue, its labels, the local figures and the ingested ads are the ad
+    # monitor's work on analyses: data too.
     analysis_actions = {
-        a for a in Action if a.value.split(".")[0] in {"analysis", "triage", "local", "watchlist"}
+        a
+        for a in Action
+        if a.value.split(".")[0] in {"analysis", "triage", "local", "watchlist", "ads"}
     }
     # Revealing a contact point of a run is data too, and so is every chain action on persons
     # (the shelter directory holds no person and the dashboard only counts).
@@ -118,10 +120,12 @@ def test_the_system_actions_are_few_and_never_read_data() -> None:
     # Storing and purging analyses, the operator's account and API-token administration on the
     # server, the reminder job (marks due tasks reminded; it reads no record for anyone) and the
     # protective watch's jobs (compare a stored run with the watches, notifying the watchers with
-    # counts only; delete expired watches) and the export of triage labels.
+    # counts only; delete expired watches), the export of triage labels and the daily ingest
+    # of ads (which writes ads and runs, and shows no one anything).
     assert {
         Action.STORE_ANALYSIS,
         Action.PURGE_ANALYSIS,
+        Action.INGEST_ADS,
         Action.MANAGE_ORGANISATIONS,
         Action.MANAGE_USERS,
         Action.REMIND_TASKS,

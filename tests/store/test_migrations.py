@@ -262,3 +262,28 @@ def test_the_remote_matching_migration_adds_its_tables_and_goes_back_down(store_
         engine.dispose()
     db.upgrade(store_url)
     assert db.schema_drift(store_url) == []
+
+
+def test_the_ingest_migration_adds_its_tables_and_goes_back_down(store_url: str) -> None:
+    """Migration 0014: ingested ads and the lineage of runs; the downgrade to 0013 drops the
+    two tables and keeps the rest."""
+    tables = {"ingested_ads", "analysis_lineage"}
+    db.upgrade(store_url, "0014")
+    engine = db.make_engine(store_url)
+    try:
+        inspector = inspect(engine)
+        assert tables <= set(inspector.get_table_names())
+        unique = {u["name"] for u in inspector.get_unique_constraints("ingested_ads")}
+        assert "uq_ingested_ads_org_ad_version" in unique
+    finally:
+        engine.dispose()
+    db.downgrade(store_url, "0013")
+    engine = db.make_engine(store_url)
+    try:
+        names = set(inspect(engine).get_table_names())
+        assert not tables & names
+        assert {"remote_hits", "analysis_runs"} <= names
+    finally:
+        engine.dispose()
+    db.upgrade(store_url)
+    assert db.schema_drift(store_url) == []

@@ -396,3 +396,39 @@ def test_the_retention_job_deletes_what_is_past_its_period_with_the_settings_per
             select(AuditEvent).where(AuditEvent.action == "retention.enforced")
         )
         assert event.actor_email == "system"
+
+
+def test_the_ingest_folder_job_ingests_the_drop_folder_and_analyses_as_the_system(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from ads.adfactories import record_json
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "today.jsonl").write_text(
+        json.dumps(record_json(id="site:1")) + "\n" + json.dumps(record_json(id="site:2")) + "\n",
+        encoding="utf-8",
+    )
+    with transaction(factory) as session:
+        accounts.create_organisation(session, name="Eenheid", kind=OrganisationKind.POLICE)
+    only = [job for job in JOBS if job.name == "ingest-folder"]
+
+    (unset,) = run_due(factory, _settings(tmp_path), jobs=only, clock=lambda: T)
+    assert unset.ok
+    assert unset.summary == "no ingest folder (SIGNAAL_INGEST_FOLDER is not set)"
+
+    nobody = _settings(tmp_path, ingest_folder=drop, ingest_organisation="Onbekend")
+    (refused,) = run_due(factory, nobody, jobs=only, clock=lambda: T + timedelta(hours=1))
+    assert not refused.ok
+    assert "no organisation 'Onbekend'" in refused.summary
+    assert (drop / "today.jsonl").exists()  # nothing was taken
+
+    settings = _settings(tmp_path, ingest_folder=drop, ingest_organisation="Eenheid")
+    (finished,) = run_due(factory, settings, jobs=only, clock=lambda: T + timedelta(hours=3))
+    assert finished.ok, finished
+    assert finished.summary.startswith("1 input(s) ingested (2 new ad(s) or version(s)")
+    assert "analysis 1: 2 ads" in finished.summary
+    assert [p.name for p in (drop / "done").iterdir()] == ["20261203T110000Z-today.jsonl"]
+    with transaction(factory) as session:
+        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "ads.ingested"))
+        assert event.actor_email == "system"

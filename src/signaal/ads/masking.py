@@ -3,7 +3,7 @@
 Every occurrence counts: a text that gives the same number twice, or once plainly and once as
 "nul zes …", has each span replaced. The replacement is the masked form of
 :mod:`signaal.privacy.masking` (``[06-•••••89]``), or a pseudonym marker where the caller
-passes one (the app store, see ``signaal.cli.analyse.stored_ad_rows``).
+passes one (the app store, see ``signaal.monitor.runs.stored_ad_rows``).
 """
 
 from __future__ import annotations

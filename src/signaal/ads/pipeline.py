@@ -49,6 +49,7 @@ from signaal.engines.reposts import Reposts
 from signaal.engines.timing import Progress, StageTiming, Timer
 
 if TYPE_CHECKING:
+    from signaal.ads.lineage import LineageEvent, PreviousIds
     from signaal.ads.link import LinkConfig
     from signaal.ads.movement import MovementConfig
     from signaal.ads.photos import ItemEngine, PhotoLimits
@@ -85,6 +86,9 @@ class PipelineConfig:
     #: ``stage_config`` for the file that sets them.
     link: LinkConfig | None = None
     movement: MovementConfig | None = None
+    #: The previous run's assignment of ads to personas and networks: when given, their names
+    #: carry over and the merges and splits are reported (``lineage``).
+    previous_ids: PreviousIds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,8 @@ class AnalysisResult:
     timings: tuple[StageTiming, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)  # ad id -> line in its input file
     source: str = ""
+    #: Merges and splits against ``PipelineConfig.previous_ids`` (empty without it).
+    lineage: tuple[LineageEvent, ...] = ()
 
 
 def run(
@@ -185,6 +191,7 @@ def _analyse(
     base_dir: Path | None,
     photo_engine: ItemEngine | None,
 ) -> AnalysisResult:
+    from signaal.ads.lineage import carry_ids
     from signaal.ads.link import link
     from signaal.ads.movement import movement
     from signaal.ads.risk import load_weights, score
@@ -232,6 +239,9 @@ def _analyse(
         linkage = link(
             ads, hits, photo_hashes, pseudonym_key=config.pseudonym_key, config=config.link
         )
+    lineage: tuple[LineageEvent, ...] = ()
+    if config.previous_ids is not None:
+        linkage, lineage = carry_ids(linkage, config.previous_ids)
     release_free_memory()  # the link stage's transient arrays and pairs
     with timed("movement", len(ads)):
         moves = movement(ads, linkage, config=config.movement)
@@ -250,6 +260,7 @@ def _analyse(
         timings=tuple(timings),
         lines=lines,
         source=source,
+        lineage=lineage,
     )
 
 

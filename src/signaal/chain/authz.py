@@ -90,6 +90,9 @@ class Action(StrEnum):
     """Store the results of an analysis run in the app store."""
     PURGE_ANALYSIS = "analysis.purge"
     """Delete analysis runs whose retention period has ended (the system only)."""
+    INGEST_ADS = "ads.ingest"
+    """Add ads to an organisation's ingested ads and analyse them (``signaal ingest`` and the
+    worker's ``ingest-folder`` job; the system actor only, no role has it)."""
     MANAGE_USERS = "users.manage"
     """Create, change and deactivate users (of the own organisation unless platform scope)."""
     MANAGE_ORGANISATIONS = "organisations.manage"
@@ -205,6 +208,7 @@ SYSTEM_ACTIONS = frozenset(
     {
         Action.STORE_ANALYSIS,
         Action.PURGE_ANALYSIS,
+        Action.INGEST_ADS,
         # The command line is the operator's break-glass tool on the server: it creates
         # organisations and accounts (each audited as "system"), it never reads anyone's data.
         Action.MANAGE_ORGANISATIONS,
@@ -275,6 +279,7 @@ DATA_ACTIONS = (
             Action.EXPORT_EVIDENCE,
             Action.STORE_ANALYSIS,
             Action.PURGE_ANALYSIS,
+            Action.INGEST_ADS,
             Action.REVEAL_CONTACTS,
             Action.VIEW_TRIAGE,
             Action.DECIDE_TRIAGE,

@@ -76,6 +76,10 @@ from signaal.cli.analyse import analyse as _analyse  # noqa: E402
 
 app.command("analyse")(_analyse)
 
+from signaal.cli.ingest import ingest as _ingest  # noqa: E402
+
+app.command("ingest")(_ingest)
+
 from signaal.cli.calibrate import calibrate as _calibrate  # noqa: E402
 
 app.command("calibrate")(_calibrate)

@@ -170,6 +170,7 @@ def analyse(
     from signaal.ads.stage_config import load_stage_config
     from signaal.engines.local import default_workers
     from signaal.errors import SignaalError
+    from signaal.monitor.runs import stored_ad_rows
     from signaal.settings import get_settings
 
     err = Console(stderr=True, soft_wrap=True)
@@ -380,36 +381,6 @@ def _internal_error(err: Console, exc: BaseException, out: Path) -> int:
     return EXIT_INTERNAL_ERROR
 
 
-def stored_ad_rows(
-    result: AnalysisResult, ad_rows: Sequence[Mapping[str, object]], pseudonym_key: str
-) -> list[dict[str, object]]:
-    """The ``ads.csv`` rows with what a reviewer reads in the app: when, where, which site, and
-    the title and text with every occurrence of every contact point found in them (also a number
-    written twice, or once plainly and once disguised) replaced by its pseudonym."""
-    from signaal.ads.masking import contact_spans
-    from signaal.ads.types import ContactPoint
-    from signaal.privacy.pseudonyms import pseudonym
-    from signaal.privacy.redaction import redact_spans
-
-    def marker(contact: ContactPoint) -> str:
-        return f"[{pseudonym(contact.kind.value, contact.value, pseudonym_key)}]"
-
-    rows: list[dict[str, object]] = []
-    for ad, row in zip(result.ads, ad_rows, strict=True):
-        title, text = ad.record.title, ad.record.text
-        rows.append(
-            {
-                **row,
-                "posted_at": ad.posted_at,
-                "site": redact_spans(ad.record.site, contact_spans(ad.record.site, "site", marker)),
-                "municipality": ad.municipality,
-                "title": redact_spans(title, contact_spans(title, "title", marker)),
-                "text": redact_spans(text, contact_spans(text, "text", marker)),
-            }
-        )
-    return rows
-
-
 def save_to_store(
     *,
     source: str,
@@ -429,15 +400,11 @@ def save_to_store(
     stored run is compared with the protective watches (:func:`signaal.chain.watches.check_run`),
     which notifies the watching organisations in the app, and with the organisation's watchlists
     (:func:`signaal.monitor.watchlists.check_run`), which writes the alerts of its users."""
-    from signaal.chain import watches
     from signaal.chain.accounts import find_organisation
     from signaal.chain.authz import SYSTEM
     from signaal.errors import FieldError
-    from signaal.monitor import watchlists
-    from signaal.privacy.sealing import Sealer
+    from signaal.monitor.runs import store_run
     from signaal.settings import get_settings
-    from signaal.store import analysis
-    from signaal.store.contacts import save_contact_points
     from signaal.store.db import (
         make_engine,
         session_factory,
@@ -447,7 +414,6 @@ def save_to_store(
     )
 
     settings = get_settings()
-    sealer = Sealer(settings.contact_key)
     url = url_from_settings(settings)
     upgrade(url)
     engine = make_engine(url)
@@ -459,29 +425,20 @@ def save_to_store(
                 if organisation is None:
                     raise FieldError("--organisation", f"no organisation {name_or_id!r}")
                 # The command line acts as the system itself (audited as "system").
-                run_id = analysis.save_analysis(
+                run_id = store_run(
                     session,
+                    organisation_id=organisation.id,
                     source=source,
                     started_at=started_at,
                     finished_at=finished_at,
                     ads=ads,
-                    personas=tables.personas,
-                    networks=tables.networks,
-                    movements=tables.movements,
+                    tables=tables,
                     n_quarantined=n_quarantined,
-                    organisation_id=organisation.id,
-                    actor=SYSTEM,
-                )
-                save_contact_points(session, run_id, contact_points or {}, sealer)
-                watches.check_run(
-                    session,
-                    run_id,
-                    pseudonym_key=settings.pseudonym_key,
+                    contact_points=contact_points or {},
+                    settings=settings,
                     now=datetime.now(UTC),
                     actor=SYSTEM,
                 )
-                # The users' watchlists: alerts in the app now, the mails by the worker.
-                watchlists.check_run(session, run_id, now=datetime.now(UTC), actor=SYSTEM)
                 stored.append((organisation.name, run_id))
             return stored
     finally:

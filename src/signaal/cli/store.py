@@ -146,18 +146,22 @@ def db_check() -> None:
 
 @db_app.command("purge-expired")
 def db_purge_expired() -> None:
-    """Delete analysis runs past their retention period and dead login sessions (audited)."""
+    """Delete analysis runs and ingested ads past their retention period and dead login
+    sessions (audited)."""
     from signaal.chain.authz import SYSTEM
     from signaal.chain.sessions import purge_dead_sessions
     from signaal.store.analysis import purge_expired
+    from signaal.store.ingested import purge_expired_ads
 
     with _errors(), _store() as session:
         runs = purge_expired(session, actor=SYSTEM)
         sessions = purge_dead_sessions(session)
+        ads = purge_expired_ads(session, actor=SYSTEM)
     out.print(
         f"deleted {len(runs)} expired analysis run(s)"
         + (f" ({', '.join(map(str, runs))})" if runs else "")
-        + f" and {sessions} dead login session(s)",
+        + f" and {sessions} dead login session(s)"
+        + (f"; {ads} expired ingested ad version(s)" if ads else ""),
         highlight=False,
     )
 

@@ -388,6 +388,56 @@ class AnalysisContactPoint(Base):
     sealed: Mapped[str] = mapped_column(Text)
 
 
+class AnalysisLineage(Base):
+    """A merge or split of personas or networks between a run and the one before it
+    (:mod:`signaal.ads.lineage`), with the evidence as facts (JSON: links with pseudonyms,
+    never a contact point); deleted with its run (migration 0014)."""
+
+    __tablename__ = "analysis_lineage"
+    __table_args__ = (Index("ix_analysis_lineage_run_level", "run_id", "level"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey(_RUN_FK, ondelete="CASCADE"))
+    previous_run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    level: Mapped[str] = mapped_column(String(16))  # persona | network
+    kind: Mapped[str] = mapped_column(String(16))  # merged | split
+    item_id: Mapped[str] = mapped_column(String(100))
+    previous_ids: Mapped[str] = mapped_column(Text)  # comma-separated
+    current_ids: Mapped[str] = mapped_column(Text)  # comma-separated
+    evidence_json: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class IngestedAd(Base):
+    """One version of an ad as ``signaal ingest`` received it, kept for the next analyses.
+
+    The record itself (JSON, with its contact points in the clear, as the site showed it) is
+    encrypted at rest; ``sha256`` is the fingerprint of that exact version (its canonical
+    JSON), for an evidence file. The same ad seen again with the same content is one row
+    (``last_seen_at``, ``times_seen``); an edited ad is a new version, and the analysis reads
+    the newest version of each ad id. Deleted after ``expires_at`` (migration 0014).
+    """
+
+    __tablename__ = "ingested_ads"
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id", "ad_id", "sha256", name="uq_ingested_ads_org_ad_version"
+        ),
+        Index("ix_ingested_ads_org_expires", "organisation_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    ad_id: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    record: Mapped[str] = mapped_column(EncryptedText("ingested_ads", "record"))
+    posted_at: Mapped[datetime | None] = mapped_column(default=None)
+    source: Mapped[str] = mapped_column(String(500))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)
+    expires_at: Mapped[datetime]
+
+
 # --- Chain coordination (migration 0003) -------------------------------------------------------
 #
 # Every record below has an owning organisation (``organisation_id``): the one that registered

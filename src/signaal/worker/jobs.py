@@ -31,6 +31,7 @@ from signaal.chain.watches import expire_watches
 from signaal.monitor.watchlists import send_alert_mails
 from signaal.settings import Settings
 from signaal.store.analysis import purge_expired
+from signaal.store.ingested import purge_expired_ads
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,10 @@ class Job:
 def _purge_expired(run: JobRun) -> str:
     runs = purge_expired(run.db, actor=SYSTEM, now=run.now)
     sessions = purge_dead_sessions(run.db, settings=run.settings, now=run.now)
-    return f"{len(runs)} expired analysis run(s) and {sessions} dead login session(s) deleted"
+    ads = purge_expired_ads(run.db, actor=SYSTEM, now=run.now)
+    return f"{len(runs)} expired analysis run(s) and {sessions} dead login session(s) deleted" + (
+        f"; {ads} expired ingested ad version(s)" if ads else ""
+    )
 
 
 def _expire_watches(run: JobRun) -> str:
@@ -108,6 +112,35 @@ def _match_service_sync(run: JobRun) -> str | JobOutcome:
     if report.problems:
         return JobOutcome(report.describe(), tuple(report.problems))
     return report.describe()
+
+
+def _ingest_folder(run: JobRun) -> str | JobOutcome:
+    from signaal.chain.accounts import find_organisation
+    from signaal.errors import ConfigurationError
+    from signaal.monitor.ingest import ingest_folder
+
+    folder = run.settings.ingest_folder
+    if folder is None:
+        return "no ingest folder (SIGNAAL_INGEST_FOLDER is not set)"
+    name = run.settings.ingest_organisation.strip()
+    organisation = find_organisation(run.db, name) if name else None
+    if organisation is None:
+        raise ConfigurationError(
+            "SIGNAAL_INGEST_ORGANISATION must name the organisation the ingested ads belong to"
+            + (f" (no organisation {name!r})" if name else "")
+        )
+    outcome = ingest_folder(
+        run.db.get_bind().engine,
+        folder,
+        organisation_id=organisation.id,
+        settings=run.settings,
+        now=run.now,
+        actor=SYSTEM,
+    )
+    if outcome.failed:
+        problems = tuple(f"{entry}: {why}" for entry, why in outcome.failed)
+        return JobOutcome(outcome.describe(), problems)
+    return outcome.describe()
 
 
 JOBS: tuple[Job, ...] = (
@@ -159,5 +192,14 @@ JOBS: tuple[Job, ...] = (
         "back its hits (as `signaal chain sync-matches`); does nothing while "
         "SIGNAAL_REMOTE_MATCH_URL is empty.",
         _match_service_sync,
+    ),
+    Job(
+        "ingest-folder",
+        "1h",
+        Action.INGEST_ADS,
+        "Ingest every file and folder of saved pages in SIGNAAL_INGEST_FOLDER for "
+        "SIGNAAL_INGEST_ORGANISATION (as `signaal ingest`), move it to done/ or failed/, and "
+        "analyse once; does nothing while SIGNAAL_INGEST_FOLDER is empty.",
+        _ingest_folder,
     ),
 )

@@ -1,0 +1,321 @@
+"""Ingested ads in the app store: what ``signaal ingest`` received, kept for the next analyses.
+
+Every version of an ad is one row of :class:`~signaal.store.models.IngestedAd`, per
+organisation: the record as JSON (encrypted at rest, contact points included, as the site
+showed them), its SHA-256 over the canonical JSON (sorted keys, no spaces), when it was first
+and last seen and how often, and when it expires (``ingest_retention_days`` after it was last
+seen). An ad seen again with the same content only moves ``last_seen_at``; an ad whose content
+changed under the same id is a new version (the old one is kept, as it was seen); the analysis
+reads the newest version of each ad (:func:`newest_records`).
+
+Within one input the same id twice with different content is a conflict, quarantined as
+``signaal analyse`` does; the rest of the input is kept. Writing asks
+:func:`~signaal.chain.authz.allowed` for ``ads.ingest`` on the organisation and is audited
+(``ads.ingested``, counts only); :func:`purge_expired_ads` deletes what has expired (audited).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from signaal import audit
+from signaal.ads.lineage import LineageEvent, PreviousIds
+from signaal.ads.normalise import parse_posted_at
+from signaal.ads.read import ParsedLine, record_from_object
+from signaal.ads.types import Quarantined
+from signaal.chain.authz import Action, Actor, Resource, allowed
+from signaal.errors import PermissionDenied
+from signaal.store.models import AnalysisAd, AnalysisLineage, IngestedAd
+
+_BATCH = 500  # ad ids looked up per query
+
+
+def batched(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    """``values`` in slices of ``size`` (``itertools.batched`` is Python 3.12+)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+@dataclass
+class IngestReport:
+    """What one input added: counts, the quarantined records, the ids of new ads and versions."""
+
+    source: str
+    n_new: int = 0
+    n_versions: int = 0
+    n_seen_again: int = 0
+    n_duplicates: int = 0  # the same record twice in this input
+    quarantined: list[Quarantined] = field(default_factory=list)
+    changed_ids: list[str] = field(default_factory=list)  # new ads and new versions
+
+    @property
+    def n_changed(self) -> int:
+        return self.n_new + self.n_versions
+
+
+def canonical_json(obj: Mapping[str, object]) -> bytes:
+    """The record as stored and fingerprinted: sorted keys, no whitespace, UTF-8."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+def fingerprint(obj: Mapping[str, object]) -> str:
+    """SHA-256 (hex) of the canonical JSON of a record: the same for the same content."""
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def _require(actor: Actor, organisation_id: int) -> None:
+    if not allowed(
+        actor, Action.INGEST_ADS, Resource("ingested_ad", organisation_id=organisation_id)
+    ):
+        raise PermissionDenied(f"not allowed to ingest ads for organisation {organisation_id}")
+
+
+def ingest(
+    session: Session,
+    items: Iterable[ParsedLine | Quarantined | None],
+    *,
+    organisation_id: int,
+    source: str,
+    now: datetime,
+    actor: Actor,
+    retention_days: int,
+) -> IngestReport:
+    """Add the parsed records of one input (``read.parsed_items``) to the organisation's
+    ingested ads; returns what was added. Nothing is committed here."""
+    _require(actor, organisation_id)
+    source = source.strip()[:500] or "(unnamed)"
+    report = IngestReport(source=source)
+    expires = now + timedelta(days=retention_days)
+    # This input's records by id (first occurrence), conflicts quarantined.
+    seen: dict[str, tuple[str, int]] = {}
+    fresh: dict[str, tuple[str, bytes, ParsedLine]] = {}
+    for item in items:
+        if item is None:
+            continue
+        if isinstance(item, Quarantined):
+            report.quarantined.append(item if item.source else _with_source(item, source))
+            continue
+        obj = item.record.to_json()
+        digest = fingerprint(obj)
+        ad_id = item.record.id
+        earlier = seen.get(ad_id)
+        if earlier is not None:
+            if earlier[0] == digest:
+                report.n_duplicates += 1
+            else:
+                report.quarantined.append(
+                    Quarantined(
+                        source,
+                        item.line,
+                        "id",
+                        f"conflicting record: id {ad_id!r} was already read on line "
+                        f"{earlier[1]} with different content",
+                        ad_id,
+                    )
+                )
+            continue
+        seen[ad_id] = (digest, item.line)
+        fresh[ad_id] = (digest, canonical_json(obj), item)
+    for ids in batched(sorted(fresh), _BATCH):
+        known: dict[str, set[str]] = {}
+        for ad_id, sha in session.execute(
+            select(IngestedAd.ad_id, IngestedAd.sha256).where(
+                IngestedAd.organisation_id == organisation_id, IngestedAd.ad_id.in_(ids)
+            )
+        ):
+            known.setdefault(ad_id, set()).add(sha)
+        again = [ad_id for ad_id in ids if fresh[ad_id][0] in known.get(ad_id, ())]
+        for ad_id in again:
+            session.execute(
+                update(IngestedAd)
+                .where(
+                    IngestedAd.organisation_id == organisation_id,
+                    IngestedAd.ad_id == ad_id,
+                    IngestedAd.sha256 == fresh[ad_id][0],
+                )
+                .values(
+                    last_seen_at=now,
+                    times_seen=IngestedAd.times_seen + 1,
+                    expires_at=expires,
+                )
+            )
+        report.n_seen_again += len(again)
+        for ad_id in ids:
+            digest, data, parsed = fresh[ad_id]
+            if digest in known.get(ad_id, ()):
+                continue
+            if ad_id in known:
+                report.n_versions += 1
+            else:
+                report.n_new += 1
+            report.changed_ids.append(ad_id)
+            session.add(
+                IngestedAd(
+                    organisation_id=organisation_id,
+                    ad_id=ad_id,
+                    sha256=digest,
+                    record=data.decode("utf-8"),
+                    posted_at=parse_posted_at(parsed.record.posted_at),
+                    source=source,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    times_seen=1,
+                    expires_at=expires,
+                )
+            )
+        session.flush()
+    audit.record(
+        session,
+        audit.AdsIngested(
+            source=source,
+            n_new=report.n_new,
+            n_versions=report.n_versions,
+            n_seen_again=report.n_seen_again,
+            n_quarantined=len(report.quarantined),
+        ),
+        actor=actor,
+        ip=None,
+    )
+    return report
+
+
+def _with_source(item: Quarantined, source: str) -> Quarantined:
+    return replace(item, source=source)
+
+
+def count_ads(session: Session, organisation_id: int, now: datetime) -> int:
+    """How many ads (ids, not versions) the organisation holds that have not expired."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(IngestedAd.ad_id))).where(
+                IngestedAd.organisation_id == organisation_id, IngestedAd.expires_at > now
+            )
+        )
+        or 0
+    )
+
+
+def last_change(session: Session, organisation_id: int) -> datetime | None:
+    """When the newest ad or version of the organisation arrived (None: it holds none)."""
+    return session.scalar(
+        select(func.max(IngestedAd.first_seen_at)).where(
+            IngestedAd.organisation_id == organisation_id
+        )
+    )
+
+
+def newest_records(
+    session: Session, organisation_id: int, now: datetime
+) -> Iterator[ParsedLine | Quarantined]:
+    """The newest version of every ad of the organisation that has not expired, in ad id order,
+    validated again as it is read (a stored record is input like any other)."""
+    rows = session.execute(
+        select(IngestedAd.ad_id, IngestedAd.record, IngestedAd.id)
+        .where(IngestedAd.organisation_id == organisation_id, IngestedAd.expires_at > now)
+        .order_by(IngestedAd.ad_id, IngestedAd.last_seen_at.desc(), IngestedAd.id.desc())
+        .execution_options(yield_per=2_000)
+    )
+    previous: str | None = None
+    for number, (ad_id, record, row_id) in enumerate(rows, start=1):
+        if ad_id == previous:
+            continue  # an older version
+        previous = ad_id
+        try:
+            obj = orjson.loads(record)
+        except orjson.JSONDecodeError as exc:
+            yield Quarantined("store", number, None, f"stored ad {row_id}: {exc}", ad_id)
+            continue
+        yield record_from_object(obj, "store", number, record)
+
+
+def fingerprints(session: Session, organisation_id: int, ad_ids: Sequence[str]) -> dict[str, str]:
+    """The SHA-256 of the newest stored version of each of these ads (for an evidence file)."""
+    found: dict[str, tuple[datetime, str]] = {}
+    for ids in batched(sorted(set(ad_ids)), _BATCH):
+        for ad_id, sha, seen in session.execute(
+            select(IngestedAd.ad_id, IngestedAd.sha256, IngestedAd.last_seen_at).where(
+                IngestedAd.organisation_id == organisation_id, IngestedAd.ad_id.in_(ids)
+            )
+        ):
+            if ad_id not in found or seen > found[ad_id][0]:
+                found[ad_id] = (seen, sha)
+    return {ad_id: sha for ad_id, (_, sha) in found.items()}
+
+
+def purge_expired_ads(session: Session, *, actor: Actor, now: datetime | None = None) -> int:
+    """Delete every ingested ad version past its ``expires_at``; one audit event with the count."""
+    now = now or datetime.now(UTC)
+    organisations = list(
+        session.scalars(
+            select(IngestedAd.organisation_id).where(IngestedAd.expires_at <= now).distinct()
+        )
+    )
+    for organisation_id in organisations:
+        if not allowed(
+            actor, Action.PURGE_ANALYSIS, Resource("ingested_ad", organisation_id=organisation_id)
+        ):
+            raise PermissionDenied(f"not allowed to purge ads of organisation {organisation_id}")
+    if not organisations:
+        return 0
+    result = session.execute(delete(IngestedAd).where(IngestedAd.expires_at <= now))
+    deleted = int(getattr(result, "rowcount", 0) or 0)
+    audit.record(
+        session,
+        audit.IngestedAdsPurged(n_deleted=deleted, before=now.isoformat()),
+        actor=actor,
+        ip=None,
+    )
+    return deleted
+
+
+def previous_ids(session: Session, run_id: int) -> PreviousIds:
+    """A stored run's assignment of ads to personas and networks (for the next run)."""
+    personas: dict[str, str] = {}
+    networks: dict[str, str] = {}
+    for ad_id, persona, network in session.execute(
+        select(AnalysisAd.ad_id, AnalysisAd.persona_id, AnalysisAd.network_id).where(
+            AnalysisAd.run_id == run_id
+        )
+    ):
+        personas[ad_id] = persona
+        networks[ad_id] = network
+    return PreviousIds(persona_of_ad=personas, network_of_ad=networks)
+
+
+def save_lineage(
+    session: Session, run_id: int, previous_run_id: int | None, events: Sequence[LineageEvent]
+) -> None:
+    """Store the merges and splits of a run (part of storing the run)."""
+    session.add_all(
+        AnalysisLineage(
+            run_id=run_id,
+            previous_run_id=previous_run_id,
+            level=event.level,
+            kind=event.kind,
+            item_id=event.item_id,
+            previous_ids=",".join(event.previous_ids),
+            current_ids=",".join(event.current_ids),
+            evidence_json=json.dumps(
+                [
+                    {
+                        "ad_id_a": e.ad_id_a,
+                        "ad_id_b": e.ad_id_b,
+                        "kind": e.kind,
+                        "evidence": e.evidence,
+                    }
+                    for e in event.evidence
+                ],
+                ensure_ascii=False,
+            ),
+        )
+        for event in events
+    )
+    session.flush()
