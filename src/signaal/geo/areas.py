@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -67,6 +68,37 @@ def outlines() -> tuple[Outline, ...]:
     """Every municipality of 2025 with its outline and regions, sorted by name."""
     rows = _document()["municipalities"]
     return tuple(Outline(**row) for row in rows)  # type: ignore[attr-defined]
+
+
+_RING = re.compile(r"M([^Z]+)Z")
+
+
+def _ring_centre(ring: str) -> tuple[float, float, float]:
+    """Area and centroid (shoelace formula) of one ring "x yLx y…" of an outline path."""
+    points = [tuple(map(float, pair.split())) for pair in ring.split("L")]
+    area = cx = cy = 0.0
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        cross = x1 * y2 - x2 * y1
+        area += cross
+        cx += (x1 + x2) * cross
+        cy += (y1 + y2) * cross
+    if area == 0:
+        xs, ys = zip(*points, strict=True)
+        return 0.0, sum(xs) / len(xs), sum(ys) / len(ys)
+    return abs(area) / 2, cx / (3 * area), cy / (3 * area)
+
+
+@cache
+def centroids() -> dict[str, tuple[float, float]]:
+    """Municipality name -> the centroid of its largest ring, in the box of :func:`view_box`
+    (where a map draws a dot or a line for it, on the same projection as the outlines)."""
+    centres: dict[str, tuple[float, float]] = {}
+    for outline in outlines():
+        rings = [_ring_centre(ring) for ring in _RING.findall(outline.path)]
+        if rings:
+            _, x, y = max(rings)
+            centres[outline.name] = (x, y)
+    return centres
 
 
 def view_box() -> str:
