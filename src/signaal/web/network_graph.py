@@ -36,7 +36,7 @@ MAX_CONTACTS = 40
 MAX_CLUSTERS = 20
 WIDTH = 640.0
 HEIGHT = 440.0
-MARGIN = 28.0
+MARGIN = 44.0  # room for a label under a node at the border
 
 #: A contact point's kind as the page names it (translated when rendered).
 CONTACT_KINDS: dict[str, str] = {

@@ -113,10 +113,15 @@ class FlowLine:
 
 @dataclass(frozen=True, slots=True)
 class FlowMap:
-    view_box: str
+    view_box: str  # of the outline map
     lines: tuple[FlowLine, ...]
     places: tuple[tuple[str, float, float], ...]  # municipalities at either end of a line
     n_left_out: int  # flows not drawn (beyond the cap, or a municipality without an outline)
+    label_size: float = 24.0  # of the place names, in the units of ``view_box``
+
+    @property
+    def dot_size(self) -> float:
+        return round(self.label_size / 3, 1)
 
 
 def flow_map(flows: Sequence[Flow], *, max_lines: int = MAX_MAP_FLOWS) -> FlowMap:
