@@ -23,6 +23,7 @@ from signaal.store.contacts import save_contact_points
 from signaal.store.db import transaction
 from signaal.store.models import AnalysisMovement, AnalysisPersona, AnalysisRun, AuditEvent
 from signaal.web.app import WebState
+from signaal.web.routes import analysis as analysis_routes
 from signaal.web.security import LOCALE_COOKIE
 
 from .conftest import (
@@ -385,3 +386,19 @@ def test_a_synthetic_corpus_network_page_shows_no_clear_phone_to_a_viewer(
     runs = re.findall(r"\d+", html.replace(" ", "").replace("-", ""))
     assert not [needle for needle in needles if any(needle in run for run in runs)]
     assert pseudonym("phone", CLEAR, TEST_PSEUDONYM_KEY) not in html
+
+
+def test_a_long_flows_table_is_capped_and_says_so(
+    client: TestClient,
+    state: WebState,
+    accounts_by_role: dict[str, Account],
+    sign_in: SignIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(analysis_routes, "FLOW_ROWS", 1)
+    _store(state, accounts_by_role["analyst"].organisation_id, network_rows())
+    sign_in(accounts_by_role["analyst"])
+    client.cookies.set(LOCALE_COOKIE, "en")
+    flows = _section(client.get(PAGE).text, "titel-stromen")
+    assert _rows_of(flows) == [["Utrecht", "Amersfoort", "2", "2"]]  # most moves first
+    assert "The 1 routes with the most moves of 2." in flows

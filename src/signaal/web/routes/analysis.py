@@ -9,8 +9,10 @@ Opening a persona shows the ads about one (pseudonymous) person, so it asks for 
 and writes a ``PersonaViewed`` audit event with it. The persona page shows the reasons in plain
 words (``signaal.ads.explain``, as ``report.html``), every ad with its evidence marked, a
 timeline of the ads and the contact points masked (see ``signaal.web.analysis_views``); the
-network page explains the network's reasons the same way. ``/analyse/indicatoren`` lists every
-indicator with its source, which the reasons link to.
+network page explains the network's reasons the same way, and draws the network: a graph of its
+personas and what links them (``signaal.web.network_graph``), where they were per week and their
+moves between municipalities on a map (``signaal.web.network_movement``), each with a table.
+``/analyse/indicatoren`` lists every indicator with its source, which the reasons link to.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ PERSONA_LIMIT = 100
 # The network page draws the highest-risk personas only (and says so), from at most so many ads.
 GRAPH_PERSONAS = 30
 GRAPH_ADS = 5_000
+FLOW_ROWS = 100
 
 # Why someone opens a persona. The key is what the audit log keeps.
 PURPOSES: dict[str, str] = {
@@ -174,6 +177,7 @@ def _network_picture(
         "weeks": network_movement.weekly_places([p.persona_id for p in shown], ads),
         "flows": flows,
         "flow_map": network_movement.flow_map(flows),
+        "max_flow_rows": FLOW_ROWS,
         "outlines": geo_areas.outlines(),
         "map_source": geo_areas.source(),
         "may_reveal": ctx.may(Action.REVEAL_CONTACTS, contact_owner),
