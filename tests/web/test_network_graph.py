@@ -4,6 +4,7 @@ built from stored rows (capped), the weekly places and the flow map on the outli
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -114,7 +115,24 @@ def test_flow_map_draws_lines_between_centroids_on_the_outline_map() -> None:
         Flow("Nergenshuizen", "Utrecht", 2, 1),  # no outline: not drawn
     ]
     drawn = flow_map(flows)
-    assert drawn.view_box == areas.view_box()
+    # The part of the map around the two towns, inside the whole map, its outlines cut to it.
+    x, y, width, height = (float(v) for v in drawn.view_box.split())
+    _, _, full_width, full_height = (float(v) for v in areas.view_box().split())
+    assert 0 <= x <= x + width <= full_width
+    assert 0 <= y <= y + height <= full_height
+    assert width < full_width / 2
+    for town in ("Utrecht", "Amersfoort"):
+        tx, ty = areas.centroids()[town]
+        assert x < tx < x + width
+        assert y < ty < y + height
+    for path in drawn.outlines:
+        for px, py in re.findall(r"(-?[\d.]+) (-?[\d.]+)", path):
+            assert x <= float(px) <= x + width
+            assert y <= float(py) <= y + height
+    assert 0 < len(drawn.outlines) < len(areas.outlines())
+    everything = flow_map([])
+    assert everything.view_box == f"0 0 {full_width:.0f} {full_height:.0f}"
+    assert len(everything.outlines) == len(areas.outlines())
     assert [(line.flow.from_municipality, line.weight) for line in drawn.lines] == [
         ("Utrecht", 4),
         ("Amersfoort", 1),

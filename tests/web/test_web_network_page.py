@@ -288,7 +288,7 @@ def test_weeks_and_flows_are_the_stored_ads_and_movements(
     assert shown == {("Utrecht", "Amersfoort"): (2, 2), ("Amersfoort", "Utrecht"): (1, 1)}
     # Drawn between the municipalities on the outline map.
     assert flows.count('class="flow flow-') == 2
-    assert flows.count('class="band-0"') > 300
+    assert flows.count('class="band-0"') > 10  # the outlines around Utrecht and Amersfoort
 
 
 def test_a_huge_network_is_capped_and_says_so(

@@ -19,6 +19,10 @@ from signaal.store.analysis import AdResult, Flow
 
 MAX_WEEKS = 12
 MAX_MAP_FLOWS = 40
+#: The map shows the part of the country around the flows, at least this wide and high (in the
+#: outlines' units: the country is 1000 wide), so that moves between neighbours stay visible.
+MIN_VIEW = 300.0
+VIEW_PADDING = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +117,33 @@ class FlowLine:
 
 @dataclass(frozen=True, slots=True)
 class FlowMap:
-    view_box: str  # of the outline map
+    view_box: str  # the part of the outline map around the lines
+    outlines: tuple[str, ...]  # the municipality outlines cut to that part, as SVG paths
     lines: tuple[FlowLine, ...]
     places: tuple[tuple[str, float, float], ...]  # municipalities at either end of a line
     n_left_out: int  # flows not drawn (beyond the cap, or a municipality without an outline)
-    label_size: float = 24.0  # of the place names, in the units of ``view_box``
+    label_size: float  # of the place names, in the units of ``view_box``
 
     @property
     def dot_size(self) -> float:
         return round(self.label_size / 3, 1)
+
+
+def _around(points: Sequence[tuple[float, float]]) -> tuple[float, float, float, float]:
+    """left, top, right, bottom of the part of the map around ``points`` (all of it without)."""
+    _, _, full_width, full_height = (float(v) for v in areas.view_box().split())
+    if not points:
+        return 0.0, 0.0, full_width, full_height
+    box = []
+    for values, full in (
+        ([x for x, _ in points], full_width),
+        ([y for _, y in points], full_height),
+    ):
+        size = min(max(max(values) - min(values) + 2 * VIEW_PADDING, MIN_VIEW), full)
+        start = min(max((min(values) + max(values) - size) / 2, 0.0), full - size)
+        box.append((round(start), round(start + size)))
+    (left, right), (top, bottom) = box
+    return float(left), float(top), float(right), float(bottom)
 
 
 def flow_map(flows: Sequence[Flow], *, max_lines: int = MAX_MAP_FLOWS) -> FlowMap:
@@ -139,8 +161,11 @@ def flow_map(flows: Sequence[Flow], *, max_lines: int = MAX_MAP_FLOWS) -> FlowMa
         ends[flow.to_municipality] = (x2, y2)
         weight = 1 + round(3 * (flow.n_moves - 1) / max(most - 1, 1))
         lines.append(FlowLine(flow, round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1), weight))
+    left, top, right, bottom = _around(list(ends.values()))
     return FlowMap(
-        view_box=areas.view_box(),
+        view_box=f"{left:.0f} {top:.0f} {right - left:.0f} {bottom - top:.0f}",
+        outlines=areas.clipped_paths(left, top, right, bottom),
+        label_size=round(max(right - left, bottom - top) / 36, 1),
         lines=tuple(lines),
         places=tuple((name, round(x, 1), round(y, 1)) for name, (x, y) in sorted(ends.items())),
         n_left_out=len(flows) - len(drawn),

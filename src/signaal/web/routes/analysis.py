@@ -178,7 +178,6 @@ def _network_picture(
         "flows": flows,
         "flow_map": network_movement.flow_map(flows),
         "max_flow_rows": FLOW_ROWS,
-        "outlines": geo_areas.outlines(),
         "map_source": geo_areas.source(),
         "may_reveal": ctx.may(Action.REVEAL_CONTACTS, contact_owner),
         "contact_purposes": contacts.PURPOSES,
