@@ -384,3 +384,39 @@ def test_reason_facts_are_kept_checked_and_optional(
         data["networks"][0]["reasons_json"] = bad
         with pytest.raises(RecordError, match=message):
             save(db_session, settings, **data)
+
+
+def test_network_flows_count_moves_per_pair_and_ads_of_personas(
+    db_session: Session, settings: Settings
+) -> None:
+    rows = corpus()
+    moves = [
+        ("P1", "Amersfoort", "Utrecht"),
+        ("P1", "Utrecht", "Amersfoort"),
+        ("P2", "Utrecht", "Amersfoort"),
+        ("P2", "Utrecht", "Utrecht"),  # no move
+        ("P2", None, "Zwolle"),  # a first appearance
+    ]
+    for day, (persona, origin, target) in enumerate(moves, start=3):
+        rows["movements"].append(
+            {
+                "persona_id": persona,
+                "network_id": "N1",
+                "from_municipality": origin,
+                "to_municipality": target,
+                "at": (T0 + timedelta(days=day)).isoformat(),
+            }
+        )
+    run_id = save(db_session, settings, **rows)
+    flows = analysis.network_flows(db_session, run_id, "N1")
+    assert flows == [
+        analysis.Flow("Utrecht", "Amersfoort", 3, 2),
+        analysis.Flow("Amersfoort", "Utrecht", 1, 1),
+    ]
+    assert analysis.network_flows(db_session, run_id, "N-none") == []
+    ads = analysis.ads_of_personas(db_session, run_id, ["P1"], limit=3)
+    assert [a.ad_id for a in ads] == ["ad-3", "ad-2", "ad-1"]  # newest first, at most 3
+    assert {
+        a.persona_id for a in analysis.ads_of_personas(db_session, run_id, ["P1", "P2"], limit=99)
+    } == {"P1", "P2"}
+    assert analysis.ads_of_personas(db_session, run_id, [], limit=5) == []

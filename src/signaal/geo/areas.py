@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -67,6 +69,91 @@ def outlines() -> tuple[Outline, ...]:
     """Every municipality of 2025 with its outline and regions, sorted by name."""
     rows = _document()["municipalities"]
     return tuple(Outline(**row) for row in rows)  # type: ignore[attr-defined]
+
+
+_RING = re.compile(r"M([^Z]+)Z")
+
+
+Point = tuple[float, float]
+
+
+def _ring_points(ring: str) -> list[Point]:
+    return [(float(x), float(y)) for x, y in (pair.split() for pair in ring.split("L"))]
+
+
+def _ring_centre(ring: str) -> tuple[float, float, float]:
+    """Area and centroid (shoelace formula) of one ring "x yLx y…" of an outline path."""
+    points = _ring_points(ring)
+    area = cx = cy = 0.0
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        cross = x1 * y2 - x2 * y1
+        area += cross
+        cx += (x1 + x2) * cross
+        cy += (y1 + y2) * cross
+    if area == 0:
+        xs, ys = zip(*points, strict=True)
+        return 0.0, sum(xs) / len(xs), sum(ys) / len(ys)
+    return abs(area) / 2, cx / (3 * area), cy / (3 * area)
+
+
+@cache
+def centroids() -> dict[str, tuple[float, float]]:
+    """Municipality name -> the centroid of its largest ring, in the box of :func:`view_box`
+    (where a map draws a dot or a line for it, on the same projection as the outlines)."""
+    centres: dict[str, tuple[float, float]] = {}
+    for outline in outlines():
+        rings = [_ring_centre(ring) for ring in _RING.findall(outline.path)]
+        if rings:
+            _, x, y = max(rings)
+            centres[outline.name] = (x, y)
+    return centres
+
+
+def _clip(
+    points: list[Point], inside: Callable[[Point], bool], cut: Callable[[Point, Point], Point]
+) -> list[Point]:
+    """One step of Sutherland-Hodgman: the ring clipped at one edge of a rectangle."""
+    out: list[Point] = []
+    for i, current in enumerate(points):
+        previous = points[i - 1]
+        if inside(current):
+            if not inside(previous):
+                out.append(cut(previous, current))
+            out.append(current)
+        elif inside(previous):
+            out.append(cut(previous, current))
+    return out
+
+
+def _at_x(x: float) -> Callable[[Point, Point], Point]:
+    return lambda a, b: (x, a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0]))
+
+
+def _at_y(y: float) -> Callable[[Point, Point], Point]:
+    return lambda a, b: (a[0] + (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1]), y)
+
+
+@cache
+def clipped_paths(left: float, top: float, right: float, bottom: float) -> tuple[str, ...]:
+    """The outlines cut to a rectangle of the map (for a map of part of the country: nothing
+    drawn outside it), as SVG paths; municipalities outside it are left out."""
+    paths = []
+    for outline in outlines():
+        rings = []
+        for ring in _RING.findall(outline.path):
+            points = _ring_points(ring)
+            for inside, cut in (
+                (lambda p: p[0] >= left, _at_x(left)),
+                (lambda p: p[0] <= right, _at_x(right)),
+                (lambda p: p[1] >= top, _at_y(top)),
+                (lambda p: p[1] <= bottom, _at_y(bottom)),
+            ):
+                points = _clip(points, inside, cut) if points else points
+            if len(points) >= 3:
+                rings.append("M" + "L".join(f"{x:.0f} {y:.0f}" for x, y in points) + "Z")
+        if rings:
+            paths.append("".join(rings))
+    return tuple(paths)
 
 
 def view_box() -> str:

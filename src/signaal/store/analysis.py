@@ -113,6 +113,16 @@ class MovementStep:
 
 
 @dataclass(frozen=True)
+class Flow:
+    """Moves of a network's personas from one municipality to another."""
+
+    from_municipality: str
+    to_municipality: str
+    n_moves: int
+    n_personas: int
+
+
+@dataclass(frozen=True)
 class PersonaDetail:
     persona: PersonaResult
     network: NetworkResult | None
@@ -730,6 +740,46 @@ def network_ads(
         .limit(limit)
     )
     return [_ad_result(a) for a in rows], int(total)
+
+
+def ads_of_personas(
+    session: Session, run_id: int, persona_ids: Sequence[str], *, limit: int
+) -> list[AdResult]:
+    """The ads of the given personas, newest first, at most ``limit``."""
+    if not persona_ids:
+        return []
+    rows = session.scalars(
+        select(AnalysisAd)
+        .where(AnalysisAd.run_id == run_id, AnalysisAd.persona_id.in_(list(persona_ids)))
+        .order_by(AnalysisAd.posted_at.desc(), AnalysisAd.ad_id)
+        .limit(limit)
+    )
+    return [_ad_result(a) for a in rows]
+
+
+def network_flows(session: Session, run_id: int, network_id: str) -> list[Flow]:
+    """The moves of a network's personas between two municipalities, counted per pair (a first
+    appearance, with no municipality before it, is no move); most moves first."""
+    moves = func.count()
+    rows = session.execute(
+        select(
+            AnalysisMovement.from_municipality,
+            AnalysisMovement.to_municipality,
+            moves,
+            func.count(AnalysisMovement.persona_id.distinct()),
+        )
+        .where(
+            AnalysisMovement.run_id == run_id,
+            AnalysisMovement.network_id == network_id,
+            AnalysisMovement.from_municipality.is_not(None),
+            AnalysisMovement.from_municipality != AnalysisMovement.to_municipality,
+        )
+        .group_by(AnalysisMovement.from_municipality, AnalysisMovement.to_municipality)
+        .order_by(
+            moves.desc(), AnalysisMovement.from_municipality, AnalysisMovement.to_municipality
+        )
+    ).all()
+    return [Flow(str(a), str(b), int(n), int(p)) for a, b, n, p in rows]
 
 
 def persona_detail(session: Session, run_id: int, persona_id: str) -> PersonaDetail | None:

@@ -9,8 +9,10 @@ Opening a persona shows the ads about one (pseudonymous) person, so it asks for 
 and writes a ``PersonaViewed`` audit event with it. The persona page shows the reasons in plain
 words (``signaal.ads.explain``, as ``report.html``), every ad with its evidence marked, a
 timeline of the ads and the contact points masked (see ``signaal.web.analysis_views``); the
-network page explains the network's reasons the same way. ``/analyse/indicatoren`` lists every
-indicator with its source, which the reasons link to.
+network page explains the network's reasons the same way, and draws the network: a graph of its
+personas and what links them (``signaal.web.network_graph``), where they were per week and their
+moves between municipalities on a map (``signaal.web.network_movement``), each with a table.
+``/analyse/indicatoren`` lists every indicator with its source, which the reasons link to.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from signaal.ads.indicators import default_indicators
 from signaal.ads.report import timeline_svg
 from signaal.chain.authz import Action, Resource
 from signaal.errors import NotFoundError
+from signaal.geo import areas as geo_areas
 from signaal.store import analysis
-from signaal.store.analysis import PSEUDONYM
+from signaal.store.analysis import PSEUDONYM, NetworkResult, PersonaResult
 from signaal.store.models import AnalysisRun
-from signaal.web import analysis_views
+from signaal.web import analysis_views, network_graph, network_movement
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, analysis_resource, guard
 from signaal.web.i18n import N_
@@ -55,6 +58,10 @@ RISK_LEVELS: dict[str, str] = {
 
 NETWORK_LIMIT = 50
 PERSONA_LIMIT = 100
+# The network page draws the highest-risk personas only (and says so), from at most so many ads.
+GRAPH_PERSONAS = 30
+GRAPH_ADS = 5_000
+FLOW_ROWS = 100
 
 # Why someone opens a persona. The key is what the audit log keeps.
 PURPOSES: dict[str, str] = {
@@ -126,31 +133,56 @@ def network_personas(ctx: NetworkPersonas, network_id: str) -> Response:
         ip=ctx.ip,
     )
     partial = bool(ctx.request.headers.get("HX-Request"))
-    return web_state(ctx.request).renderer.page(
-        ctx.request,
-        "partials/personas.html" if partial else "network.html",
-        {
-            "run": run,
-            "network_id": network_id,
-            "network": network,
-            "reasons": analysis_views.explained_reasons(
-                network.reasons_json, network.reasons, lang=_lang(ctx), subject="network"
-            ),
-            "personas": personas,
-            "explained_personas": {
-                p.persona_id: analysis_views.explained_reasons(
-                    p.reasons_json, p.reasons, lang=_lang(ctx), subject="persona"
-                )
-                for p in personas
-                if p.reasons_json
-            },
-            "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
-            "may_watch": ctx.may(Action.WATCH_ITEMS),
-            "may_export": ctx.may(
-                Action.EXPORT_EVIDENCE, Resource("network", network_id, run.organisation_id)
-            ),
+    context = {
+        "run": run,
+        "network_id": network_id,
+        "network": network,
+        "reasons": analysis_views.explained_reasons(
+            network.reasons_json, network.reasons, lang=_lang(ctx), subject="network"
+        ),
+        "personas": personas,
+        "explained_personas": {
+            p.persona_id: analysis_views.explained_reasons(
+                p.reasons_json, p.reasons, lang=_lang(ctx), subject="persona"
+            )
+            for p in personas
+            if p.reasons_json
         },
+        "may_open_personas": ctx.may(Action.VIEW_ANALYSIS_DETAIL),
+        "may_watch": ctx.may(Action.WATCH_ITEMS),
+        "may_export": ctx.may(
+            Action.EXPORT_EVIDENCE, Resource("network", network_id, run.organisation_id)
+        ),
+    }
+    if not partial:  # the overview's htmx fragment is the personas only
+        context.update(_network_picture(ctx, run, network, personas))
+    return web_state(ctx.request).renderer.page(
+        ctx.request, "partials/personas.html" if partial else "network.html", context
     )
+
+
+def _network_picture(
+    ctx: RequestContext,
+    run: AnalysisRun,
+    network: NetworkResult,
+    personas: list[PersonaResult],
+) -> dict[str, object]:
+    """The graph, the weeks and the flows of the network page."""
+    shown = personas[:GRAPH_PERSONAS]
+    ads = analysis.ads_of_personas(ctx.db, run.id, [p.persona_id for p in shown], limit=GRAPH_ADS)
+    flows = analysis.network_flows(ctx.db, run.id, network.network_id)
+    contact_owner = Resource("contact_point", organisation_id=run.organisation_id)
+    return {
+        "graph": network_graph.build_graph(network, shown, ads),
+        "weeks": network_movement.weekly_places([p.persona_id for p in shown], ads),
+        "flows": flows,
+        "flow_map": network_movement.flow_map(flows),
+        "max_flow_rows": FLOW_ROWS,
+        "map_source": geo_areas.source(),
+        "may_reveal": ctx.may(Action.REVEAL_CONTACTS, contact_owner),
+        "contact_purposes": contacts.PURPOSES,
+        "contact_kinds": network_graph.CONTACT_KINDS,
+    }
 
 
 @router.get("/personas/{persona_id}")
