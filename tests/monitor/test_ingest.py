@@ -109,9 +109,15 @@ def test_the_fingerprint_is_sha256_of_the_canonical_json(
     _ingest(engine, _write(tmp_path / "a.jsonl", [record]), org, settings)
     canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     with session_factory(engine)() as session:
-        assert ingested.fingerprints(session, org, ["s:1"]) == {
-            "s:1": hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-        }
+        got = ingested.received(session, org, ["s:1", "s:unknown"])
+    assert list(got) == ["s:1"]
+    assert got["s:1"].sha256 == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert got["s:1"].url == "https://example.test/s:1"
+    assert (got["s:1"].first_seen_at, got["s:1"].times_seen, got["s:1"].source) == (
+        NOW,
+        1,
+        "a.jsonl",
+    )
 
 
 def test_only_the_system_ingests_and_each_organisation_reads_only_its_own_ads(

@@ -462,3 +462,43 @@ def test_a_network_report_says_when_it_leaves_ads_out(
     assert "Eerder in Amersfoort" not in html
     (event,) = _events(state, "evidence.exported")
     assert json.loads(event.details)["n_ads"] == 1
+
+
+def test_an_ingested_ad_shows_how_it_was_received_with_its_address_masked(
+    client: TestClient,
+    state: WebState,
+    accounts_by_role: dict[str, Account],
+    sign_in: SignIn,
+    runs: dict[str, int],
+) -> None:
+    from ads.adfactories import record_json
+    from signaal.ads.read import record_from_object
+    from signaal.chain.authz import SYSTEM
+    from signaal.store import ingested
+
+    account = accounts_by_role["care_coordinator"]
+    # The site put the phone number in the address of the ad.
+    record = record_json(id="A-1", url=f"https://example.test/ads/{CLEAR.replace(' ', '')}/1")
+    received_at = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+    with transaction(state.sessions) as session:
+        ingested.ingest(
+            session,
+            [record_from_object(record, "drop.jsonl", 1, json.dumps(record))],
+            organisation_id=account.organisation_id,
+            source="drop.jsonl",
+            now=received_at,
+            actor=SYSTEM,
+            retention_days=30,
+        )
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    sign_in(account)
+    html = client.get(PERSONA_HTML).text
+    assert hashlib.sha256(canonical.encode()).hexdigest() in html
+    assert (
+        "eerst 2026-11-29 07:00:00 UTC, laatst 2026-11-29 07:00:00 UTC, 1 keer (drop.jsonl)" in html
+    )
+    assert "https://example.test/ads/" in html
+    assert CLEAR.replace(" ", "") not in html
+    assert CLEAR not in html
+    # The other ad came by `signaal analyse --store`: no received facts for it.
+    assert html.count("SHA-256 zoals ontvangen") == 1

@@ -138,3 +138,43 @@ def test_indicators_page_lists_every_indicator_with_its_source(client, accounts_
     assert 'id="indicator-C01"' in page.text
     assert "Telefoon gedeeld door meerdere persona&#39;s" in page.text
     assert "IDTraffickers" in page.text
+
+
+def test_persona_and_network_pages_show_their_merges_and_splits_of_the_own_organisation_only(
+    client, state, accounts_by_role, sign_in
+):  # type: ignore[no-untyped-def]
+    from signaal.ads.lineage import EvidenceLink, LineageEvent
+    from signaal.store.ingested import save_lineage
+
+    own = accounts_by_role["outreach_worker"].organisation_id
+    other = accounts_by_role["other_org_admin"].organisation_id
+    link = EvidenceLink("A-1", "A-2", "phone", "phone:8408aa11bb22cc33 same persona")
+    with transaction(state.sessions) as session:
+        foreign = store_analysis(session, state.settings, other, analysis_rows())
+        save_lineage(
+            session,
+            foreign,
+            None,
+            [LineageEvent("persona", "merged", "P-1", ("P-1", "P-FOREIGN"), ("P-1",), ())],
+        )
+        run = store_analysis(session, state.settings, own, _rows_with_facts())
+        save_lineage(
+            session,
+            run,
+            None,
+            [
+                LineageEvent("persona", "merged", "P-1", ("P-1", "P-OLD"), ("P-1",), (link,)),
+                LineageEvent("network", "split", "N-1", ("N-1",), ("N-1", "N-NEW"), ()),
+                # A longer id that contains P-1 is another persona.
+                LineageEvent("persona", "split", "P-10", ("P-10",), ("P-10", "P-11"), ()),
+            ],
+        )
+    sign_in(accounts_by_role["outreach_worker"])
+    html = client.get("/analyse/personas/P-1?doel=prepare_outreach").text
+    assert "Wijzigingen sinds eerdere analyses" in html
+    assert "samengevoegd met P-OLD: nieuw bewijs laat zien" in html
+    assert "hetzelfde telefoonnummer" in html
+    assert "P-FOREIGN" not in html  # the other organisation's run
+    assert "P-11" not in html
+    network = client.get("/analyse/netwerken/N-1/personas").text
+    assert "afgesplitst naar N-NEW" in network

@@ -236,20 +236,6 @@ def newest_records(
         yield record_from_object(obj, "store", number, record)
 
 
-def fingerprints(session: Session, organisation_id: int, ad_ids: Sequence[str]) -> dict[str, str]:
-    """The SHA-256 of the newest stored version of each of these ads (for an evidence file)."""
-    found: dict[str, tuple[datetime, str]] = {}
-    for ids in batched(sorted(set(ad_ids)), _BATCH):
-        for ad_id, sha, seen in session.execute(
-            select(IngestedAd.ad_id, IngestedAd.sha256, IngestedAd.last_seen_at).where(
-                IngestedAd.organisation_id == organisation_id, IngestedAd.ad_id.in_(ids)
-            )
-        ):
-            if ad_id not in found or seen > found[ad_id][0]:
-                found[ad_id] = (seen, sha)
-    return {ad_id: sha for ad_id, (_, sha) in found.items()}
-
-
 def purge_expired_ads(session: Session, *, actor: Actor, now: datetime | None = None) -> int:
     """Delete every ingested ad version past its ``expires_at``; one audit event with the count."""
     now = now or datetime.now(UTC)
@@ -319,3 +305,98 @@ def save_lineage(
         for event in events
     )
     session.flush()
+
+
+@dataclass(frozen=True)
+class LineageRecord:
+    """A merge or split that concerns one persona or network, as the pages show it."""
+
+    run_id: int
+    at: datetime  # when the run was stored
+    level: str
+    kind: str
+    item_id: str
+    previous_ids: tuple[str, ...]
+    current_ids: tuple[str, ...]
+    evidence: tuple[dict[str, str], ...]
+
+
+def lineage_of(
+    session: Session, organisation_id: int, level: str, item_id: str, *, limit: int = 20
+) -> list[LineageRecord]:
+    """The merges and splits, newest first, of the organisation's runs that name ``item_id``
+    (as the group itself, one of the old groups or one of the new ones)."""
+    from sqlalchemy import or_
+
+    from signaal.store.models import AnalysisRun
+
+    rows = session.execute(
+        select(AnalysisLineage, AnalysisRun.stored_at)
+        .join(AnalysisRun, AnalysisRun.id == AnalysisLineage.run_id)
+        .where(
+            AnalysisRun.organisation_id == organisation_id,
+            AnalysisLineage.level == level,
+            or_(
+                AnalysisLineage.item_id == item_id,
+                AnalysisLineage.previous_ids.contains(item_id, autoescape=True),
+                AnalysisLineage.current_ids.contains(item_id, autoescape=True),
+            ),
+        )
+        .order_by(AnalysisRun.stored_at.desc(), AnalysisLineage.id)
+        .limit(limit * 4)
+    ).all()
+    found: list[LineageRecord] = []
+    for row, stored_at in rows:
+        previous = tuple(filter(None, row.previous_ids.split(",")))
+        current = tuple(filter(None, row.current_ids.split(",")))
+        if item_id not in (row.item_id, *previous, *current):
+            continue  # a longer id that contains this one
+        try:
+            evidence = tuple(
+                {str(k): str(v) for k, v in e.items()} for e in json.loads(row.evidence_json)
+            )
+        except (ValueError, AttributeError):
+            evidence = ()
+        found.append(
+            LineageRecord(
+                row.run_id, stored_at, row.level, row.kind, row.item_id, previous, current, evidence
+            )
+        )
+        if len(found) == limit:
+            break
+    return found
+
+
+@dataclass(frozen=True)
+class Received:
+    """How the newest version of an ad was received (for an evidence file)."""
+
+    sha256: str  # of the record as received (canonical JSON)
+    url: str  # as the record gives it; the caller masks contact points in it
+    first_seen_at: datetime
+    last_seen_at: datetime
+    times_seen: int
+    source: str  # the input's file name
+
+
+def received(session: Session, organisation_id: int, ad_ids: Sequence[str]) -> dict[str, Received]:
+    """The newest received version of each of these ads of the organisation (ads that came by
+    ``signaal analyse --store`` rather than ``signaal ingest`` are not in it)."""
+    found: dict[str, Received] = {}
+    for ids in batched(sorted(set(ad_ids)), _BATCH):
+        rows = session.execute(
+            select(IngestedAd)
+            .where(IngestedAd.organisation_id == organisation_id, IngestedAd.ad_id.in_(ids))
+            .order_by(IngestedAd.ad_id, IngestedAd.last_seen_at.desc(), IngestedAd.id.desc())
+        ).scalars()
+        for row in rows:
+            if row.ad_id in found:
+                continue
+            try:
+                url = str(orjson.loads(row.record).get("url", ""))
+            except (orjson.JSONDecodeError, AttributeError):
+                url = ""
+            found[row.ad_id] = Received(
+                row.sha256, url, row.first_seen_at, row.last_seen_at, row.times_seen, row.source
+            )
+    return found

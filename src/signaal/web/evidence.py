@@ -35,7 +35,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -45,8 +45,10 @@ from markupsafe import Markup, escape
 from signaal import __version__
 from signaal.ads.explain import Explained, explain
 from signaal.ads.indicators import IndicatorSet, default_indicators
+from signaal.ads.masking import mask_raw_line
 from signaal.errors import ConfigurationError
 from signaal.store.analysis import AdResult, NetworkResult, PersonaResult
+from signaal.store.ingested import Received
 from signaal.store.models import AnalysisRun
 from signaal.web import analysis_views
 from signaal.web.i18n import N_, translations_for
@@ -157,6 +159,9 @@ class EvidenceAd:
     text: Markup
     labels: list[tuple[str, str, str]]
     sha256: str
+    #: How the ad was received (``signaal ingest``), its URL with contact points masked; None
+    #: for an ad that came by ``signaal analyse --store``.
+    received: Received | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,7 @@ def build_report(
     masked: Mapping[str, str],
     revealed: Mapping[str, str],
     indicators: IndicatorSet | None = None,
+    received: Mapping[str, Received] | None = None,
 ) -> EvidenceReport:
     """The report of one persona or network. ``masked`` maps pseudonyms to the masked forms the
     reasons name; ``revealed`` to the clear values the exporter may see (empty for a role
@@ -282,6 +288,7 @@ def build_report(
                 breakable(visible_controls(m.text)),
                 m.labels,
                 ad_content_sha256(m.ad),
+                _masked_url((received or {}).get(m.ad.ad_id)),
             )
             for i, m in enumerate(marked, start=1)
         ],
@@ -296,6 +303,14 @@ def build_report(
         ],
         indicators_version=definitions.version,
     )
+
+
+def _masked_url(found: Received | None) -> Received | None:
+    """The received facts with every contact point in the URL masked (a site's address can
+    hold the phone number; the report shows contact points only as the contact list does)."""
+    if found is None:
+        return None
+    return replace(found, url=mask_raw_line(found.url))
 
 
 def utc_text(value: datetime | None) -> str:

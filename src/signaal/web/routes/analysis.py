@@ -29,7 +29,7 @@ from signaal.ads.report import timeline_svg
 from signaal.chain.authz import Action, Resource
 from signaal.errors import NotFoundError
 from signaal.geo import areas as geo_areas
-from signaal.store import analysis
+from signaal.store import analysis, ingested
 from signaal.store.analysis import PSEUDONYM, NetworkResult, PersonaResult
 from signaal.store.models import AnalysisRun
 from signaal.web import analysis_views, network_graph, network_movement
@@ -156,6 +156,7 @@ def network_personas(ctx: NetworkPersonas, network_id: str) -> Response:
     }
     if not partial:  # the overview's htmx fragment is the personas only
         context.update(_network_picture(ctx, run, network, personas))
+        context["lineage"] = ingested.lineage_of(ctx.db, run.organisation_id, "network", network_id)
     return web_state(ctx.request).renderer.page(
         ctx.request, "partials/personas.html" if partial else "network.html", context
     )
@@ -227,6 +228,7 @@ def persona(
         "persona.html",
         {
             "run": run,
+            "lineage": ingested.lineage_of(ctx.db, run.organisation_id, "persona", persona_id),
             "detail": detail,
             "reasons": analysis_views.explained_reasons(
                 detail.persona.reasons_json, detail.persona.reasons, lang=lang, subject="persona"

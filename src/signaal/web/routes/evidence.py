@@ -13,8 +13,9 @@ contact points (``contacts.reveal`` on the run) gets them in the clear, each wri
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -23,8 +24,8 @@ from signaal import audit
 from signaal.chain.authz import Action, Resource, roles
 from signaal.errors import NotFoundError
 from signaal.privacy.sealing import Sealer
-from signaal.store import analysis
-from signaal.store.analysis import PSEUDONYM
+from signaal.store import analysis, ingested
+from signaal.store.analysis import PSEUDONYM, AdResult
 from signaal.store.contacts import reveal_contact_point
 from signaal.store.models import AnalysisRun
 from signaal.web import analysis_views, evidence
@@ -217,7 +218,10 @@ def _export(
                 revealed[name] = value
     words = translations_for(lang)
     role = roles().get(user.role)
+    ads_shown = cast("Sequence[AdResult]", content.get("ads", ()))
+    received = ingested.received(ctx.db, run.organisation_id, [ad.ad_id for ad in ads_shown])
     report = evidence.build_report(
+        received=received,
         kind=kind,
         item_id=item_id,
         lang=lang,
