@@ -327,3 +327,32 @@ def test_expired_ads_are_purged_with_the_clock_and_audited(
         assert session.scalars(select(IngestedAd.ad_id)).all() == ["s:1"]
         purged = session.scalars(select(AuditEvent).where(AuditEvent.action == "ads.purged")).all()
         assert [json.loads(e.details)["n_deleted"] for e in purged] == [1]
+
+
+def test_an_input_larger_than_a_batch_counts_the_same(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingested, "_BATCH", 2)
+    org = _organisation(engine)
+    _ingest(engine, _write(tmp_path / "a.jsonl", [_ad("s:1"), _ad("s:2")]), org, settings)
+    records = [
+        _ad("s:1"),
+        _ad("s:3"),
+        _ad("s:2", text="anders"),
+        _ad("s:4"),
+        _ad("s:3"),  # a duplicate in a later batch
+        _ad("s:4", text="ook anders"),  # a conflict in a later batch
+        _ad("s:5"),
+    ]
+    report = _ingest(engine, _write(tmp_path / "b.jsonl", records), org, settings).report  # type: ignore[attr-defined]
+    assert (report.n_new, report.n_versions, report.n_seen_again) == (3, 1, 1)
+    assert report.n_duplicates == 1
+    assert [(q.line, q.field) for q in report.quarantined] == [(6, "id")]
+    with session_factory(engine)() as session:
+        assert ingested.count_ads(session, org, NOW) == 5
+        times = dict(
+            session.execute(
+                select(IngestedAd.ad_id, IngestedAd.times_seen).where(IngestedAd.ad_id == "s:1")
+            ).all()
+        )
+    assert times == {"s:1": 2}

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from signaal import audit
@@ -66,11 +66,6 @@ def canonical_json(obj: Mapping[str, object]) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
-def fingerprint(obj: Mapping[str, object]) -> str:
-    """SHA-256 (hex) of the canonical JSON of a record: the same for the same content."""
-    return hashlib.sha256(canonical_json(obj)).hexdigest()
-
-
 def _require(actor: Actor, organisation_id: int) -> None:
     if not allowed(
         actor, Action.INGEST_ADS, Resource("ingested_ad", organisation_id=organisation_id)
@@ -96,7 +91,7 @@ def ingest(
     expires = now + timedelta(days=retention_days)
     # This input's records by id (first occurrence), conflicts quarantined.
     seen: dict[str, tuple[str, int]] = {}
-    fresh: dict[str, tuple[str, bytes, ParsedLine]] = {}
+    batch: dict[str, tuple[str, bytes, ParsedLine]] = {}
     for item in items:
         if item is None:
             continue
@@ -104,7 +99,8 @@ def ingest(
             report.quarantined.append(item if item.source else _with_source(item, source))
             continue
         obj = item.record.to_json()
-        digest = fingerprint(obj)
+        data = canonical_json(obj)
+        digest = hashlib.sha256(data).hexdigest()
         ad_id = item.record.id
         earlier = seen.get(ad_id)
         if earlier is not None:
@@ -123,55 +119,12 @@ def ingest(
                 )
             continue
         seen[ad_id] = (digest, item.line)
-        fresh[ad_id] = (digest, canonical_json(obj), item)
-    for ids in batched(sorted(fresh), _BATCH):
-        known: dict[str, set[str]] = {}
-        for ad_id, sha in session.execute(
-            select(IngestedAd.ad_id, IngestedAd.sha256).where(
-                IngestedAd.organisation_id == organisation_id, IngestedAd.ad_id.in_(ids)
-            )
-        ):
-            known.setdefault(ad_id, set()).add(sha)
-        again = [ad_id for ad_id in ids if fresh[ad_id][0] in known.get(ad_id, ())]
-        for ad_id in again:
-            session.execute(
-                update(IngestedAd)
-                .where(
-                    IngestedAd.organisation_id == organisation_id,
-                    IngestedAd.ad_id == ad_id,
-                    IngestedAd.sha256 == fresh[ad_id][0],
-                )
-                .values(
-                    last_seen_at=now,
-                    times_seen=IngestedAd.times_seen + 1,
-                    expires_at=expires,
-                )
-            )
-        report.n_seen_again += len(again)
-        for ad_id in ids:
-            digest, data, parsed = fresh[ad_id]
-            if digest in known.get(ad_id, ()):
-                continue
-            if ad_id in known:
-                report.n_versions += 1
-            else:
-                report.n_new += 1
-            report.changed_ids.append(ad_id)
-            session.add(
-                IngestedAd(
-                    organisation_id=organisation_id,
-                    ad_id=ad_id,
-                    sha256=digest,
-                    record=data.decode("utf-8"),
-                    posted_at=parse_posted_at(parsed.record.posted_at),
-                    source=source,
-                    first_seen_at=now,
-                    last_seen_at=now,
-                    times_seen=1,
-                    expires_at=expires,
-                )
-            )
-        session.flush()
+        batch[ad_id] = (digest, data, item)
+        if len(batch) == _BATCH:
+            _store_batch(session, batch, organisation_id, source, now, expires, report)
+            batch = {}
+    if batch:
+        _store_batch(session, batch, organisation_id, source, now, expires, report)
     audit.record(
         session,
         audit.AdsIngested(
@@ -185,6 +138,60 @@ def ingest(
         ip=None,
     )
     return report
+
+
+def _store_batch(
+    session: Session,
+    batch: Mapping[str, tuple[str, bytes, ParsedLine]],
+    organisation_id: int,
+    source: str,
+    now: datetime,
+    expires: datetime,
+    report: IngestReport,
+) -> None:
+    """Store one batch of an input's records (distinct ids): seen again, new version or new."""
+    known: dict[str, dict[str, tuple[int, int]]] = {}  # ad id -> sha -> (row id, times seen)
+    for row_id, ad_id, sha, times in session.execute(
+        select(IngestedAd.id, IngestedAd.ad_id, IngestedAd.sha256, IngestedAd.times_seen).where(
+            IngestedAd.organisation_id == organisation_id, IngestedAd.ad_id.in_(list(batch))
+        )
+    ):
+        known.setdefault(ad_id, {})[sha] = (row_id, times)
+    again: list[dict[str, object]] = []
+    added: list[dict[str, object]] = []
+    for ad_id in sorted(batch):
+        digest, data, parsed = batch[ad_id]
+        versions = known.get(ad_id, {})
+        if digest in versions:
+            row_id, times = versions[digest]
+            again.append(
+                {"id": row_id, "last_seen_at": now, "times_seen": times + 1, "expires_at": expires}
+            )
+            continue
+        if versions:
+            report.n_versions += 1
+        else:
+            report.n_new += 1
+        report.changed_ids.append(ad_id)
+        added.append(
+            {
+                "organisation_id": organisation_id,
+                "ad_id": ad_id,
+                "sha256": digest,
+                "record": data.decode("utf-8"),
+                "posted_at": parse_posted_at(parsed.record.posted_at),
+                "source": source,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "times_seen": 1,
+                "expires_at": expires,
+            }
+        )
+    if again:
+        session.execute(update(IngestedAd), again)  # by primary key, in bulk
+        report.n_seen_again += len(again)
+    if added:
+        session.execute(insert(IngestedAd), added)
 
 
 def _with_source(item: Quarantined, source: str) -> Quarantined:
