@@ -287,3 +287,24 @@ def test_the_ingest_migration_adds_its_tables_and_goes_back_down(store_url: str)
         engine.dispose()
     db.upgrade(store_url)
     assert db.schema_drift(store_url) == []
+
+
+def test_the_control_visits_migration_adds_its_table_and_goes_back_down(store_url: str) -> None:
+    """Migration 0015: the personas of a joint control's visit list; the downgrade to 0014
+    drops the table and keeps the controls."""
+    db.upgrade(store_url, "head")
+    engine = db.make_engine(store_url)
+    try:
+        assert "joint_control_personas" in set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    db.downgrade(store_url, "0014")
+    engine = db.make_engine(store_url)
+    try:
+        names = set(inspect(engine).get_table_names())
+        assert "joint_control_personas" not in names
+        assert {"joint_controls", "ingested_ads"} <= names
+    finally:
+        engine.dispose()
+    db.upgrade(store_url)
+    assert db.schema_drift(store_url) == []

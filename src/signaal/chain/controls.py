@@ -6,16 +6,29 @@ by both organisations (``controls.manage`` is a shared action: the partner is in
 organisation: the police's investigative notes never reach the outreach partner, and the other
 way round. Contacts logged during a control link to it (``OutreachContact.joint_control_id``) and
 stay with the organisation that logged them.
+
+The visit list (:class:`JointControlPersona`): the planner selects personas of its own latest
+analysis run (``add_persona`` checks that the id names one there; another organisation's or an
+unknown id is a field error). Only the planner adds and removes them: the personas are its
+analysis. Both organisations see the list's practical part (municipality where last advertised,
+when, the languages of the ads as ``signaal.ads.normalise.detect_language`` reads the stored
+texts, since the store keeps no language, and the risk score); contact points are not part of
+the shared control: the partner gets none from :func:`visit_list`, the planner gets the
+pseudonyms, revealed only through the audited reveal flow (``contacts.reveal`` on the run's own
+organisation). The outcome of a visit (a code of :data:`VISIT_OUTCOMES`) is shared with the
+partner; its note only with the organisation that recorded it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from signaal.ads.normalise import detect_language
 from signaal.chain import journal, visibility
 from signaal.chain.authz import Action, Actor
 from signaal.chain.casework import (
@@ -25,11 +38,13 @@ from signaal.chain.casework import (
     clean_text,
     require,
 )
-from signaal.errors import FieldErrors, NotFoundError
+from signaal.errors import ConflictError, FieldErrors, NotFoundError
 from signaal.geo import resolve_place
+from signaal.store import analysis
 from signaal.store.models import (
     JointControl,
     JointControlPart,
+    JointControlPersona,
     Organisation,
     OrganisationKind,
     OutreachContact,
@@ -254,3 +269,180 @@ def list_controls(db: Session, actor: Actor) -> list[JointControl]:
             .limit(200)
         )
     )
+
+
+VISIT_OUTCOMES = (
+    "met",
+    "not_present",
+    "refused_contact",
+    "concerns_confirmed",
+    "no_concerns",
+    "referred_to_care",
+)
+MAX_PERSONAS = 200
+
+
+def _require_planner(db: Session, actor: Actor, control: JointControl) -> None:
+    _require(db, actor, control)
+    if control.organisation_id != actor.organisation_id:
+        raise NotFoundError("only the planning organisation selects personas")
+
+
+def add_persona(
+    db: Session, actor: Actor, control: JointControl, persona_id: object, *, ip: str | None = None
+) -> JointControlPersona:
+    """Put a persona of the planner's latest run on the control's visit list."""
+    _require_planner(db, actor, control)
+    run = analysis.latest_run(db, control.organisation_id)
+    name = persona_id.strip() if isinstance(persona_id, str) else ""
+    if not name or len(name) > 100:
+        raise FieldErrors({"persona_id": "required"})
+    if run is None or analysis.persona_detail(db, run.id, name) is None:
+        raise FieldErrors({"persona_id": "not a persona of your latest analysis"})
+    if db.get(JointControlPersona, (control.id, name)) is not None:
+        raise ConflictError("persona already on the visit list")
+    row = JointControlPersona(
+        control_id=control.id,
+        persona_id=name,
+        run_id=run.id,
+        added_by_user_id=None if actor.is_system else actor.user_id,
+    )
+    db.add(row)
+    db.flush()
+    journal.written(
+        db, actor, "joint_control", control.id, "persona_added", fields={"persona_id": name}, ip=ip
+    )
+    return row
+
+
+def remove_persona(
+    db: Session, actor: Actor, control: JointControl, persona_id: str, *, ip: str | None = None
+) -> None:
+    """Take a persona off the list; refused once a visit outcome is recorded (it is kept)."""
+    _require_planner(db, actor, control)
+    row = db.get(JointControlPersona, (control.id, persona_id))
+    if row is None:
+        raise NotFoundError("persona not on the visit list")
+    if row.outcome is not None:
+        raise ConflictError("the visit has an outcome: it stays on the list")
+    db.delete(row)
+    db.flush()
+    journal.written(
+        db,
+        actor,
+        "joint_control",
+        control.id,
+        "persona_removed",
+        fields={"persona_id": persona_id},
+        ip=ip,
+    )
+
+
+@dataclass(frozen=True)
+class Visit:
+    persona_id: str
+    municipality: str | None  # where last advertised
+    last_advertised: datetime | None
+    languages: tuple[str, ...]
+    risk_score: int | None  # None: no longer in the planner's latest run
+    contact_points: tuple[str, ...]  # pseudonyms, for the planner only
+    outcome: str | None
+    outcome_at: datetime | None
+    note: str | None  # only for the organisation that recorded it
+
+
+# A pseudonym as the store writes it into an ad's title and text (``[phone:3f9a…]``).
+_PSEUDONYM_MARKER = re.compile(r"\[((?:phone|email|handle|website):[0-9a-f]{8,64})\]")
+
+
+def _pseudonyms_in(texts: list[str]) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for text in texts:
+        for match in _PSEUDONYM_MARKER.finditer(text):
+            found.setdefault(match.group(1), None)
+    return tuple(found)
+
+
+def _languages(texts: list[str]) -> tuple[str, ...]:
+    found: set[str] = set()
+    for text in texts:
+        language = detect_language(text.lower())
+        if language == "mixed":
+            found |= {"nl", "en"}
+        elif language != "unknown":
+            found.add(language)
+    return tuple(sorted(found))
+
+
+def visit_list(db: Session, actor: Actor, control: JointControl) -> list[Visit]:
+    """The control's visit list as the actor's organisation may see it (module docstring)."""
+    _require(db, actor, control)
+    planner = control.organisation_id == actor.organisation_id
+    run = analysis.latest_run(db, control.organisation_id)
+    rows = db.scalars(
+        select(JointControlPersona)
+        .where(JointControlPersona.control_id == control.id)
+        .order_by(JointControlPersona.added_at, JointControlPersona.persona_id)
+    )
+    visits = []
+    for row in rows:
+        detail = analysis.persona_detail(db, run.id, row.persona_id) if run else None
+        ads = detail.ads if detail else []
+        last = ads[0] if ads else None
+        texts = [f"{ad.title or ''} {ad.text or ''}" for ad in ads]
+        visits.append(
+            Visit(
+                persona_id=row.persona_id,
+                municipality=last.municipality if last else None,
+                last_advertised=last.posted_at if last else None,
+                languages=_languages(texts),
+                risk_score=detail.persona.risk_score if detail else None,
+                contact_points=_pseudonyms_in(texts) if planner else (),
+                outcome=row.outcome,
+                outcome_at=row.outcome_at,
+                note=row.outcome_note
+                if row.outcome_organisation_id == actor.organisation_id
+                else None,
+            )
+        )
+    return visits
+
+
+def record_outcome(
+    db: Session,
+    actor: Actor,
+    control: JointControl,
+    persona_id: str,
+    *,
+    outcome: object,
+    note: object = "",
+    ip: str | None = None,
+) -> JointControlPersona:
+    """Record how the visit went (either organisation of the control); audited without the note."""
+    _require(db, actor, control)
+    row = db.get(JointControlPersona, (control.id, persona_id))
+    if row is None:
+        raise NotFoundError("persona not on the visit list")
+    errors: dict[str, str] = {}
+    if outcome not in VISIT_OUTCOMES:
+        errors["outcome"] = "choose an outcome"
+    text = clean_text(errors, "note", note, limit=MAX_TEXT)
+    if errors:
+        raise FieldErrors(errors)
+    assert isinstance(outcome, str)
+    row.outcome = outcome
+    row.outcome_note = text
+    row.outcome_organisation_id = actor.organisation_id
+    row.outcome_by_user_id = None if actor.is_system else actor.user_id
+    row.outcome_at = utcnow()
+    db.flush()
+    journal.written(
+        db,
+        actor,
+        "joint_control",
+        control.id,
+        "visit_outcome",
+        fields={"persona_id": persona_id, "outcome": outcome, "note": bool(text)},
+        ip=ip,
+    )
+    return row

@@ -717,6 +717,29 @@ class JointControl(Base):
     created_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
+class JointControlPersona(Base):
+    """A persona of the planner's latest analysis run selected for a joint control (the visit
+    list), and the outcome of the visit: the outcome is shared with the partner, the note is
+    seen only by the organisation that recorded it (``outcome_organisation_id``)."""
+
+    __tablename__ = "joint_control_personas"
+
+    control_id: Mapped[int] = mapped_column(
+        ForeignKey("joint_controls.id", ondelete="CASCADE"), primary_key=True
+    )
+    persona_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer)  # the run it was selected from (no FK: purged)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)
+    outcome_note: Mapped[str] = mapped_column(
+        EncryptedText("joint_control_personas", "outcome_note"), default=""
+    )
+    outcome_organisation_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    outcome_by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    outcome_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class JointControlPart(Base):
     """One organisation's own part of a joint control: only that organisation sees it."""
 
