@@ -111,3 +111,23 @@ def test_the_outcome_is_shared_the_note_is_not_and_it_is_audited(
     ).one()
     assert '"visit_outcome"' in event.details
     assert "Wil hulp" not in event.details
+
+
+def test_an_outcome_never_takes_the_other_organisations_note_and_the_list_is_capped(
+    db_session: Session, w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _police_run(db_session, w)
+    control = _control(db_session, w)
+    controls.add_persona(db_session, w.officer, control, "P-1")
+    controls.record_outcome(db_session, w.worker, control, "P-1", outcome="met", note="Gesprek")
+    with pytest.raises(ConflictError):
+        controls.record_outcome(db_session, w.officer, control, "P-1", outcome="no_concerns")
+    [own] = controls.visit_list(db_session, w.worker, control)
+    assert (own.outcome, own.note) == ("met", "Gesprek")
+    # The recording organisation may change its own record.
+    controls.record_outcome(db_session, w.worker, control, "P-1", outcome="referred_to_care")
+    [own] = controls.visit_list(db_session, w.worker, control)
+    assert (own.outcome, own.note) == ("referred_to_care", "")
+    monkeypatch.setattr(controls, "MAX_PERSONAS", 1)
+    with pytest.raises(ConflictError, match="at most 1 personas"):
+        controls.add_persona(db_session, w.officer, control, "P-2")

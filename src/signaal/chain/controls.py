@@ -297,6 +297,11 @@ def add_persona(
     name = persona_id.strip() if isinstance(persona_id, str) else ""
     if not name or len(name) > 100:
         raise FieldErrors({"persona_id": "required"})
+    on_list = db.scalars(
+        select(JointControlPersona.persona_id).where(JointControlPersona.control_id == control.id)
+    ).all()
+    if len(on_list) >= MAX_PERSONAS:
+        raise ConflictError(f"a visit list holds at most {MAX_PERSONAS} personas")
     if run is None or analysis.persona_detail(db, run.id, name) is None:
         raise FieldErrors({"persona_id": "not a persona of your latest analysis"})
     if db.get(JointControlPersona, (control.id, name)) is not None:
@@ -430,6 +435,12 @@ def record_outcome(
     if errors:
         raise FieldErrors(errors)
     assert isinstance(outcome, str)
+    if row.outcome_note and row.outcome_organisation_id != actor.organisation_id:
+        # The note is the other organisation's own: a new outcome would take it from them.
+        raise ConflictError(
+            "the other organisation recorded this visit with a note; agree on the outcome "
+            "with them, or keep your notes in your own part of the control"
+        )
     row.outcome = outcome
     row.outcome_note = text
     row.outcome_organisation_id = actor.organisation_id
