@@ -37,6 +37,7 @@ def store(migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("SIGNAAL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SIGNAAL_DATABASE_URL", migrated_url)
     monkeypatch.delenv("SIGNAAL_WORKER_SCHEDULE", raising=False)
+    monkeypatch.delenv("SIGNAAL_INGEST_FOLDER", raising=False)
     get_settings.cache_clear()
     yield migrated_url
     get_settings.cache_clear()
@@ -68,6 +69,7 @@ def test_once_runs_the_due_jobs_then_nothing_and_list_shows_it(
         "remind",
         "mail-alerts",
         "match-service-sync",
+        "ingest-folder",
     }
     assert "1h" in rows["purge-expired"]
     assert "now" in rows["purge-expired"]
@@ -85,6 +87,7 @@ def test_once_runs_the_due_jobs_then_nothing_and_list_shows_it(
         "match-service-sync: ok: no match service (SIGNAAL_REMOTE_MATCH_URL is not set)"
         in first.output
     )
+    assert "ingest-folder: ok: no ingest folder (SIGNAAL_INGEST_FOLDER is not set)" in first.output
     assert "expire-watches" not in first.output
 
     second = runner.invoke(app, ["worker", "--once"])
