@@ -240,6 +240,8 @@ def persona(
             ),
             "ad_anchors": {ad.ad_id: i for i, ad in enumerate(detail.ads, start=1)},
             "stays": segments,
+            "route": network_movement.persona_route(detail.ads),
+            "map_source": geo_areas.source(),
             "timeline": timeline_svg(segments, segments[0].start, segments[-1].end)
             if segments
             else None,
