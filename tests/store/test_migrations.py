@@ -308,3 +308,24 @@ def test_the_control_visits_migration_adds_its_table_and_goes_back_down(store_ur
         engine.dispose()
     db.upgrade(store_url)
     assert db.schema_drift(store_url) == []
+
+
+def test_the_ad_photos_migration_adds_its_table_and_goes_back_down(store_url: str) -> None:
+    """Migration 0016: the photos of stored ads (hash, cluster, encrypted thumbnail); the
+    downgrade to 0015 drops the table and keeps the runs."""
+    db.upgrade(store_url, "head")
+    engine = db.make_engine(store_url)
+    try:
+        assert "analysis_ad_photos" in set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    db.downgrade(store_url, "0015")
+    engine = db.make_engine(store_url)
+    try:
+        names = set(inspect(engine).get_table_names())
+        assert "analysis_ad_photos" not in names
+        assert {"analysis_runs", "analysis_ads", "joint_control_personas"} <= names
+    finally:
+        engine.dispose()
+    db.upgrade(store_url)
+    assert db.schema_drift(store_url) == []

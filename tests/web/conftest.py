@@ -6,6 +6,7 @@ to ``https://testserver``. Web tests run on SQLite; the access matrix runs on Po
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -205,15 +206,36 @@ def text_marker(tag: str) -> str:
     return f"[{tag}-tekst]"
 
 
-def analysis_rows(tag: str = "") -> dict[str, list[dict[str, object]]]:
+def synthetic_thumbnail(owner: str = "P-1", size: tuple[int, int] = (180, 240)) -> bytes:
+    """A JPEG thumbnail of a generated photo (gradients and shapes, never a real photo)."""
+    from signaal.synth.photos import original
+
+    out = io.BytesIO()
+    original(11, owner, 0, size).save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def analysis_rows(tag: str = "", *, with_photo: bool = False) -> dict[str, list[dict[str, object]]]:
     """A small analysis as ``signaal analyse`` writes it: network N-1 with persona P-1 (two ads,
     one move). With a ``tag``, every id carries :func:`id_marker` and every text
-    :func:`text_marker` (to tell organisations' runs apart)."""
+    :func:`text_marker` (to tell organisations' runs apart). ``with_photo``: ad A-1 has one
+    photo with a thumbnail."""
     now = datetime.now(UTC)
     suffix = id_marker(tag)[2:] if tag else ""
     text = f" {text_marker(tag)}" if tag else ""
     network, persona = f"N-1{suffix}", f"P-1{suffix}"
+    photos: list[dict[str, object]] = [
+        {
+            "ad_id": f"A-1{suffix}",
+            "position": 0,
+            "pdq": "ab" * 32,
+            "quality": 90,
+            "cluster": 0,
+            "thumbnail": synthetic_thumbnail(persona),
+        }
+    ]
     return {
+        **({"photos": photos} if with_photo else {}),
         "networks": [
             {
                 "network_id": network,
@@ -307,6 +329,6 @@ def seeded_analysis(state: WebState, accounts_by_role: dict[str, Account]) -> in
     with transaction(state.sessions) as session:
         for organisation_id in organisations:
             runs[organisation_id] = store_analysis(
-                session, state.settings, organisation_id, analysis_rows()
+                session, state.settings, organisation_id, analysis_rows(with_photo=True)
             )
     return runs[accounts_by_role["viewer"].organisation_id]

@@ -184,6 +184,11 @@ EXPECTED: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         "/analyse/personas/P-1/bewijs.html?doel=protection",
         protected(EVIDENCE, 200),
     ),
+    # A photo's thumbnail on the persona page: the roles that open personas.
+    ("GET", "/analyse/personas/{persona_id}/fotos/{number}"): (
+        "/analyse/personas/P-1/fotos/1",
+        protected(DETAIL, 200),
+    ),
     ("GET", "/analyse/personas/{persona_id}/bewijs.pdf"): (
         "/analyse/personas/P-1/bewijs.pdf",
         protected(EVIDENCE, 200),
@@ -478,6 +483,13 @@ RECORD_ROUTES: dict[tuple[str, str], tuple[str, dict[str, int], dict[str, int]]]
         for_roles(EVIDENCE, 200),
         for_roles(set(), 200),
     ),
+    # The thumbnail of the persona's first photo: another organisation's is refused like a
+    # persona that exists nowhere.
+    ("GET", "/analyse/personas/{persona_id}/fotos/{number}"): (
+        "/analyse/personas/{persona_id}/fotos/1",
+        for_roles(DETAIL, 200),
+        for_roles(set(), 200),
+    ),
     ("GET", "/analyse/personas/{persona_id}/bewijs.pdf"): (
         "/analyse/personas/{persona_id}/bewijs.pdf?doel=protection",
         for_roles(EVIDENCE, 200),
@@ -675,6 +687,8 @@ IDS_MAY_APPEAR_IN = {("GET", "/beheer/audit")}
 # The shelter directory holds no data about persons and is the same for every organisation: its
 # records carry no text marker (that would count as a leak elsewhere), so none is looked for.
 DIRECTORY_ROUTES = {("GET", "/api/v1/shelters/{shelter_id}")}
+# Images: no text marker to look for; their answer must be the image itself.
+IMAGE_ROUTES = {("GET", "/analyse/personas/{persona_id}/fotos/{number}")}
 
 
 def seed_casework(session: Session, organisation_id: int, tag: str) -> dict[str, str]:
@@ -802,7 +816,7 @@ def world(
                 )
                 organisations[kind] = organisation.id
                 runs[kind] = store_analysis(
-                    session, settings, organisation.id, analysis_rows(_tag(kind))
+                    session, settings, organisation.id, analysis_rows(_tag(kind), with_photo=True)
                 )
                 for role, definition in roles().items():
                     if not definition.fits(kind):
@@ -962,8 +976,11 @@ def test_organisation_matrix(world: World, role: str, kind: OrganisationKind) ->
         visit = _Visit(client, _as(client, world, principal), principal, mismatches)
         own = principal.kind
         for (method, template), (path, own_status, other_status) in RECORD_ROUTES.items():
-            # The record the path names is its last parameter (a run's contact point).
-            parameter = list(re.finditer(r"\{(\w+)\}", template))[-1]
+            # The record the path names is its last parameter (a run's contact point), except
+            # a photo's number on its persona's page.
+            parameter = [
+                found for found in re.finditer(r"\{(\w+)\}", template) if found.group(1) != "number"
+            ][-1]
             for owner in KINDS:
                 tag = _tag(owner)
                 named = {
@@ -987,7 +1004,7 @@ def test_organisation_matrix(world: World, role: str, kind: OrganisationKind) ->
                     method == "GET"
                     and expected == 200
                     and owner is own
-                    and (method, template) not in DIRECTORY_ROUTES
+                    and (method, template) not in DIRECTORY_ROUTES | IMAGE_ROUTES
                 )
                 if shows_records and text_marker(tag) not in body:
                     visit.fail(f"{template}: the own records are missing")

@@ -7,6 +7,8 @@ within a Hamming distance of about 31 bits are conventionally treated as the sam
 
 ``hash_photos`` is the adapter that reads image files (in worker processes); the matching
 functions below it are pure and work on the hex strings, so an engine can run them anywhere.
+``make_thumbnails`` reads the same files within the same limits and makes the small JPEG the app
+store keeps of each (decoded as for hashing, so no metadata survives: EXIF, ICC, comments).
 
 The hex form is the 256 bits packed most-significant bit first in the order ``pdqhash`` returns
 them (64 hex characters).
@@ -29,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from signaal.ads.files import FileRefused, read_contained
-from signaal.ads.graph import distinct
+from signaal.ads.graph import components, distinct
 from signaal.ads.types import PhotoHash
 from signaal.engines.local import LocalEngine
 
@@ -202,6 +204,66 @@ def hash_photos(
         else:
             errors[path] = error or "unknown error"
     return PhotoHashResult(hashes=hashes, errors=errors)
+
+
+#: Longest side of a stored thumbnail, and its JPEG quality.
+THUMBNAIL_SIDE = 240
+THUMBNAIL_QUALITY = 80
+
+
+def thumbnail(
+    path: Path, *, root: Path, limits: PhotoLimits = DEFAULT_LIMITS, side: int = THUMBNAIL_SIDE
+) -> bytes:
+    """A JPEG of at most ``side`` pixels a side of the image at ``path`` (inside ``root``), made
+    from the pixels the photo stage hashes (same byte, pixel and time limits); raises like
+    :func:`hash_image`. Only the pixels are encoded: no EXIF, no ICC profile, no comment."""
+    from PIL import Image
+
+    data = read_contained(root, path, limits.max_bytes)
+    with _time_limit(limits.max_seconds):
+        pixels = _pixels(data, limits)
+    image = Image.fromarray(pixels, mode="RGB")
+    image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
+    return out.getvalue()
+
+
+def _thumbnail_one(path: Path, root: Path, limits: PhotoLimits) -> tuple[Path, bytes | None]:
+    try:
+        return path, thumbnail(path, root=root, limits=limits)
+    except Exception:  # one unreadable image must not stop the others (its ad is kept)
+        return path, None
+
+
+def make_thumbnails(
+    paths: Sequence[Path], *, root: Path, limits: PhotoLimits = DEFAULT_LIMITS, workers: int = 1
+) -> dict[Path, bytes]:
+    """The thumbnails of the given image files inside ``root``; a file that cannot or may not be
+    read has none (the photo stage has already reported it)."""
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    one = partial(_thumbnail_one, root=root, limits=limits)
+    engine = LocalEngine(max(1, min(workers, os.cpu_count() or 1)))
+    return {path: data for path, data in engine.map_items(one, unique) if data is not None}
+
+
+def photo_clusters(
+    hexes: Sequence[str], qualities: Sequence[int], *, max_distance: int, min_quality: int
+) -> list[int | None]:
+    """For each photo, the number of its cluster: photos whose PDQ hashes are the same or within
+    ``max_distance`` bits, connected (as the link stage groups them); None for a photo below
+    ``min_quality`` (too little structure to match anything)."""
+    index: dict[str, int] = {}
+    for pdq, quality in zip(hexes, qualities, strict=True):
+        if quality >= min_quality:
+            index.setdefault(pdq.lower(), len(index))
+    distinct_hexes = sorted(index, key=index.__getitem__)
+    pairs, _ = near_duplicate_photos(distinct_hexes, max_distance=max_distance)
+    labels = components(len(distinct_hexes), pairs)
+    return [
+        int(labels[index[pdq.lower()]]) if quality >= min_quality else None
+        for pdq, quality in zip(hexes, qualities, strict=True)
+    ]
 
 
 def bits_to_hex(bits: npt.NDArray[np.integer]) -> str:

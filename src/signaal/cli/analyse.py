@@ -170,7 +170,7 @@ def analyse(
     from signaal.ads.stage_config import load_stage_config
     from signaal.engines.local import default_workers
     from signaal.errors import SignaalError
-    from signaal.monitor.runs import stored_ad_rows
+    from signaal.monitor.runs import ad_photo_rows, stored_ad_rows
     from signaal.settings import get_settings
 
     err = Console(stderr=True, soft_wrap=True)
@@ -284,6 +284,13 @@ def analyse(
                 n_quarantined=len(result.quarantined),
                 organisations=organisations or [],
                 contact_points=contact_values_by_pseudonym(result.ads, settings.pseudonym_key),
+                photos=ad_photo_rows(
+                    result,
+                    base_dir=config.photos_dir or (ads if ads.is_dir() else ads.parent),
+                    limits=config.photo_limits,
+                    link=config.link,
+                    workers=config.workers,
+                ),
             )
         except SignaalError as exc:
             err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
@@ -391,6 +398,7 @@ def save_to_store(
     n_quarantined: int,
     organisations: Sequence[str],
     contact_points: Mapping[str, str] | None = None,
+    photos: Sequence[Mapping[str, object]] = (),
 ) -> list[tuple[str, int]]:
     """Save an analysis through the store's ``save_analysis``, migrating the store first: one
     run per organisation (name or id), all in one transaction. Returns (name, run id) pairs.
@@ -399,7 +407,9 @@ def save_to_store(
     with each run, in the same transaction, for the roles that may reveal one on screen. Each
     stored run is compared with the protective watches (:func:`signaal.chain.watches.check_run`),
     which notifies the watching organisations in the app, and with the organisation's watchlists
-    (:func:`signaal.monitor.watchlists.check_run`), which writes the alerts of its users."""
+    (:func:`signaal.monitor.watchlists.check_run`), which writes the alerts of its users.
+    ``photos``: the ads' photos with their thumbnails (``signaal.monitor.runs.ad_photo_rows``).
+    """
     from signaal.chain.accounts import find_organisation
     from signaal.chain.authz import SYSTEM
     from signaal.errors import FieldError
@@ -438,6 +448,7 @@ def save_to_store(
                     settings=settings,
                     now=datetime.now(UTC),
                     actor=SYSTEM,
+                    photos=photos,
                 )
                 stored.append((organisation.name, run_id))
             return stored

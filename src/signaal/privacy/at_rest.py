@@ -77,12 +77,21 @@ class FieldCipher:
 
     def encrypt(self, value: str, *, table: str, column: str) -> str:
         """The stored form of ``value`` in ``table.column``."""
+        return self.encrypt_bytes(value.encode("utf-8"), table=table, column=column)
+
+    def encrypt_bytes(self, value: bytes, *, table: str, column: str) -> str:
+        """The stored form of the bytes ``value`` (an image) in ``table.column``: the same
+        format as a text's."""
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, value.encode("utf-8"), _associated(table, column))
+        sealed = self._aead.encrypt(nonce, value, _associated(table, column))
         return f"{VERSION}.{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
 
     def decrypt(self, stored: str, *, table: str, column: str) -> str:
         """The clear text of a value stored in ``table.column``."""
+        return self.decrypt_bytes(stored, table=table, column=column).decode("utf-8")
+
+    def decrypt_bytes(self, stored: str, *, table: str, column: str) -> bytes:
+        """The clear bytes of a value stored in ``table.column``."""
         where = f"{table}.{column}"
         version, dot, body = stored.partition(".")
         if not dot or version != VERSION:
@@ -104,4 +113,4 @@ class FieldCipher:
                 f"{where} holds a value that does not open: another data key "
                 "(SIGNAAL_DATA_KEY changed?), copied from another column, or damaged"
             ) from exc
-        return clear.decode("utf-8")
+        return clear

@@ -10,6 +10,10 @@ Contact points are stored pseudonymised only (``phone:3f9a…``, see
 ``expires_at`` from ``analysis_retention_days``; :func:`purge_expired` deletes expired runs and
 audits that it did.
 
+The photos of the ads (:func:`save_analysis`'s ``photos``) are kept as their PDQ hash, the
+number of their cluster of near-duplicates in the run and a small JPEG thumbnail, encrypted
+with the data key (``analysis_ad_photos``); they go with their run.
+
 Every run belongs to one organisation, and so do its ads, personas, networks and movements.
 Writing asks :func:`~signaal.chain.authz.allowed` with an actor (a user, or
 :data:`~signaal.chain.authz.SYSTEM` for jobs and the command line); reading is scoped by the
@@ -40,6 +44,7 @@ from signaal.settings import Settings, get_settings
 from signaal.store.db import database_problem
 from signaal.store.models import (
     AnalysisAd,
+    AnalysisAdPhoto,
     AnalysisMovement,
     AnalysisNetwork,
     AnalysisPersona,
@@ -53,6 +58,10 @@ MAX_TEXT_LENGTH = 100_000
 # A reason fact's contact that is not a pseudonym (anything but ``kind:hex``).
 _CLEAR_CONTACT = re.compile(r"^(?!(phone|email|handle|website):[0-9a-f]{8,64}$).+")
 BATCH_SIZE = 5_000
+#: A thumbnail larger than this is refused (the photo stage makes them of a few kilobytes).
+MAX_THUMBNAIL_BYTES = 200_000
+_PDQ = re.compile(r"^[0-9a-f]{64}$")
+_JPEG = b"\xff\xd8\xff"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -120,6 +129,22 @@ class Flow:
     to_municipality: str
     n_moves: int
     n_personas: int
+
+
+@dataclass(frozen=True)
+class AdPhoto:
+    """A photo of one of a persona's ads, and the other personas of the run with the same
+    picture (a near-duplicate PDQ hash: the same cluster)."""
+
+    number: int  # 1, 2, … among the persona's photos (ordered by ad id, then position)
+    ad_id: str
+    position: int  # in the ad's images
+    has_thumbnail: bool
+    elsewhere: tuple[str, ...]  # persona ids, sorted
+
+    @property
+    def elsewhere_shown(self) -> tuple[str, ...]:
+        return self.elsewhere[:MAX_ELSEWHERE]
 
 
 @dataclass(frozen=True)
@@ -400,6 +425,37 @@ def _movements(rows: Sequence[Mapping[str, object]]) -> Columns:
     }
 
 
+def _photos(rows: Sequence[Mapping[str, object]], ad_ids: Sequence[object]) -> Columns:
+    table = _Input("photos", rows)
+    columns: Columns = {
+        "ad_id": table.text("ad_id", 200),
+        "position": table.integer("position", 0, 10_000),
+        "pdq": [str(v).lower() for v in table.text("pdq", 64)],
+        "quality": table.integer("quality", 0, 100),
+        "cluster": [],
+        "thumbnail": [],
+    }
+    known = set(ad_ids)
+    for index, (ad_id, pdq) in enumerate(zip(columns["ad_id"], columns["pdq"], strict=True)):
+        if ad_id not in known:
+            raise table.error(index, "ad_id", f"{ad_id!r} is not an ad of the run")
+        if not _PDQ.match(pdq):
+            raise table.error(index, "pdq", "is not a PDQ hash (64 hex characters)")
+    for index, value in enumerate(table.values("cluster")):
+        number = None if value is None or value == "" else _number(value)
+        if value not in (None, "") and (number is None or number < 0):
+            raise table.error(index, "cluster", f"{value!r} is not a cluster number")
+        columns["cluster"].append(number)
+    for index, value in enumerate(table.values("thumbnail")):
+        if value is not None and not isinstance(value, bytes):
+            raise table.error(index, "thumbnail", "is not bytes")
+        if value is not None and (len(value) > MAX_THUMBNAIL_BYTES or not value.startswith(_JPEG)):
+            raise table.error(index, "thumbnail", f"is no JPEG of at most {MAX_THUMBNAIL_BYTES}")
+        columns["thumbnail"].append(value)
+    table.unique("position", list(zip(columns["ad_id"], columns["position"], strict=True)))
+    return columns
+
+
 # ----------------------------------------------------------------------------------------------
 # Writing
 
@@ -419,9 +475,14 @@ def save_analysis(
     actor: Actor,
     ip: str | None = None,
     settings: Settings | None = None,
+    photos: Sequence[Mapping[str, object]] = (),
 ) -> int:
     """Store one analysis run of organisation ``organisation_id`` with all its rows and one
     ``analysis.stored`` audit event.
+
+    ``photos``: per photo of an ad, ``ad_id``, ``position`` (in the ad's images), ``pdq``,
+    ``quality``, ``cluster`` (near-duplicates, or None) and ``thumbnail`` (JPEG bytes, or None
+    when none could be made), stored encrypted.
 
     ``actor`` is the user who stores it, or :data:`~signaal.chain.authz.SYSTEM` for the command
     line; ``allowed()`` decides whether that actor may store a run of that organisation.
@@ -443,11 +504,13 @@ def save_analysis(
         raise RecordError("analysis run", "n_quarantined", "is negative")
     source = source.strip()[:500] or "(unnamed)"
 
+    ad_columns = _ads(ads)
     tables: list[tuple[type[Base], Columns, int]] = [
         (AnalysisNetwork, _networks(networks), len(networks)),
         (AnalysisPersona, _personas(personas), len(personas)),
-        (AnalysisAd, _ads(ads), len(ads)),
+        (AnalysisAd, ad_columns, len(ads)),
         (AnalysisMovement, _movements(movements), len(movements)),
+        (AnalysisAdPhoto, _photos(photos, ad_columns["ad_id"]), len(photos)),
     ]
 
     now = datetime.now(UTC)
@@ -562,7 +625,13 @@ def purge_expired(session: Session, *, actor: Actor, now: datetime | None = None
         return []
     try:
         # Children first: no reliance on ON DELETE CASCADE being enabled on the connection.
-        for model in (AnalysisMovement, AnalysisAd, AnalysisPersona, AnalysisNetwork):
+        for model in (
+            AnalysisAdPhoto,
+            AnalysisMovement,
+            AnalysisAd,
+            AnalysisPersona,
+            AnalysisNetwork,
+        ):
             session.execute(delete(model).where(model.run_id.in_(run_ids)))
         session.execute(delete(AnalysisRun).where(AnalysisRun.id.in_(run_ids)))
         audit.record(
@@ -813,3 +882,91 @@ def persona_detail(session: Session, run_id: int, persona_id: str) -> PersonaDet
             for m in movements
         ],
     )
+
+
+#: The persona page shows at most so many photos (and says so).
+MAX_PERSONA_PHOTOS = 60
+#: Other personas named per photo, at most.
+MAX_ELSEWHERE = 20
+
+
+def _persona_photo_rows(run_id: int, persona_id: str) -> Any:
+    return (
+        select(AnalysisAdPhoto)
+        .join(
+            AnalysisAd,
+            (AnalysisAd.run_id == AnalysisAdPhoto.run_id)
+            & (AnalysisAd.ad_id == AnalysisAdPhoto.ad_id),
+        )
+        .where(AnalysisAdPhoto.run_id == run_id, AnalysisAd.persona_id == persona_id)
+        .order_by(AnalysisAdPhoto.ad_id, AnalysisAdPhoto.position)
+    )
+
+
+def count_persona_photos(session: Session, run_id: int, persona_id: str) -> int:
+    statement = _persona_photo_rows(run_id, persona_id).with_only_columns(func.count())
+    return int(session.scalar(statement.order_by(None)) or 0)
+
+
+def persona_photos(
+    session: Session, run_id: int, persona_id: str, *, limit: int = MAX_PERSONA_PHOTOS
+) -> list[AdPhoto]:
+    """The photos of a persona's ads (at most ``limit``), each with the other personas of the
+    run that have the same picture. The thumbnails are not read (nor decrypted) here."""
+    rows = session.execute(
+        _persona_photo_rows(run_id, persona_id)
+        .with_only_columns(
+            AnalysisAdPhoto.ad_id,
+            AnalysisAdPhoto.position,
+            AnalysisAdPhoto.cluster,
+            AnalysisAdPhoto.thumbnail.is_not(None),
+        )
+        .limit(limit)
+    ).all()
+    clusters = sorted({cluster for _, _, cluster, _ in rows if cluster is not None})
+    others: dict[int, set[str]] = {}
+    if clusters:
+        found = session.execute(
+            select(AnalysisAdPhoto.cluster, AnalysisAd.persona_id)
+            .join(
+                AnalysisAd,
+                (AnalysisAd.run_id == AnalysisAdPhoto.run_id)
+                & (AnalysisAd.ad_id == AnalysisAdPhoto.ad_id),
+            )
+            .where(
+                AnalysisAdPhoto.run_id == run_id,
+                AnalysisAdPhoto.cluster.in_(clusters),
+                AnalysisAd.persona_id != persona_id,
+            )
+            .distinct()
+        ).all()
+        for cluster, other in found:
+            if cluster is not None:
+                others.setdefault(int(cluster), set()).add(str(other))
+    return [
+        AdPhoto(
+            number=number,
+            ad_id=str(ad_id),
+            position=int(position),
+            has_thumbnail=bool(has_thumbnail),
+            elsewhere=tuple(sorted(others.get(cluster, ()) if cluster is not None else ())),
+        )
+        for number, (ad_id, position, cluster, has_thumbnail) in enumerate(rows, start=1)
+    ]
+
+
+def persona_photo_thumbnail(
+    session: Session, run_id: int, persona_id: str, number: int
+) -> bytes | None:
+    """The thumbnail of photo ``number`` (1-based, as :func:`persona_photos` numbers them) of
+    the persona in run ``run_id``; None when there is no such photo or it has no thumbnail."""
+    if not 1 <= number <= MAX_PERSONA_PHOTOS:
+        return None
+    statement = (
+        _persona_photo_rows(run_id, persona_id)
+        .with_only_columns(AnalysisAdPhoto.thumbnail)
+        .offset(number - 1)
+        .limit(1)
+    )
+    value = session.scalar(statement)
+    return value if isinstance(value, bytes) else None

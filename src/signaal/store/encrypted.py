@@ -7,6 +7,9 @@ it is given with the engine's dialect (the one thing a column type sees of its c
 engine made without one uses the process's settings (``get_settings().data_key``), as the audit
 key does for sessions.
 
+``EncryptedBytes`` does the same for binary values (a photo's thumbnail), in the same stored
+format (``e1.`` and base64 in a ``TEXT`` column).
+
 Such a column can be neither searched nor sorted in SQL (equal texts are stored differently);
 no query of Signaal does either, and a new one must filter in Python after reading.
 """
@@ -58,6 +61,28 @@ class EncryptedText(TypeDecorator[str]):
         if value is None:
             return None
         return cipher_for(dialect).decrypt(value, table=self.table, column=self.column)
+
+
+class EncryptedBytes(TypeDecorator[bytes]):
+    """Bytes in Python (a photo's thumbnail), AES-GCM at rest, bound to its table and column."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, table: str, column: str) -> None:
+        super().__init__()
+        self.table = table
+        self.column = column
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return cipher_for(dialect).encrypt_bytes(value, table=self.table, column=self.column)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return cipher_for(dialect).decrypt_bytes(value, table=self.table, column=self.column)
 
 
 _TRUE, _FALSE = "true", "false"

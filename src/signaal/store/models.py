@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from signaal.store.encrypted import EncryptedBool, EncryptedText
+from signaal.store.encrypted import EncryptedBool, EncryptedBytes, EncryptedText
 
 # Stable constraint names, so that migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -374,6 +374,26 @@ class AnalysisMovement(Base):
     from_municipality: Mapped[str | None] = mapped_column(String(100), default=None)
     to_municipality: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime]
+
+
+class AnalysisAdPhoto(Base):
+    """A photo of a stored ad: its PDQ hash and a small thumbnail (JPEG, at most 240 pixels a
+    side, no metadata), encrypted with the data key. ``cluster`` numbers the run's photos that
+    are the same picture (near-duplicate PDQ hashes, connected, as the link stage groups them);
+    None for a photo of too low quality to match. Deleted with its run."""
+
+    __tablename__ = "analysis_ad_photos"
+    __table_args__ = (Index("ix_analysis_ad_photos_run_cluster", "run_id", "cluster"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey(_RUN_FK, ondelete="CASCADE"), primary_key=True)
+    ad_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # in the ad's images
+    pdq: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int] = mapped_column(Integer)
+    cluster: Mapped[int | None] = mapped_column(Integer, default=None)
+    thumbnail: Mapped[bytes | None] = mapped_column(
+        EncryptedBytes("analysis_ad_photos", "thumbnail"), default=None
+    )
 
 
 class AnalysisContactPoint(Base):

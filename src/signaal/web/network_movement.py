@@ -1,7 +1,9 @@
-"""Movement of one network for its page: where each persona was advertised per week (moving
-together shows as the same municipality in the same week), and the flows between
+"""Movement for the network and persona pages: where each persona of a network was advertised
+per week (moving together shows as the same municipality in the same week), the flows between
 municipalities drawn as lines between their centroids on the outline map of
-:mod:`signaal.geo.areas` (the map of "Mijn gemeente", same outlines, same box).
+:mod:`signaal.geo.areas` (the map of "Mijn gemeente", same outlines, same box), and one
+persona's route (:func:`persona_route`): its places in time order, drawn by the same
+:func:`flow_map` as the network's flows.
 
 Pure functions over what the store returns (:class:`~signaal.store.analysis.AdResult`,
 :class:`~signaal.store.analysis.Flow`).
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from signaal.geo import areas
 from signaal.store.analysis import AdResult, Flow
@@ -146,9 +148,11 @@ def _around(points: Sequence[tuple[float, float]]) -> tuple[float, float, float,
     return float(left), float(top), float(right), float(bottom)
 
 
-def flow_map(flows: Sequence[Flow], *, max_lines: int = MAX_MAP_FLOWS) -> FlowMap:
+def flow_map(
+    flows: Sequence[Flow], *, max_lines: int = MAX_MAP_FLOWS, places: Sequence[str] = ()
+) -> FlowMap:
     """Lines between the centroids of the municipalities of the ``flows`` (most moves first),
-    at most ``max_lines``."""
+    at most ``max_lines``; ``places`` are marked too (a persona that never moved)."""
     centres = areas.centroids()
     drawable = [f for f in flows if f.from_municipality in centres and f.to_municipality in centres]
     drawn = drawable[:max_lines]
@@ -161,6 +165,9 @@ def flow_map(flows: Sequence[Flow], *, max_lines: int = MAX_MAP_FLOWS) -> FlowMa
         ends[flow.to_municipality] = (x2, y2)
         weight = 1 + round(3 * (flow.n_moves - 1) / max(most - 1, 1))
         lines.append(FlowLine(flow, round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1), weight))
+    for name in places:
+        if name in centres:
+            ends.setdefault(name, centres[name])
     left, top, right, bottom = _around(list(ends.values()))
     return FlowMap(
         view_box=f"{left:.0f} {top:.0f} {right - left:.0f} {bottom - top:.0f}",
@@ -170,3 +177,47 @@ def flow_map(flows: Sequence[Flow], *, max_lines: int = MAX_MAP_FLOWS) -> FlowMa
         places=tuple((name, round(x, 1), round(y, 1)) for name, (x, y) in sorted(ends.items())),
         n_left_out=len(flows) - len(drawn),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlace:
+    municipality: str
+    first_seen: datetime
+    last_seen: datetime
+    n_ads: int
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaRoute:
+    places: tuple[RoutePlace, ...]  # in order of first appearance
+    moves: tuple[Flow, ...]  # between successive places, most moves first
+    map: FlowMap
+
+
+def persona_route(ads: Sequence[AdResult]) -> PersonaRoute:
+    """The municipalities one persona was advertised in, in time order, and its moves from one
+    to the next (a move back and forth counts each way). Ads without a time or municipality
+    are left out."""
+    placed = sorted(
+        (ad.posted_at, ad.ad_id, ad.municipality)
+        for ad in ads
+        if ad.posted_at is not None and ad.municipality
+    )
+    seen: dict[str, RoutePlace] = {}
+    pairs: Counter[tuple[str, str]] = Counter()
+    previous: str | None = None
+    for at, _, place in placed:
+        known = seen.get(place)
+        seen[place] = (
+            RoutePlace(place, at, at, 1)
+            if known is None
+            else RoutePlace(place, known.first_seen, at, known.n_ads + 1)
+        )
+        if previous is not None and previous != place:
+            pairs[(previous, place)] += 1
+        previous = place
+    moves = tuple(
+        Flow(origin, target, n, 1)
+        for (origin, target), n in sorted(pairs.items(), key=lambda item: (-item[1], item[0]))
+    )
+    return PersonaRoute(tuple(seen.values()), moves, flow_map(moves, places=list(seen)))

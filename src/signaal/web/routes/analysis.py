@@ -13,6 +13,11 @@ network page explains the network's reasons the same way, and draws the network:
 personas and what links them (``signaal.web.network_graph``), where they were per week and their
 moves between municipalities on a map (``signaal.web.network_movement``), each with a table.
 ``/analyse/indicatoren`` lists every indicator with its source, which the reasons link to.
+
+The persona page also shows the photos of the persona's ads as thumbnails, each with the other
+personas of the run that have the same picture; a thumbnail is served by
+``/analyse/personas/{id}/fotos/{n}`` behind the same guard as the page (another organisation's
+persona is refused like one that exists nowhere), never cached and never sniffed.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import shlex
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParameter
 from starlette.responses import Response
 
 from signaal import audit
@@ -240,6 +246,8 @@ def persona(
             ),
             "ad_anchors": {ad.ad_id: i for i, ad in enumerate(detail.ads, start=1)},
             "stays": segments,
+            "route": network_movement.persona_route(detail.ads),
+            "map_source": geo_areas.source(),
             "timeline": timeline_svg(segments, segments[0].start, segments[-1].end)
             if segments
             else None,
@@ -262,7 +270,30 @@ def persona(
             "contact_purposes": contacts.PURPOSES,
             "may_register_signal": ctx.may(Action.CREATE_SIGNALS),
             "may_watch": ctx.may(Action.WATCH_ITEMS),
+            "photos": analysis.persona_photos(ctx.db, run.id, persona_id),
+            "n_photos": analysis.count_persona_photos(ctx.db, run.id, persona_id),
         },
+    )
+
+
+@router.get("/personas/{persona_id}/fotos/{number}")
+def persona_photo(
+    ctx: PersonaDetail,
+    persona_id: str,
+    number: Annotated[int, PathParameter(ge=1, le=analysis.MAX_PERSONA_PHOTOS)],
+) -> Response:
+    """The thumbnail of photo ``number`` of the persona page (JPEG); 404 without one. The page
+    that shows it asked the purpose and audited the view."""
+    run = own_latest_run(ctx)
+    if run is None:
+        raise NotFoundError("no analysis stored")
+    data = analysis.persona_photo_thumbnail(ctx.db, run.id, persona_id, number)
+    if data is None:
+        raise NotFoundError(f"no photo {number} of persona {persona_id} in run {run.id}")
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 
