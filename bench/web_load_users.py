@@ -5,9 +5,10 @@ headless); it reads what to ask for from the JSON file named by ``SIGNAAL_BENCH_
     {"email": ..., "password": ..., "personas": [...], "places": [...], "regions": [...],
      "triage": [{"plaats": ...}, {"niveau": ...}, ...]}
 
-Each user logs in once (a demo account: no second factor in development) and then, with 1-3 s
-of thinking between requests, opens one of the three pages. ``/healthz`` is asked for too, as
-the baseline: the same server and machine under the same load, without a page to build.
+Each user logs in once, one after the other (a demo account: no second factor in
+development), and then, with 1-3 s of thinking between requests, opens one of the three pages.
+``/healthz`` is asked for too, as the baseline: the same server and machine under the same load,
+without a page to build.
 """
 
 from __future__ import annotations
@@ -19,16 +20,24 @@ import re
 from pathlib import Path
 from urllib.parse import urlencode
 
+from gevent.lock import Semaphore
 from locust import HttpUser, between, task
 
 TARGETS = json.loads(Path(os.environ["SIGNAAL_BENCH_TARGETS"]).read_text(encoding="utf-8"))
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# One login at a time: the login throttle claims a count per attempt before checking it, so
+# twenty logins to one account at once are refused as a burst (docs/web.md, "Login throttling").
+LOGIN = Semaphore()
 
 
 class Analyst(HttpUser):
     wait_time = between(1, 3)
 
     def on_start(self) -> None:
+        with LOGIN:
+            self._login()
+
+    def _login(self) -> None:
         page = self.client.get("/login", name="login (not timed)")
         token = CSRF.search(page.text)
         if token is None:
