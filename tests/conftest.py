@@ -147,6 +147,9 @@ def reset_postgres_store(url: str) -> None:
 @pytest.fixture
 def migrated_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A new app store database at the newest migration, on each backend."""
+    from signaal.store import run_cache
+
+    run_cache.clear()  # run ids start again at 1 in every test's database
     if backend == "sqlite":
         template: Path = request.getfixturevalue("_sqlite_template")
         target = tmp_path / "store" / "signaal.db"

@@ -286,3 +286,53 @@ def test_view_and_export_are_audited_and_a_period_keeps_the_last_weeks(
     assert exported["sha256"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
     with pytest.raises(PermissionDenied):
         lp.export(db_session, _actor(organisation_id, "viewer"), run, area, "weken", ip=None)
+
+
+def test_run_figures_are_computed_once_per_run_and_never_taken_for_another_run(
+    db_session: Session, stored: tuple[int, AnalysisRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from signaal.store import local_picture as store
+    from signaal.store import run_cache
+
+    organisation_id, run = stored
+    first = store.per_municipality(db_session, run.id)
+    assert first[HAGUE].ads == 7
+    assert store.newest_ad(db_session, run.id) is not None
+    # Kept: a second view of the same run does not scan its ads again.
+    scans: list[str] = []
+    real_execute = db_session.execute
+
+    def counting(statement, *args, **kwargs):  # type: ignore[no-untyped-def]
+        scans.append(str(statement))
+        return real_execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db_session, "execute", counting)
+    assert store.per_municipality(db_session, run.id) == first
+    assert not any("analysis_ads" in sql for sql in scans)
+    monkeypatch.setattr(db_session, "execute", real_execute)
+    with pytest.raises(TypeError):
+        first["Utrecht"] = first[HAGUE]  # type: ignore[index]
+
+    # Another run has its own figures; a run deleted and stored again under the same id (as
+    # SQLite may number it) is a new run, not the kept one.
+    other = _store(db_session, organisation_id, tag="-b")
+    assert store.per_municipality(db_session, other.id)[HAGUE].ads == 7
+    run_id = run.id
+    db_session.delete(run)
+    db_session.flush()
+    smaller = {key: rows[:3] if key == "ads" else rows for key, rows in local_rows("-c").items()}
+    again = save_analysis(
+        db_session,
+        source="local-picture-test",
+        started_at=NOW,
+        finished_at=NOW,
+        n_quarantined=0,
+        organisation_id=organisation_id,
+        actor=SYSTEM,
+        **smaller,  # type: ignore[arg-type]
+    )
+    figures = store.per_municipality(db_session, again)
+    if again == run_id:
+        assert figures != first
+    assert figures[HAGUE].ads == 2
+    run_cache.clear()

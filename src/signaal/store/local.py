@@ -91,5 +91,7 @@ def local_counts(
 
 
 def newest_ad(session: Session, run_id: int) -> datetime | None:
-    """When the newest ad of the run was posted."""
-    return session.scalar(select(func.max(AnalysisAd.posted_at)).where(AnalysisAd.run_id == run_id))
+    """When the newest ad of the run was posted (computed once per run and process)."""
+    from signaal.store import local_picture
+
+    return local_picture.newest_ad(session, run_id)

@@ -11,8 +11,10 @@ Weeks are ISO weeks (Monday to Sunday, UTC), numbered as whole weeks since the M
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from signaal.store.models import AnalysisAd, AnalysisMovement
+from signaal.store.run_cache import run_figure
 
 EPOCH_MONDAY = datetime(1969, 12, 29, tzinfo=UTC)
 
@@ -111,14 +114,19 @@ def weekly(
     return [WeekTally(int(r[0]), Tally(*(int(v or 0) for v in r[1:]))) for r in rows]
 
 
-def per_municipality(session: Session, run_id: int) -> dict[str, Tally]:
-    """The whole run's counts per municipality (ads without one left out)."""
-    rows = session.execute(
-        select(AnalysisAd.municipality, *_tally_columns())
-        .where(AnalysisAd.run_id == run_id, AnalysisAd.municipality.is_not(None))
-        .group_by(AnalysisAd.municipality)
-    ).all()
-    return {str(r[0]): Tally(*(int(v or 0) for v in r[1:])) for r in rows}
+def per_municipality(session: Session, run_id: int) -> Mapping[str, Tally]:
+    """The whole run's counts per municipality (ads without one left out); computed once per
+    run and process (``run_cache``: a scan of all the run's ads)."""
+
+    def compute() -> Mapping[str, Tally]:
+        rows = session.execute(
+            select(AnalysisAd.municipality, *_tally_columns())
+            .where(AnalysisAd.run_id == run_id, AnalysisAd.municipality.is_not(None))
+            .group_by(AnalysisAd.municipality)
+        ).all()
+        return MappingProxyType({str(r[0]): Tally(*(int(v or 0) for v in r[1:])) for r in rows})
+
+    return run_figure(session, run_id, "local_picture.per_municipality", compute)
 
 
 def indicator_counts(
@@ -175,4 +183,12 @@ def arrivals(
 
 
 def newest_ad(session: Session, run_id: int) -> datetime | None:
-    return session.scalar(select(func.max(AnalysisAd.posted_at)).where(AnalysisAd.run_id == run_id))
+    """When the run's newest ad was posted (once per run and process, as ``per_municipality``)."""
+    return run_figure(
+        session,
+        run_id,
+        "local_picture.newest_ad",
+        lambda: session.scalar(
+            select(func.max(AnalysisAd.posted_at)).where(AnalysisAd.run_id == run_id)
+        ),
+    )

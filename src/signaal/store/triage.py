@@ -27,6 +27,7 @@ from signaal.store.models import (
     TriageDecision,
     TriageItem,
 )
+from signaal.store.run_cache import run_figure
 
 ItemKind = Literal["persona", "network"]
 ITEM_KINDS: tuple[ItemKind, ...] = ("persona", "network")
@@ -261,17 +262,19 @@ def ad_ids_of(session: Session, run_id: int, kind: ItemKind, item_id: str) -> li
 
 
 def sites_of_run(session: Session, run_id: int) -> list[str]:
-    """The sites of the run's ads (the site filter's choices)."""
-    return [
-        site
-        for site in session.scalars(
+    """The sites of the run's ads (the site filter's choices; computed once per run and
+    process, ``run_cache``: a scan of all the run's ads)."""
+
+    def compute() -> tuple[str, ...]:
+        found = session.scalars(
             select(AnalysisAd.site)
             .where(AnalysisAd.run_id == run_id, AnalysisAd.site.is_not(None))
             .distinct()
             .order_by(AnalysisAd.site)
         )
-        if site
-    ]
+        return tuple(site for site in found if site)
+
+    return list(run_figure(session, run_id, "triage.sites_of_run", compute))
 
 
 __all__ = [
