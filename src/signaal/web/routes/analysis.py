@@ -36,7 +36,7 @@ from signaal.web import analysis_views, network_graph, network_movement
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, analysis_resource, guard
 from signaal.web.i18n import N_
-from signaal.web.routes import contacts
+from signaal.web.routes import contacts, controls
 
 router = APIRouter(prefix="/analyse")
 
@@ -262,6 +262,10 @@ def persona(
             "contact_purposes": contacts.PURPOSES,
             "may_register_signal": ctx.may(Action.CREATE_SIGNALS),
             "may_watch": ctx.may(Action.WATCH_ITEMS),
+            # "Add to a joint control" (partials/control_add.html), for those who plan them.
+            "control_add": controls.add_form(ctx, persona_id, doel)
+            if ctx.may(Action.MANAGE_CONTROLS)
+            else None,
         },
     )
 
