@@ -439,6 +439,21 @@ class LocalPictureExported(AuditEventBase):
 
 
 @dataclass(frozen=True)
+class ControlVisitListExported(AuditEventBase):
+    """The visit list of a joint control was downloaded as CSV: which control, how many rows,
+    whether the file holds contact pseudonyms (the planner's) and its SHA-256. Never the
+    content."""
+
+    action: ClassVar[str] = "joint_control.visit_list_exported"
+    record_type: ClassVar[str | None] = "joint_control"
+    record_id_field: ClassVar[str | None] = "control_id"
+    control_id: int
+    n_rows: int
+    pseudonyms: bool
+    sha256: str
+
+
+@dataclass(frozen=True)
 class WatchlistWatchCreated(AuditEventBase):
     """A user started watching a persona, network or contact point of her organisation's
     analysis. ``item_id`` names a persona or network; for a contact point it is None (the event

@@ -282,6 +282,60 @@ VISIT_OUTCOMES = (
 MAX_PERSONAS = 200
 
 
+# A control stays open for new personas until this long after its planned time (an evening
+# visit planned for this morning's list is still today's control).
+OPEN_AFTER = timedelta(hours=12)
+
+
+def open_controls(db: Session, actor: Actor) -> list[JointControl]:
+    """The controls the actor's organisation plans that have not passed (see
+    :data:`OPEN_AFTER`), soonest first: the ones a persona can be put on."""
+    require(actor, Action.MANAGE_CONTROLS)
+    return list(
+        db.scalars(
+            select(JointControl)
+            .where(
+                JointControl.organisation_id == actor.organisation_id,
+                JointControl.planned_at >= utcnow() - OPEN_AFTER,
+            )
+            .order_by(JointControl.planned_at, JointControl.id)
+            .limit(50)
+        )
+    )
+
+
+def controls_with_persona(db: Session, actor: Actor, persona_id: str) -> list[JointControl]:
+    """The controls of the actor's organisation whose visit list holds ``persona_id``."""
+    require(actor, Action.MANAGE_CONTROLS)
+    return list(
+        db.scalars(
+            select(JointControl)
+            .join(JointControlPersona, JointControlPersona.control_id == JointControl.id)
+            .where(
+                JointControl.organisation_id == actor.organisation_id,
+                JointControlPersona.persona_id == persona_id,
+            )
+            .order_by(JointControl.planned_at.desc(), JointControl.id.desc())
+            .limit(20)
+        )
+    )
+
+
+def add_persona_to_open_control(
+    db: Session, actor: Actor, control_id: object, persona_id: object, *, ip: str | None = None
+) -> JointControlPersona:
+    """:func:`add_persona` on the control that ``control_id`` names among the actor's
+    :func:`open_controls` (a form's choice); any other id is a field error, whether it names
+    another organisation's control, a past one or none at all."""
+    chosen = next(
+        (c for c in open_controls(db, actor) if isinstance(control_id, int) and c.id == control_id),
+        None,
+    )
+    if chosen is None:
+        raise FieldErrors({"control_id": "choose a planned control"})
+    return add_persona(db, actor, chosen, persona_id, ip=ip)
+
+
 def _require_planner(db: Session, actor: Actor, control: JointControl) -> None:
     _require(db, actor, control)
     if control.organisation_id != actor.organisation_id:

@@ -39,6 +39,12 @@ REASONS: dict[str, str] = {
     "choose yes, no or unknown": N_("Choose yes, no or unknown."),
     "name a colleague or who accompanied her": N_("Name a colleague or who accompanied her."),
     "choose an outreach partner": N_("Choose an outreach partner organisation."),
+    # The visit list of a joint control (signaal.chain.controls).
+    "choose a planned control": N_("Choose one of your organisation's planned controls."),
+    "not a persona of your latest analysis": N_(
+        "This is not a persona of your organisation's latest analysis."
+    ),
+    "choose an outcome": N_("Choose an outcome."),
     "this shelter has no free place": N_("This shelter has no free place."),
     "the case is closed": N_("The case is closed."),
     "a whole number": N_("Enter a whole number."),

@@ -97,6 +97,7 @@ ACTION_LABELS: dict[str, str] = {
     "triage.labels_exported": N_("Triage decisions exported as labels"),
     "local_picture.viewed": N_("My municipality viewed"),
     "local_picture.exported": N_("My municipality table downloaded"),
+    "joint_control.visit_list_exported": N_("Visit list of a joint control downloaded"),
     "audit.viewed": N_("Audit log viewed"),
     "access.denied": N_("Access refused"),
     "watchlist.watch_created": N_("Watch started"),

@@ -42,7 +42,7 @@ from signaal.web import analysis_views, network_graph, network_movement
 from signaal.web.app import web_state
 from signaal.web.context import RequestContext, analysis_resource, guard
 from signaal.web.i18n import N_
-from signaal.web.routes import contacts
+from signaal.web.routes import contacts, controls
 
 router = APIRouter(prefix="/analyse")
 
@@ -272,6 +272,10 @@ def persona(
             "may_watch": ctx.may(Action.WATCH_ITEMS),
             "photos": analysis.persona_photos(ctx.db, run.id, persona_id),
             "n_photos": analysis.count_persona_photos(ctx.db, run.id, persona_id),
+            # "Add to a joint control" (partials/control_add.html), for those who plan them.
+            "control_add": controls.add_form(ctx, persona_id, doel)
+            if ctx.may(Action.MANAGE_CONTROLS)
+            else None,
         },
     )
 
