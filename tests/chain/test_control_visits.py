@@ -131,3 +131,28 @@ def test_an_outcome_never_takes_the_other_organisations_note_and_the_list_is_cap
     monkeypatch.setattr(controls, "MAX_PERSONAS", 1)
     with pytest.raises(ConflictError, match="at most 1 personas"):
         controls.add_persona(db_session, w.officer, control, "P-2")
+
+
+def test_a_persona_goes_only_on_an_open_control_of_the_own_organisation(
+    db_session: Session, w: World
+) -> None:
+    _police_run(db_session, w)
+    open_one = _control(db_session, w)
+    past = controls.plan_control(
+        db_session,
+        w.officer,
+        partner_organisation_id=w.outreach.id,
+        planned_at=datetime.now(UTC) - timedelta(days=1),
+    )
+    assert controls.open_controls(db_session, w.officer) == [open_one]
+    # The partner plans nothing here: the control it takes part in is not its to fill.
+    assert controls.open_controls(db_session, w.worker) == []
+    for chosen in (past.id, 999_999, str(open_one.id), None):
+        with pytest.raises(FieldErrors) as caught:
+            controls.add_persona_to_open_control(db_session, w.officer, chosen, "P-1")
+        assert caught.value.fields == {"control_id": "choose a planned control"}
+    with pytest.raises(FieldErrors):
+        controls.add_persona_to_open_control(db_session, w.worker, open_one.id, "P-1")
+    controls.add_persona_to_open_control(db_session, w.officer, open_one.id, "P-1")
+    assert controls.controls_with_persona(db_session, w.officer, "P-1") == [open_one]
+    assert controls.controls_with_persona(db_session, w.officer, "P-2") == []

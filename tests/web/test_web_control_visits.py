@@ -18,9 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from signaal.chain import accounts
+from signaal.chain.controls import VISIT_OUTCOMES
 from signaal.store.db import transaction
 from signaal.store.models import AuditEvent, JointControl, OrganisationKind
 from signaal.web.app import WebState
+from signaal.web.routes.controls import OUTCOME_LABELS
 
 from .conftest import Account, analysis_rows, make_account, store_analysis
 
@@ -56,6 +58,10 @@ def control(state: WebState, accounts_by_role: dict[str, Account]) -> Control:
         session.flush()
         control_id = planned.id
     return Control(control_id, run_id, f"/controles/{control_id}")
+
+
+def test_every_visit_outcome_has_a_label() -> None:
+    assert tuple(OUTCOME_LABELS) == VISIT_OUTCOMES
 
 
 def _add(client: TestClient, csrf_of: Callable[[str], str], persona_id: str, control_id: int):  # type: ignore[no-untyped-def]

@@ -71,8 +71,9 @@ OTHERS_NOTE = N_(
 LIST_FULL = N_("This visit list is full. Take a persona off the list first.")
 CONFLICT = N_("This is not possible in the current state. Reload the page and try again.")
 
+# The list, planning, and putting a persona on a visit list (the control and the persona are
+# fields of that form: the service decides whether the control is an open one of the own).
 Controls = Annotated[RequestContext, guard(Action.MANAGE_CONTROLS)]
-# Putting a persona on a visit list: the control and the persona are fields of the form.
 OneControl = Annotated[
     RequestContext, guard(Action.MANAGE_CONTROLS, chain_resource("joint_control", "control_id"))
 ]
